@@ -1,0 +1,35 @@
+"""Options shared by every command, so ``--device``, ``--seed``, ``--workers`` and
+``--overwrite`` behave the same everywhere."""
+
+from __future__ import annotations
+
+import click
+
+device_option = click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="'auto' (CUDA if available, else CPU), 'cpu', 'cuda' or 'cuda:N'.",
+)
+seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed gives the same output.")
+workers_option = click.option(
+    "--workers", type=click.IntRange(0), default=0, show_default=True, help="Worker processes for data loading (0 = in the main process)."
+)
+overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output (never done without this flag).")
+
+
+def resolve_device(name: str):
+    """'auto' -> cuda if available else cpu; validates explicit names. Returns torch.device."""
+    import torch
+
+    from tgan_aug.errors import UserError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return dev
