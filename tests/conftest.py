@@ -75,3 +75,17 @@ def tracked() -> TrackedMasks:
 def tracked_factory():
     """The :func:`make_tracked` builder, for tests that need other sizes or seeds."""
     return make_tracked
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` skip, saying why, on machines without CUDA (CI has none)."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device; none is available on this machine")
+    for item in gpu_items:
+        item.add_marker(skip)
