@@ -1,0 +1,1 @@
+"""Rendering tracked masks into video: sharding, tiling, and (with a checkpoint) the generators."""
