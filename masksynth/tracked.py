@@ -26,6 +26,8 @@ __all__ = [
     "validate_tracked",
     "lineage_from_labels",
     "track_extents",
+    "frame_ids",
+    "validate_frame_ids",
     "ids_look_linked",
 ]
 
@@ -53,6 +55,23 @@ class NotLinkedError(ValueError):
     """Label ids are not consistent over time; tgan-aug does not guess links between frames."""
 
 
+def frame_ids(frame: np.ndarray) -> np.ndarray:
+    """Sorted non-zero ids present in one frame.
+
+    frame: (Y, X) non-negative integer array (uint16 labels: one bincount pass, no sort).
+    Returns (K,) int64, ascending, 0 excluded.
+    """
+    flat = np.asarray(frame).ravel()
+    if flat.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if flat.dtype.kind == "u" and flat.dtype.itemsize <= 2:
+        counts = np.bincount(flat)
+        counts[0] = 0
+        return np.flatnonzero(counts).astype(np.int64, copy=False)
+    ids = np.unique(flat).astype(np.int64, copy=False)
+    return ids[ids != 0]
+
+
 def track_extents(labels: np.ndarray) -> dict[int, list[int]]:
     """Frames where each id appears.
 
@@ -61,10 +80,8 @@ def track_extents(labels: np.ndarray) -> dict[int, list[int]]:
     """
     frames: dict[int, list[int]] = {}
     for t in range(labels.shape[0]):
-        for i in np.unique(labels[t]):
-            i = int(i)
-            if i:
-                frames.setdefault(i, []).append(t)
+        for i in frame_ids(labels[t]).tolist():
+            frames.setdefault(i, []).append(t)
     return frames
 
 
@@ -93,8 +110,18 @@ def validate_tracked(labels: np.ndarray, lineage: np.ndarray) -> None:
         raise CTCValidationError(f"labels must be (T, Y, X), got {labels.ndim} dimensions")
     if labels.dtype != np.uint16:
         raise CTCValidationError(f"labels must be uint16, got {labels.dtype}")
+    validate_frame_ids([frame_ids(labels[t]) for t in range(labels.shape[0])], lineage)
+
+
+def validate_frame_ids(ids_per_frame: list[np.ndarray], lineage: np.ndarray) -> None:
+    """:func:`validate_tracked` from the ids present in each frame (same rules, same errors).
+
+    ids_per_frame: one (K,) int array of the non-zero ids of each frame (see :func:`frame_ids`),
+    so a streaming writer can check a sequence without holding all its frames; T = its length.
+    lineage: (N, 4) int rows ``id, t_start, t_end, parent``.
+    """
     lineage = _as_lineage(lineage)
-    n_frames = labels.shape[0]
+    n_frames = len(ids_per_frame)
     rows: dict[int, tuple[int, int, int]] = {}
     for tid, t0, t1, parent in lineage.tolist():
         if tid <= 0 or tid > MAX_ID:
@@ -121,8 +148,8 @@ def validate_tracked(labels: np.ndarray, lineage: np.ndarray) -> None:
                 frame=t0,
             )
     seen: dict[int, int] = {}  # id -> last frame seen
-    for t in range(n_frames):
-        ids = np.unique(labels[t])
+    for t, ids in enumerate(ids_per_frame):
+        ids = np.asarray(ids)
         for tid in ids[ids > 0].tolist():
             if tid not in rows:
                 raise CTCValidationError("label in the masks has no lineage row", track_id=tid, frame=t)
