@@ -1,4 +1,14 @@
-"""masksynth: tracked mask-sequence synthesis and augmentation (numpy/scipy/scikit-image/opencv, never torch)."""
+"""masksynth: tracked mask-sequence synthesis and augmentation (numpy/scipy/scikit-image/opencv, never torch).
+
+The data model (``masksynth.tracked``) is imported eagerly; everything else loads on first use
+(``tgan_aug.errors`` imports ``masksynth.tracked``, and the synthesis modules import
+``tgan_aug.errors``: lazy loading keeps that from being circular).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from masksynth.tracked import (
     AXES,
@@ -6,12 +16,46 @@ from masksynth.tracked import (
     NotLinkedError,
     TrackedMasks,
     TrackedVideo,
+    frame_ids,
     ids_look_linked,
     intensity_range_of,
     lineage_from_labels,
     track_extents,
+    validate_frame_ids,
     validate_tracked,
 )
+
+#: public name -> module that defines it (loaded on first access)
+_LAZY: dict[str, str] = {
+    # synthesis
+    "SynthConfig": "config",
+    "synthesize": "synth",
+    "iter_synthesize": "synth",
+    "make_bank": "synth",
+    "MaskSimulator": "dynamics",
+    "ShapeBank": "shapes",
+    "BaseShape": "shapes",
+    "extract_shapes": "shapes",
+    "procedural_shape": "shapes",
+    "place_cells": "placement",
+    "min_gap_ok": "placement",
+    # calibration and statistics
+    "calibrate": "calibrate",
+    "calibration_params": "calibrate",
+    "sequence_stats": "stats",
+    "compare_stats": "stats",
+    "stats_table": "stats",
+    # augmentation of real sequences
+    "augment_tracked": "augment",
+    "augment_many": "augment",
+    "relineage": "augment",
+    "rot90": "augment",
+    "flip": "augment",
+    "crop": "augment",
+    "time_slice": "augment",
+    "split_time": "augment",
+    "morph_cells": "augment",
+}
 
 __all__ = [
     "AXES",
@@ -19,9 +63,25 @@ __all__ = [
     "NotLinkedError",
     "TrackedMasks",
     "TrackedVideo",
+    "frame_ids",
     "ids_look_linked",
     "intensity_range_of",
     "lineage_from_labels",
     "track_extents",
+    "validate_frame_ids",
     "validate_tracked",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'masksynth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"masksynth.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

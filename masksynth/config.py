@@ -1,0 +1,202 @@
+"""Configuration of the mask-sequence synthesizer: one dataclass with density/layout presets.
+
+All lengths are in pixels, all rates per frame, all angles in radians.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tgan_aug.errors import UserError
+
+__all__ = ["SynthConfig", "DENSITY_COVERAGE", "DENSITIES", "LAYOUTS", "SHAPE_KINDS", "BORDERS"]
+
+#: Fraction of the canvas covered by cells in the first frame, per density preset.
+DENSITY_COVERAGE: dict[str, float] = {"low": 0.08, "mid": 0.22, "high": 0.45}
+DENSITIES = tuple(DENSITY_COVERAGE)
+LAYOUTS = ("flat", "colony")
+SHAPE_KINDS = ("mixed", "ellipse", "rod", "blob")
+BORDERS = ("open", "reflect")
+
+Density = Literal["low", "mid", "high"]
+Layout = Literal["flat", "colony"]
+
+
+@dataclass
+class SynthConfig:
+    """Everything :func:`masksynth.synthesize` needs besides the seed (and an optional shape bank).
+
+    Canvas and density
+        size: (height, width) of each frame in pixels.
+        frames: number of frames T.
+        density: preset ``low|mid|high`` giving the first-frame coverage (8%, 22%, 45%).
+        coverage: fraction of pixels covered by cells in frame 0; overrides ``density``.
+        cells: exact number of cells in frame 0; overrides ``coverage`` and ``density``.
+        layout: ``flat`` (uniform placement) or ``colony`` (weighted around random centres).
+        colonies: number of colony centres (0 = about one per 256x256 pixels).
+        colony_sigma: colony radius (Gaussian sd) as a fraction of the shorter side.
+        min_gap: background pixels kept between any two cells (chessboard distance > min_gap).
+    Shapes (procedural ones; a real shape bank replaces them)
+        shape_kind: ``mixed|ellipse|rod|blob``; mean_area (px); area_cv (sd/mean of areas).
+    Motion
+        speed_mean (px/frame) and speed_cv: per-cell speed, log-normal;
+        turn_sd: sd of the heading change per frame (rad); rotation_sd: sd of the body rotation
+        per frame (rad); area_sd: sd of the log-area jitter per frame;
+        morph_prob: chance per frame that a cell's erosion/dilation level changes by one pixel;
+        morph_max: the largest erosion/dilation in pixels.
+    Borders
+        border: ``open`` (cells leave and enter; tracks end and start) or ``reflect`` (cells stay in).
+        enter_rate: new cells entering per frame (None = as many as left, keeping the count steady).
+    Divisions
+        division_rate: probability per cell and frame that a cell at least ``division_min_area``
+        pixels large divides (0 = never); division_min_area: px (None = 0.8 x the median shape
+        area); growth_rate: relative area growth per frame (None = 2**division_rate - 1, so cells
+        double in one mean generation time); min_division_age: frames between a cell's birth and
+        its division.
+    Collision resolution
+        resolve_attempts: alternative moves tried before a cell keeps its previous footprint.
+    """
+
+    size: tuple[int, int] = (512, 768)
+    frames: int = 30
+    density: str = "mid"
+    coverage: float | None = None
+    cells: int | None = None
+    layout: str = "flat"
+    colonies: int = 0
+    colony_sigma: float = 0.15
+    min_gap: int = 1
+    shape_kind: str = "mixed"
+    mean_area: float = 250.0
+    area_cv: float = 0.3
+    speed_mean: float = 2.0
+    speed_cv: float = 0.5
+    turn_sd: float = 0.5
+    rotation_sd: float = 0.05
+    area_sd: float = 0.02
+    morph_prob: float = 0.1
+    morph_max: int = 1
+    border: str = "open"
+    enter_rate: float | None = None
+    division_rate: float = 0.01
+    division_min_area: float | None = None
+    growth_rate: float | None = None
+    min_division_age: int = 5
+    resolve_attempts: int = 6
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def preset(cls, density: str = "mid", layout: str = "flat", **overrides: Any) -> "SynthConfig":
+        """A preset for ``density`` (low|mid|high) and ``layout`` (flat|colony), with overrides.
+
+        Colony layouts move more slowly (cells stay together); low density moves faster.
+        """
+        if density not in DENSITY_COVERAGE:
+            raise UserError(f"density must be one of {', '.join(DENSITIES)}, got {density!r}")
+        if layout not in LAYOUTS:
+            raise UserError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        base: dict[str, Any] = {"density": density, "layout": layout}
+        base["speed_mean"] = {"low": 3.0, "mid": 2.0, "high": 1.5}[density]
+        if layout == "colony":
+            base["speed_mean"] *= 0.5
+            base["turn_sd"] = 0.8
+        base.update(overrides)
+        return cls.from_dict(base)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SynthConfig":
+        """Build from a dict (e.g. JSON); unknown keys are rejected by name."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise UserError(
+                f"unknown SynthConfig key(s): {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}"
+            )
+        data = dict(data)
+        if "size" in data:
+            data["size"] = tuple(int(v) for v in data["size"])
+        cfg = cls(**data)
+        cfg.check()
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dict (round-trips through :meth:`from_dict`)."""
+        out = dataclasses.asdict(self)
+        out["size"] = list(self.size)
+        return out
+
+    def replace(self, **changes: Any) -> "SynthConfig":
+        """A checked copy with some fields changed."""
+        cfg = dataclasses.replace(self, **changes)
+        cfg.check()
+        return cfg
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def target_coverage(self) -> float | None:
+        """Coverage to reach in frame 0 (None when ``cells`` fixes the count)."""
+        if self.cells is not None:
+            return None
+        return self.coverage if self.coverage is not None else DENSITY_COVERAGE[self.density]
+
+    def effective_growth_rate(self) -> float:
+        if self.growth_rate is not None:
+            return float(self.growth_rate)
+        return float(2.0 ** self.division_rate - 1.0)
+
+    # ------------------------------------------------------------------ validation
+    def check(self) -> None:
+        """Raise :class:`UserError` naming the first bad field, what was expected and what was given."""
+
+        def bad(name: str, expected: str) -> None:
+            raise UserError(f"SynthConfig.{name} must be {expected}, got {getattr(self, name)!r}")
+
+        if len(self.size) != 2 or min(self.size) < 8:
+            bad("size", "(height, width) with both >= 8 pixels")
+        if self.frames < 1:
+            bad("frames", ">= 1")
+        if self.density not in DENSITY_COVERAGE:
+            bad("density", f"one of {', '.join(DENSITIES)}")
+        if self.coverage is not None and not 0.0 < self.coverage < 0.9:
+            bad("coverage", "a fraction in (0, 0.9)")
+        if self.cells is not None and self.cells < 0:
+            bad("cells", ">= 0")
+        if self.layout not in LAYOUTS:
+            bad("layout", f"one of {', '.join(LAYOUTS)}")
+        if self.colonies < 0:
+            bad("colonies", ">= 0")
+        if not 0.0 < self.colony_sigma <= 2.0:
+            bad("colony_sigma", "in (0, 2]")
+        if not 0 <= self.min_gap <= 16:
+            bad("min_gap", "an integer in 0..16")
+        if self.shape_kind not in SHAPE_KINDS:
+            bad("shape_kind", f"one of {', '.join(SHAPE_KINDS)}")
+        if not 4.0 <= self.mean_area <= 1e5:
+            bad("mean_area", "in [4, 100000] pixels")
+        if not 0.0 <= self.area_cv <= 2.0:
+            bad("area_cv", "in [0, 2]")
+        if self.speed_mean < 0:
+            bad("speed_mean", ">= 0 pixels per frame")
+        for name in ("speed_cv", "turn_sd", "rotation_sd", "area_sd"):
+            if getattr(self, name) < 0:
+                bad(name, ">= 0")
+        if not 0.0 <= self.morph_prob <= 1.0:
+            bad("morph_prob", "a probability in [0, 1]")
+        if not 0 <= self.morph_max <= 5:
+            bad("morph_max", "an integer in 0..5")
+        if self.border not in BORDERS:
+            bad("border", f"one of {', '.join(BORDERS)}")
+        if self.enter_rate is not None and self.enter_rate < 0:
+            bad("enter_rate", ">= 0 cells per frame, or None")
+        if not 0.0 <= self.division_rate <= 1.0:
+            bad("division_rate", "a probability per cell and frame in [0, 1]")
+        if self.division_min_area is not None and self.division_min_area < 2:
+            bad("division_min_area", ">= 2 pixels, or None")
+        if self.growth_rate is not None and not 0.0 <= self.growth_rate <= 1.0:
+            bad("growth_rate", "in [0, 1] per frame, or None")
+        if self.min_division_age < 1:
+            bad("min_division_age", ">= 1 frame")
+        if self.resolve_attempts < 0:
+            bad("resolve_attempts", ">= 0")
