@@ -1,0 +1,55 @@
+"""The metric registry: every metric the suite can report, with its family, direction and meaning.
+
+Names say what a metric is: FID on DeepSea features is ``FID-DeepSea`` (not FID), a Fréchet distance on
+clip descriptors is ``FD-DeepSea-clipL`` (not FVD), and perceptual distances without LPIPS's learned
+layer weights are ``*-perceptual`` (not LPIPS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Family = Literal["paired", "distribution", "temporal", "microscopy"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """What one reported number means. ``better``: "lower" or "higher" is better, or "match" (compare with REAL)."""
+
+    name: str
+    family: Family
+    better: Literal["lower", "higher", "match"]
+    unit: str
+    description: str
+    paired: bool = False  #: needs REAL and FAKE rendered from the same masks
+    labels: bool = False  #: uses the masks
+
+
+def _specs(clip_length: int) -> list[MetricSpec]:
+    L = clip_length
+    return [
+        MetricSpec("SSIM", "paired", "higher", "", "structural similarity per frame pair (skimage, 7x7 window), mean over frames", paired=True),
+        MetricSpec("PSNR", "paired", "higher", "dB", "peak signal-to-noise ratio per frame pair, mean over frames (capped at 100 dB)", paired=True),
+        MetricSpec("DeepSea-perceptual", "paired", "lower", "", "LPIPS-style distance (unit weights) on DeepSea res1-res3 features, mean over frames", paired=True),
+        MetricSpec("VGG19-perceptual", "paired", "lower", "", "LPIPS-style distance (unit weights) on ImageNet VGG19 relu1_2, relu2_2, relu3_4, relu4_4, relu5_4 (local weights file)", paired=True),
+        MetricSpec("FID-DeepSea", "distribution", "lower", "", "Fréchet distance between per-frame DeepSea features (channel means of res1-res3, 448-d); frame order ignored"),
+        MetricSpec("KID-DeepSea", "distribution", "lower", "", "kernel distance (unbiased MMD^2, cubic kernel) between per-frame DeepSea features; ~0 for same distribution"),
+        MetricSpec(f"FD-DeepSea-clip{L}", "distribution", "lower", "", f"Fréchet distance between descriptors of {L}-frame clips: mean DeepSea features + mean |feature change| between frames (order-sensitive)"),
+        MetricSpec(f"KID-DeepSea-clip{L}", "distribution", "lower", "", f"kernel distance between the {L}-frame clip descriptors"),
+        MetricSpec("FID-Inception", "distribution", "lower", "", "Fréchet distance between per-frame Inception-v3 pool features (local weights file); frame-level, not FVD"),
+        MetricSpec("warp-error-real", "temporal", "match", "range", "optical-flow warping error between consecutive REAL frames (Gaussian-smoothed), mean over pairs"),
+        MetricSpec("warp-error-fake", "temporal", "match", "range", "the same for FAKE"),
+        MetricSpec("warp-error-logratio", "temporal", "lower", "", "|log(warp-error-fake / warp-error-real)|: flicker (too high) or frozen video (too low)"),
+        MetricSpec("flicker-real", "temporal", "match", "range", "mean |change| of each cell's mean intensity between consecutive frames along its track, REAL", labels=True),
+        MetricSpec("flicker-fake", "temporal", "match", "range", "the same for FAKE", labels=True),
+        MetricSpec("flicker-logratio", "temporal", "lower", "", "|log(flicker-fake / flicker-real)|", labels=True),
+        MetricSpec("histogram-W1", "microscopy", "lower", "range", "Wasserstein-1 distance between the intensity histograms"),
+        MetricSpec("spectrum-L1", "microscopy", "lower", "decades", "mean |log10 difference| of the radially averaged power spectra"),
+        MetricSpec("mask-stats-L1", "microscopy", "lower", "range", "mean |difference| of inside/outside-mask mean, std and gradient magnitude", labels=True),
+    ]
+
+
+def metric_specs(*, clip_length: int = 8) -> dict[str, MetricSpec]:
+    """All metric specs by name (clip metrics are named after ``clip_length``)."""
+    return {s.name: s for s in _specs(clip_length)}
