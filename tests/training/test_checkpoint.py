@@ -1,0 +1,120 @@
+"""Checkpoints: round trip, exact resume, version and file errors, generators for rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tgan_aug.errors import UserError
+from tgan_aug.training import TrainConfig, build_generator_from_checkpoint, load_checkpoint
+from tgan_aug.training.checkpoint import image_stats_from_checkpoint, merge_checkpoints, save_checkpoint
+from tgan_aug.training.loop import train
+
+
+def _cfg(**over):
+    # feature matching keeps these tests fast; the DeepSea path runs in test_cli
+    return TrainConfig.preset("tiny", perceptual="feature_matching", sample_every=100, ckpt_every=100, **over)
+
+
+def _states(ckpt):
+    return ckpt["weights"], ckpt["optimizers"]
+
+
+def _assert_same(a, b, path="ckpt"):
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), path
+    elif isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            _assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, path
+
+
+def test_round_trip_and_exact_resume(tmp_path, tiff_pair):
+    full = train(_cfg(), data=tiff_pair, out_dir=tmp_path / "runs", device="cpu", max_steps=4, progress=False)
+    half = train(_cfg(), data=tiff_pair, out_dir=tmp_path / "runs", device="cpu", max_steps=2, progress=False)
+    assert full != half  # numbered folders, never reused
+    resumed = train(_cfg(), data=tiff_pair, out_dir=tmp_path / "runs", device="cpu", max_steps=4, progress=False,
+                    resume=half / "checkpoint.pt")
+    a, b = load_checkpoint(full / "checkpoint.pt"), load_checkpoint(resumed / "checkpoint.pt")
+    assert a["step"] == b["step"] == 4 and a["format_version"] == 1
+    _assert_same(_states(a), _states(b))  # bit for bit: weights (G, G_ema, D, FlowNet) and optimizers
+    h = load_checkpoint(half / "checkpoint.pt")
+    changed = [k for k, v in a["weights"]["lowres"]["G"].items() if not torch.equal(v, h["weights"]["lowres"]["G"][k])]
+    assert changed, "steps 3-4 must change the generator"
+    # the data statistics ride along: dtype and range for rendering
+    stats = image_stats_from_checkpoint(a)
+    assert stats.dtype == "uint16" and stats.hi > stats.lo
+    assert set(a["data"]["backgrounds"]) and next(iter(a["data"]["backgrounds"].values())).dtype == torch.float32
+    assert {"G", "G_ema", "D", "FlowNet"} == set(a["weights"]["lowres"])
+
+
+def test_generator_from_checkpoint(tmp_path, tiff_pair):
+    run = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=1, progress=False)
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    G = build_generator_from_checkpoint(ckpt, "lowres", ema=True)
+    assert not G.training and not any(p.requires_grad for p in G.parameters())
+    for k, v in G.state_dict().items():
+        assert torch.equal(v, ckpt["weights"]["lowres"]["G_ema"][k])
+    with pytest.raises(UserError, match="no superres generator"):
+        build_generator_from_checkpoint(ckpt, "superres")
+
+
+def test_unknown_version_names_found_and_supported(tmp_path):
+    path = tmp_path / "future.pt"
+    torch.save({"format_version": 99, "config": {}, "weights": {}, "step": 0, "data": {}}, path)
+    with pytest.raises(UserError, match=r"format_version 99.*reads format_version 1"):
+        load_checkpoint(path)
+
+
+def test_missing_and_foreign_files(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(UserError, match="cannot be read"):
+        load_checkpoint(junk)
+    plain = tmp_path / "plain.pt"
+    torch.save({"state_dict": {}}, plain)
+    with pytest.raises(UserError, match="not a tgan-aug checkpoint"):
+        load_checkpoint(plain)
+
+
+def test_resume_with_the_wrong_stage(tmp_path, tiff_pair):
+    run = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=1, progress=False)
+    sr = TrainConfig.preset("tiny", stage="superres", perceptual="none")
+    with pytest.raises(UserError, match="lowres checkpoint"):
+        train(sr, data=tiff_pair, out_dir=tmp_path, device="cpu", resume=run / "checkpoint.pt", progress=False)
+
+
+def test_superres_stage_and_merge(tmp_path, tiff_pair):
+    lo = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=1, progress=False)
+    sr_cfg = TrainConfig.preset("tiny", stage="superres", perceptual="feature_matching",
+                                lowres_checkpoint=str(lo / "checkpoint.pt"), p_lowres_input=1.0)
+    sr = train(sr_cfg, data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=2, progress=False)
+    ckpt = load_checkpoint(sr / "checkpoint.pt")
+    assert ckpt["stage"] == "superres" and {"G", "G_ema", "D"} == set(ckpt["weights"]["superres"])
+    G = build_generator_from_checkpoint(ckpt, "superres")
+    out = G(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 64, 64), G.mapping(torch.zeros(1, G.cfg.style_dim)), None)
+    assert out.shape == (1, 1, 64, 64)
+    merged = merge_checkpoints(lo / "checkpoint.pt", sr / "checkpoint.pt", tmp_path / "merged.pt")
+    m = load_checkpoint(merged)
+    build_generator_from_checkpoint(m, "lowres")
+    build_generator_from_checkpoint(m, "superres")
+
+
+def test_checkpoint_loads_with_weights_only(tmp_path):
+    path = save_checkpoint(tmp_path / "c.pt", {"config": {}, "weights": {}, "step": 3, "data": {"x": np.float64(1.0).item()}})
+    assert torch.load(path, weights_only=True)["step"] == 3
+
+
+def test_worker_processes_give_the_same_training(tmp_path, tiff_pair):
+    a = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=2, progress=False)
+    b = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=2, progress=False, workers=1)
+    _assert_same(load_checkpoint(a / "checkpoint.pt")["weights"], load_checkpoint(b / "checkpoint.pt")["weights"])

@@ -1,0 +1,183 @@
+"""Checkpoints: one ``torch.save`` dict, loadable with ``torch.load(weights_only=True)``.
+
+Layout (format_version 1)::
+
+    {
+      "format_version": 1,
+      "kind": "tgan-aug-checkpoint",
+      "stage": "lowres" | "superres",           # the stage this run trained
+      "config": TrainConfig.to_dict(),           # includes config["model"] (ModelConfig fields)
+      "weights": {
+          "lowres":   {"G", "G_ema", "D", "FlowNet"} state dicts   (lowres runs)
+          "superres": {"G", "G_ema", "D"} state dicts               (superres runs)
+      },                                         # a superres run started from a low-res checkpoint
+                                                 # also carries weights["lowres"] = {"G_ema"}
+      "optimizers": {"G", "D", "FlowNet"} state dicts of the trained stage,
+      "step": int (optimizer steps done),
+      "rng": {"torch": ByteTensor, "cuda": [ByteTensor, ...]},
+      "data": {"stats": ImageStats.to_dict(),    # lo/hi/dtype/intensity_range/scale
+               "backgrounds": {name: (Y, X) float32 tensor in [-1, 1] at working resolution},
+               "source": str},
+      "perceptual": str, "created": ISO time, "tgan_aug_version": str,
+    }
+
+Only tensors, numbers, strings, lists and dicts are stored: no pickled code.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from tgan_aug.errors import UserError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "SUPPORTED_VERSIONS",
+    "save_checkpoint",
+    "load_checkpoint",
+    "check_checkpoint",
+    "build_generator_from_checkpoint",
+    "model_config_from_checkpoint",
+    "image_stats_from_checkpoint",
+    "merge_checkpoints",
+]
+
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu")
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def save_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> Path:
+    """Write ``ckpt`` atomically (temporary file + rename); tensors are moved to CPU first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(ckpt)
+    data.setdefault("format_version", FORMAT_VERSION)
+    data.setdefault("kind", "tgan-aug-checkpoint")
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(_to_cpu(data), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def check_checkpoint(ckpt: Any, *, source: str = "checkpoint") -> dict[str, Any]:
+    """Validate the top level of a loaded checkpoint; :class:`UserError` names what is wrong."""
+    if not isinstance(ckpt, dict) or "format_version" not in ckpt:
+        raise UserError(f"{source} is not a tgan-aug checkpoint (no format_version); give a file written by 'tgan-aug train'")
+    version = ckpt["format_version"]
+    if version not in SUPPORTED_VERSIONS:
+        raise UserError(
+            f"{source} has format_version {version!r}; this tgan-aug reads format_version "
+            f"{', '.join(map(str, SUPPORTED_VERSIONS))}; upgrade tgan-aug or retrain with this version"
+        )
+    for key in ("config", "weights", "step", "data"):
+        if key not in ckpt:
+            raise UserError(f"{source} lacks the {key!r} entry of format_version {version}; the file is damaged")
+    return ckpt
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)`` and check its format version.
+
+    Raises :class:`UserError` for a missing file, a file that is not a tgan-aug checkpoint, or an
+    unknown ``format_version`` (the message names the version found and the supported ones).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist; give the .pt file written by 'tgan-aug train'")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"checkpoint {path} cannot be read as a tgan-aug checkpoint ({first})") from None
+    return check_checkpoint(ckpt, source=f"checkpoint {path}")
+
+
+def model_config_from_checkpoint(ckpt: dict[str, Any]):
+    """The :class:`ModelConfig` stored in a checkpoint."""
+    from tgan_aug.models.config import ModelConfig
+
+    return ModelConfig.from_dict(dict(ckpt["config"]["model"]))
+
+
+def image_stats_from_checkpoint(ckpt: dict[str, Any]):
+    """The :class:`~tgan_aug.training.data.ImageStats` of the training data (dtype, range, lo/hi, scale)."""
+    from tgan_aug.training.data import ImageStats
+
+    return ImageStats.from_dict(ckpt["data"]["stats"])
+
+
+def build_generator_from_checkpoint(
+    ckpt: dict[str, Any],
+    which: Literal["lowres", "superres"] = "lowres",
+    ema: bool = True,
+    device: str | torch.device = "cpu",
+) -> torch.nn.Module:
+    """The low-res or super-res generator with the checkpoint's weights, in eval mode, no grad.
+
+    ema: use the exponential-moving-average weights (``G_ema``, what sampling/rendering should use).
+    Raises :class:`UserError` when the checkpoint holds no weights for ``which``.
+    """
+    from tgan_aug.models import LowResGenerator, SuperResGenerator
+
+    if which not in ("lowres", "superres"):
+        raise UserError(f"which={which!r}: choose 'lowres' or 'superres'")
+    weights = ckpt["weights"].get(which)
+    key = "G_ema" if ema else "G"
+    if not weights or key not in weights:
+        have = ", ".join(f"{s}:{'/'.join(sorted(w))}" for s, w in ckpt["weights"].items()) or "none"
+        raise UserError(
+            f"checkpoint holds no {which} generator weights ({key}); it has {have}; "
+            f"train the {which} stage ('tgan-aug train {which}') or merge checkpoints"
+        )
+    cfg = model_config_from_checkpoint(ckpt)
+    net = (LowResGenerator if which == "lowres" else SuperResGenerator)(cfg)
+    net.load_state_dict(weights[key])
+    net.to(device).eval().requires_grad_(False)
+    return net
+
+
+def merge_checkpoints(lowres_path: str | Path, superres_path: str | Path, out_path: str | Path) -> Path:
+    """One file with the low-res ``G_ema`` and the super-res ``G_ema`` (for rendering/shipping).
+
+    The result keeps the super-res checkpoint's data statistics and the low-res backgrounds;
+    optimizer states and discriminators are dropped (it cannot resume training).
+    """
+    lo = load_checkpoint(lowres_path)
+    sr = load_checkpoint(superres_path)
+    if lo["stage"] != "lowres" or sr["stage"] != "superres":
+        raise UserError(
+            f"merge needs a lowres then a superres checkpoint, got {lo['stage']} ({lowres_path}) and {sr['stage']} ({superres_path})"
+        )
+    if lo["config"]["model"] != sr["config"]["model"]:
+        raise UserError(f"{lowres_path} and {superres_path} were trained with different model configs; they cannot be merged")
+    out = {
+        "format_version": FORMAT_VERSION,
+        "kind": "tgan-aug-checkpoint",
+        "stage": "merged",
+        "config": lo["config"],
+        "config_superres": sr["config"],
+        "weights": {"lowres": {"G_ema": lo["weights"]["lowres"]["G_ema"]}, "superres": {"G_ema": sr["weights"]["superres"]["G_ema"]}},
+        "optimizers": {},
+        "step": int(lo["step"]),
+        "step_superres": int(sr["step"]),
+        "data": lo["data"],
+        "perceptual": lo.get("perceptual", ""),
+        "created": sr.get("created", ""),
+        "tgan_aug_version": sr.get("tgan_aug_version", ""),
+    }
+    return save_checkpoint(out_path, out)

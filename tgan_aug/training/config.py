@@ -1,0 +1,217 @@
+"""Training configuration: one dataclass with presets; it embeds the :class:`ModelConfig`.
+
+``TrainConfig.preset("small", stage="lowres")`` gives a resolved configuration; ``from_dict``
+rebuilds one from ``dataclasses.asdict`` output (config.json, checkpoints) and rejects unknown
+keys by name; :meth:`TrainConfig.with_overrides` applies ``key=value`` strings from the CLI
+(``--set w_l1=5 --set model.base_channels=16``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tgan_aug.errors import UserError
+
+Stage = Literal["lowres", "superres"]
+PerceptualKind = Literal["auto", "deepsea", "vgg19", "feature_matching", "none"]
+AmpMode = Literal["auto", "bf16", "fp16", "off"]
+
+STAGES = ("lowres", "superres")
+PRESETS = ("paper", "small", "tiny")
+PERCEPTUAL_KINDS = ("auto", "deepsea", "vgg19", "feature_matching", "none")
+AMP_MODES = ("auto", "bf16", "fp16", "off")
+
+
+def _model_config_cls():
+    from tgan_aug.models.config import ModelConfig
+
+    return ModelConfig
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the data path and the device.
+
+    Sizes come from ``model`` (``lowres_size`` (H, W) for the low-resolution stage, ``out_size``
+    for the super-resolution stage). Clip length grows with the step: ``clip_schedule`` is a list
+    of ``(from_step, frames)`` pairs (frames >= 2: the first frame is generated from the
+    background, every later one from the previous generated frame).
+    """
+
+    stage: str = "lowres"
+    preset: str = "small"
+    model: Any = None  # ModelConfig; filled by preset()/from_dict()
+    seed: int = 0
+    # optimisation
+    batch_size: int = 2
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    lr_flow: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    ema_decay: float = 0.999
+    grad_clip: float = 0.0  # 0 = off; max global norm per network otherwise
+    # clips
+    clip_schedule: list = field(default_factory=lambda: [[0, 2], [2000, 3], [6000, 4]])
+    detach_prev: bool = True  # previous generated frame fed back detached (truncated BPTT, 1 frame)
+    # data
+    data_scale: float = 0.0  # factor applied to the data before cropping; 0 = fit the frame to out_size
+    percentiles: list = field(default_factory=lambda: [0.5, 99.5])
+    background_dilate: int = 5  # pixels (at working resolution) grown around cells before the median
+    # augmentation
+    p_vanilla: float = 0.5
+    p_diff: float = 0.5
+    # losses (Equations 1-3): G = adv + w_flow*flow + w_l1*L1 + w_perceptual*perceptual
+    w_adv: float = 1.0
+    w_flow: float = 1.0
+    w_l1: float = 10.0
+    w_perceptual: float = 10.0
+    perceptual: str = "auto"  # auto: deepsea when installed, else vgg19 if vgg19_weights, else feature_matching
+    vgg19_weights: str = ""
+    deepsea_invert: bool = False  # invert intensities before DeepSea features (bright cells on dark)
+    # super-resolution stage: optional low-res checkpoint whose outputs replace the downsampled real frame
+    lowres_checkpoint: str = ""
+    p_lowres_input: float = 0.5
+    # precision and bookkeeping
+    amp: str = "auto"  # auto = bf16 on CUDA when supported, off on CPU
+    max_steps: int = 10000
+    max_minutes: float = 0.0  # 0 = no limit
+    log_every: int = 10
+    sample_every: int = 500
+    ckpt_every: int = 1000
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def preset(cls, name: str = "small", *, stage: str = "lowres", **overrides: Any) -> "TrainConfig":
+        """Resolved configuration for preset ``paper`` | ``small`` | ``tiny`` and a stage."""
+        if name not in PRESETS:
+            raise UserError(f"--preset {name!r} is not a preset; choose one of {', '.join(PRESETS)}")
+        if stage not in STAGES:
+            raise UserError(f"stage {stage!r} is not known; choose one of {', '.join(STAGES)}")
+        base: dict[str, Any] = {"stage": stage, "preset": name}
+        if name == "paper":
+            base.update(batch_size=4, clip_schedule=[[0, 2], [5000, 4], [20000, 6], [50000, 8]],
+                        max_steps=100000, sample_every=1000, ckpt_every=5000)
+        elif name == "small":
+            # ~1-2 s/step on a shared 2-core CPU: 2000 steps are tens of minutes to an hour
+            base.update(batch_size=2, clip_schedule=[[0, 2], [600, 3], [1200, 4]],
+                        max_steps=2000, sample_every=200, ckpt_every=500)
+        else:  # tiny: tests
+            base.update(batch_size=1, clip_schedule=[[0, 2], [2, 3]], max_steps=4, log_every=1,
+                        sample_every=2, ckpt_every=2, ema_decay=0.9)
+        if stage == "superres":
+            base.update(clip_schedule=[[0, 1]])
+        model_over = overrides.pop("model", None) or {}
+        base.update(overrides)
+        base["model"] = _model_config_cls().preset(name, **model_over)
+        cfg = cls(**base)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Rebuild from ``asdict`` output; unknown keys raise :class:`UserError` naming them."""
+        if not isinstance(d, dict):
+            raise UserError(f"training config must be a mapping, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise UserError(
+                f"unknown training config key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(names))}"
+            )
+        d = dict(d)
+        model = d.get("model")
+        MC = _model_config_cls()
+        if isinstance(model, dict):
+            d["model"] = MC.from_dict(model)
+        elif model is None:
+            d["model"] = MC.preset(d.get("preset", "small"))
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (``dataclasses.asdict``; tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def with_overrides(self, items: list[str] | tuple[str, ...]) -> "TrainConfig":
+        """Apply ``key=value`` strings (values parsed as JSON, else kept as text); ``model.x=...`` for model keys."""
+        d = self.to_dict()
+        for item in items:
+            if "=" not in item:
+                raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. --set w_l1=5 or --set model.base_channels=16")
+            key, raw = item.split("=", 1)
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+            target = d
+            parts = key.strip().split(".")
+            for p in parts[:-1]:
+                if not isinstance(target.get(p), dict):
+                    raise UserError(f"--set {item!r}: {p!r} is not a section of the config (only 'model.' is)")
+                target = target[p]
+            if parts[-1] not in target:
+                raise UserError(f"--set {item!r}: unknown key {key!r}; see --dry-run for the keys")
+            target[parts[-1]] = value
+        return TrainConfig.from_dict(d)
+
+    # ------------------------------------------------------------------ checks and helpers
+    def validate(self) -> None:
+        """Check ranges and choices; raises :class:`UserError` naming the key."""
+        if self.stage not in STAGES:
+            raise UserError(f"config stage={self.stage!r}: choose one of {', '.join(STAGES)}")
+        if self.perceptual not in PERCEPTUAL_KINDS:
+            raise UserError(f"config perceptual={self.perceptual!r}: choose one of {', '.join(PERCEPTUAL_KINDS)}")
+        if self.amp not in AMP_MODES:
+            raise UserError(f"config amp={self.amp!r}: choose one of {', '.join(AMP_MODES)}")
+        for key in ("p_vanilla", "p_diff", "p_lowres_input"):
+            v = getattr(self, key)
+            if not 0.0 <= float(v) <= 1.0:
+                raise UserError(f"config {key}={v}: must be a probability in [0, 1]")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise UserError(f"config ema_decay={self.ema_decay}: must be in [0, 1)")
+        if self.batch_size < 1:
+            raise UserError(f"config batch_size={self.batch_size}: must be >= 1")
+        for key in ("max_steps", "log_every", "sample_every", "ckpt_every"):
+            if int(getattr(self, key)) < 1:
+                raise UserError(f"config {key}={getattr(self, key)}: must be >= 1")
+        if self.data_scale < 0:
+            raise UserError(f"config data_scale={self.data_scale}: must be > 0, or 0 to fit frames to the model size")
+        lo, hi = (float(v) for v in self.percentiles)
+        if not 0.0 <= lo < hi <= 100.0:
+            raise UserError(f"config percentiles={self.percentiles}: need 0 <= low < high <= 100")
+        sched = [[int(a), int(b)] for a, b in self.clip_schedule]
+        if not sched or sched[0][0] != 0:
+            raise UserError(f"config clip_schedule={self.clip_schedule}: must start with [0, frames]")
+        min_len = 1 if self.stage == "superres" else 2
+        for (s0, n0), (s1, n1) in zip(sched, sched[1:]):
+            if s1 <= s0 or n1 < n0:
+                raise UserError(f"config clip_schedule={self.clip_schedule}: steps must increase and lengths not shrink")
+        if any(n < min_len for _, n in sched):
+            raise UserError(f"config clip_schedule={self.clip_schedule}: the {self.stage} stage needs clips of >= {min_len} frames")
+        self.clip_schedule = sched
+        self.percentiles = [lo, hi]
+
+    def clip_len(self, step: int) -> int:
+        """Clip length (frames) used at ``step`` according to ``clip_schedule``."""
+        n = self.clip_schedule[0][1]
+        for s, length in self.clip_schedule:
+            if step >= s:
+                n = length
+        return int(n)
+
+    @property
+    def crop_size(self) -> tuple[int, int]:
+        """(H, W) of the crops taken from the data at working resolution (the model's out_size)."""
+        return tuple(int(v) for v in self.model.out_size)  # type: ignore[return-value]
+
+    @property
+    def lowres_size(self) -> tuple[int, int]:
+        return tuple(int(v) for v in self.model.lowres_size)  # type: ignore[return-value]
