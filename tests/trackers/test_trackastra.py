@@ -1,0 +1,125 @@
+"""trackastra: the association loss against a loop reference, training on a tiny synthetic set
+(loss goes down, tracking that set reaches a high MOTA), the model folder in trackastra's format."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("trackastra")
+
+from tgan_aug.errors import UserError  # noqa: E402
+from tgan_aug.trackers.trackastra_train import TrackastraConfig, association_loss, fit_trackastra  # noqa: E402
+
+from .conftest import make_blobs, per_frame_ids  # noqa: E402
+
+
+def _reference_loss(logits, target, t, pad, delta, div_up):
+    """causal_norm='none': weighted BCE-with-logits written out entry by entry."""
+    total, weights = 0.0, []
+    per_sample = []
+    for b in range(logits.shape[0]):
+        n = logits.shape[1]
+        acc, count = 0.0, 0
+        for i in range(n):
+            for j in range(n):
+                if pad[b, i] or pad[b, j] or not 0 < t[b, j] - t[b, i] <= delta:
+                    continue
+                x, y = float(logits[b, i, j]), float(target[b, i, j])
+                bce = max(x, 0) - x * y + np.log1p(np.exp(-abs(x)))
+                # links of i to frame t_j plus links of j to frame t_i, counted where target = 1
+                out_i = sum(target[b, i, k] for k in range(n) if t[b, k] == t[b, j] and not pad[b, k])
+                in_j = sum(target[b, k, j] for k in range(n) if t[b, k] == t[b, i] and not pad[b, k])
+                block = y * (out_i + in_j)
+                w = 1 + (block == 2) + div_up * (block > 2)
+                acc += bce * w
+                count += 1
+        per_sample.append(acc / count)
+        weights.append(count**0.2)
+    weights = np.array(weights)
+    return float(np.sum(np.array(per_sample) * weights / weights.sum()))
+
+
+def test_association_loss_matches_a_loop_reference():
+    rng = np.random.default_rng(0)
+    # two windows, 3 frames: sample 0 has a division (0 -> 2 and 0 -> 3); sample 1 is padded
+    t = torch.tensor([[0, 0, 1, 1, 2, 2], [0, 1, 2, -1, -1, -1]])
+    pad = t < 0
+    target = torch.zeros(2, 6, 6)
+    for i, j in [(0, 2), (0, 3), (0, 4), (0, 5), (1, 4), (2, 4), (3, 5)]:  # lineage relations (sym)
+        target[0, i, j] = target[0, j, i] = 1
+    for i, j in [(0, 1), (1, 2), (0, 2)]:
+        target[1, i, j] = target[1, j, i] = 1
+    for k in range(6):
+        target[0, k, k] = 1
+    logits = torch.tensor(rng.normal(0, 2, (2, 6, 6)), dtype=torch.float32)
+    got = association_loss(logits, target, t, pad, causal_norm="none", delta_cutoff=2, div_upweight=3.0)
+    ref = _reference_loss(logits.numpy(), target.numpy(), t.numpy(), pad.numpy(), 2, 3.0)
+    assert float(got) == pytest.approx(ref, rel=1e-5)
+
+
+def test_association_loss_rewards_correct_logits_and_ignores_padding():
+    t = torch.tensor([[0, 0, 1, 1, -1]])
+    pad = t < 0
+    target = torch.zeros(1, 5, 5)
+    target[0, 0, 2] = target[0, 2, 0] = target[0, 1, 3] = target[0, 3, 1] = 1
+    good = (target * 2 - 1) * 8
+    bad = -good
+    for norm in ("none", "quiet_softmax"):
+        lg = association_loss(good, target, t, pad, causal_norm=norm)
+        lb = association_loss(bad, target, t, pad, causal_norm=norm)
+        assert float(lg) < 0.05 < float(lb)
+        noisy = good.clone()
+        noisy[0, 4, :] = noisy[0, :, 4] = 123.0  # padded token: no effect
+        assert float(association_loss(noisy, target, t, pad, causal_norm=norm)) == pytest.approx(float(lg))
+
+
+def test_config_presets_and_unknown_keys():
+    assert TrackastraConfig.preset_config("default").d_model == 256
+    with pytest.raises(UserError, match="unknown trackastra config keys"):
+        TrackastraConfig.from_dict({"d_modle": 3})
+    with pytest.raises(UserError, match="unknown trackastra preset"):
+        TrackastraConfig.preset_config("huge")
+
+
+def test_training_on_a_tiny_set_lowers_loss_and_tracks_it(tmp_path):
+    torch.set_num_threads(1)
+    train = [make_blobs(n_cells=6, frames=10, speed=2.5, seed=s, divide=(s == 0)) for s in range(2)]
+    cfg = TrackastraConfig.preset_config("tiny", epochs=8, samples_per_epoch=48)
+    out = fit_trackastra(train, [], tmp_path / "model", ratio=0.0, config=cfg, seed=0, progress=False)
+    losses = [h["loss"] for h in out["history"]]
+    assert losses[-1] < 0.5 * losses[0], losses
+    for name in ("config.yaml", "model.pt", "train_config.yaml", "tgan_aug_train.json"):
+        assert (tmp_path / "model" / name).is_file()
+
+    from trackastra.model import Trackastra
+
+    from tgan_aug.trackers.metrics import evaluate_tracked
+    from tgan_aug.trackers.trackastra_predict import track_trackastra
+
+    model = Trackastra.from_folder(tmp_path / "model", device="cpu")  # trackastra's own loader
+    logging.getLogger().setLevel(logging.WARNING)
+    for s, video in enumerate(train):
+        res = track_trackastra(video.images, per_frame_ids(video.labels, seed=s), model=model)
+        r = evaluate_tracked(video.masks, res)
+        assert r["Valid"] == 1 and r["MOTA"] > 0.9, r
+    assert "torchvision" not in sys.modules and "lightning" not in sys.modules
+    with pytest.raises(UserError, match="--overwrite"):
+        fit_trackastra(train, [], tmp_path / "model", ratio=0.0, config=cfg, progress=False)
+
+
+def test_mixed_trackastra_data_uses_both_pools(tmp_path):
+    from tgan_aug.trackers.dataset import trackastra_training_data
+
+    real = [make_blobs(n_cells=3, frames=6, height=48, width=48, seed=1)]
+    syn = [make_blobs(n_cells=4, frames=6, height=48, width=48, seed=2)]
+    data = trackastra_training_data(real, syn, ratio=0.5, workdir=tmp_path, window=3, samples_per_epoch=20, seed=0)
+    pools = [p for p, _, _ in data.plan]
+    assert pools.count("synthetic") == 10
+    item = data[0]
+    assert set(item) >= {"features", "coords", "assoc_matrix", "timepoints"}
+    assert item["features"].shape[1] == 7
