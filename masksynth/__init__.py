@@ -1,8 +1,8 @@
 """masksynth: tracked mask-sequence synthesis and augmentation (numpy/scipy/scikit-image/opencv, never torch).
 
-The data model (``masksynth.tracked``) is imported eagerly; everything else loads on first use
-(``tgan_aug.errors`` imports ``masksynth.tracked``, and the synthesis modules import
-``tgan_aug.errors``: lazy loading keeps that from being circular).
+The data model (``masksynth.tracked``) is imported eagerly; everything else loads on first use,
+which keeps ``import masksynth`` fast for code that only needs the data model. masksynth imports
+nothing from ``tgan_aug`` (user errors live in ``masksynth.errors``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from masksynth.tracked import MAX_ID, TrackedMasks, validate_tracked
-from tgan_aug.errors import UserError
+from masksynth.errors import UserError
 
 __all__ = [
     "relineage",

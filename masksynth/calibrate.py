@@ -11,7 +11,7 @@ from masksynth.config import SynthConfig
 from masksynth.shapes import ShapeBank
 from masksynth.stats import sequence_stats, track_speeds
 from masksynth.tracked import TrackedMasks
-from tgan_aug.errors import UserError
+from masksynth.errors import UserError
 
 __all__ = ["calibrate", "calibration_params"]
 

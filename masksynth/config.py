@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tgan_aug.errors import UserError
+from masksynth.errors import UserError, reject_unknown_keys
 
 __all__ = ["SynthConfig", "DENSITY_COVERAGE", "DENSITIES", "LAYOUTS", "SHAPE_KINDS", "BORDERS"]
 
@@ -108,12 +108,7 @@ class SynthConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SynthConfig":
         """Build from a dict (e.g. JSON); unknown keys are rejected by name."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise UserError(
-                f"unknown SynthConfig key(s): {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}"
-            )
+        reject_unknown_keys(cls, data, what="SynthConfig")
         data = dict(data)
         if "size" in data:
             data["size"] = tuple(int(v) for v in data["size"])

@@ -31,7 +31,7 @@ from masksynth.config import SynthConfig
 from masksynth.placement import place_cells
 from masksynth.shapes import BaseShape, ShapeBank, render_shape
 from masksynth.tracked import MAX_ID
-from tgan_aug.errors import UserError
+from masksynth.errors import UserError
 
 __all__ = ["MaskSimulator"]
 

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from masksynth.shapes import ShapeBank, render_shape
-from tgan_aug.errors import UserError
+from masksynth.errors import UserError
 
 __all__ = ["place_cells", "layout_weights", "grow_cells", "min_gap_ok", "BLOCKED"]
 

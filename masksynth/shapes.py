@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from tgan_aug.errors import UserError
+from masksynth.errors import UserError
 
 __all__ = ["ShapeBank", "BaseShape", "render_shape", "procedural_shape", "extract_shapes"]
 

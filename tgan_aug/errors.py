@@ -5,11 +5,10 @@ The CLI prints ``error: <message>`` and exits with code 2 for these, without a t
 
 from __future__ import annotations
 
+from masksynth.errors import UserError, reject_unknown_keys
 from masksynth.tracked import CTCValidationError, NotLinkedError
 
-
-class UserError(ValueError):
-    """Bad input from the user (path, file content, option). The message names what and the fix."""
+__all__ = ["UserError", "MissingDependencyError", "USER_ERRORS", "reject_unknown_keys", "require"]
 
 
 class MissingDependencyError(UserError):

@@ -32,7 +32,7 @@ def test_from_dict_round_trip_through_json():
 def test_from_dict_rejects_unknown_keys():
     d = ModelConfig.preset("tiny").to_dict()
     d["base_chanels"] = 3
-    with pytest.raises(UserError, match="unknown key.*base_chanels"):
+    with pytest.raises(UserError, match="unknown ModelConfig key.*base_chanels"):
         ModelConfig.from_dict(d)
 
 
@@ -73,3 +73,14 @@ def test_nearest_valid_sizes_sorted_by_distance():
 def test_bad_field_values(field, value):
     with pytest.raises(UserError, match=field):
         ModelConfig.preset("tiny", **{field: value})
+
+
+def test_preset_field_default_is_a_name_not_the_constructor():
+    """Regression: the ``preset`` classmethod must not become the ``preset`` field's default."""
+    import dataclasses
+    import json
+
+    default = {f.name: f.default for f in dataclasses.fields(ModelConfig)}["preset"]
+    assert default == "custom"
+    json.dumps(ModelConfig().to_dict())
+    assert ModelConfig.preset("tiny").preset == "tiny"

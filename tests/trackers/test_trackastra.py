@@ -80,7 +80,7 @@ def test_association_loss_rewards_correct_logits_and_ignores_padding():
 
 def test_config_presets_and_unknown_keys():
     assert TrackastraConfig.preset_config("default").d_model == 256
-    with pytest.raises(UserError, match="unknown trackastra config keys"):
+    with pytest.raises(UserError, match="unknown trackastra config key"):
         TrackastraConfig.from_dict({"d_modle": 3})
     with pytest.raises(UserError, match="unknown trackastra preset"):
         TrackastraConfig.preset_config("huge")

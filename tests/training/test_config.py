@@ -54,3 +54,14 @@ def test_bad_preset_and_schedule():
 def test_clip_length_grows_with_step():
     cfg = TrainConfig.preset("small", clip_schedule=[[0, 2], [100, 3], [300, 5]])
     assert [cfg.clip_len(s) for s in (0, 99, 100, 299, 300, 10**6)] == [2, 2, 3, 3, 5, 5]
+
+
+def test_preset_field_default_is_a_name_not_the_constructor():
+    """Regression: the ``preset`` classmethod must not become the ``preset`` field's default."""
+    import dataclasses
+
+    from tgan_aug.training.config import TrainConfig
+
+    default = {f.name: f.default for f in dataclasses.fields(TrainConfig)}["preset"]
+    assert default == "small"
+    assert TrainConfig.preset("tiny").preset == "tiny"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from tgan_aug.errors import UserError
+from tgan_aug.errors import UserError, reject_unknown_keys
 
 FAMILIES: tuple[str, ...] = ("paired", "distribution", "temporal", "microscopy")
 
@@ -74,10 +74,7 @@ class EvalConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EvalConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UserError(f"unknown evaluation option(s) {unknown}; known: {sorted(known)}")
+        reject_unknown_keys(cls, data, what="evaluation option")
         data = dict(data)
         if "families" in data:
             data["families"] = tuple(data["families"])

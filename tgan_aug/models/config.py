@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from tgan_aug.errors import UserError
+from tgan_aug.errors import UserError, reject_unknown_keys
 
 __all__ = ["ModelConfig", "nearest_valid_sizes"]
 
@@ -140,7 +140,7 @@ class ModelConfig:
         return sorted(cls.PRESETS)
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "ModelConfig":
+    def _preset(cls, name: str, **overrides: Any) -> "ModelConfig":
         """The named preset ("paper" | "small" | "tiny") with fields replaced by ``overrides``.
 
         Overriding ``lowres_size`` alone also sets ``out_size`` to twice it.
@@ -176,10 +176,7 @@ class ModelConfig:
 
     @classmethod
     def _reject_unknown(cls, data: dict[str, Any]) -> None:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UserError(f"ModelConfig: unknown key(s) {unknown}; known keys are {sorted(known)}")
+        reject_unknown_keys(cls, data, what="ModelConfig")
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -207,3 +204,9 @@ class ModelConfig:
             f"({why}); nearest valid sizes: {shown}; crop/resize the data or change the config"
         )
 
+
+# The dataclass has a field named ``preset`` (which preset a config came from) and the
+# constructor ``ModelConfig.preset(name, ...)``. Defined inside the class body, the method would
+# become the field's default; attached after the decorator, the field keeps its default
+# "custom" and instances keep the field value.
+ModelConfig.preset = ModelConfig.__dict__["_preset"]  # type: ignore[method-assign]

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from tgan_aug.errors import UserError, require
+from tgan_aug.errors import UserError, reject_unknown_keys, require
 
 __all__ = [
     "TrackastraConfig",
@@ -104,10 +104,7 @@ class TrackastraConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrackastraConfig":
         """Rebuild from ``dataclasses.asdict`` output; unknown keys raise and are named."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise UserError(f"unknown trackastra config keys {unknown}; known keys: {', '.join(sorted(names))}")
+        reject_unknown_keys(cls, d, what="trackastra config")
         cfg = cls(**d)
         cfg.check()
         return cfg

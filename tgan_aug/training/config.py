@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tgan_aug.errors import UserError
+from tgan_aug.errors import UserError, reject_unknown_keys
 
 Stage = Literal["lowres", "superres"]
 PerceptualKind = Literal["auto", "deepsea", "vgg19", "feature_matching", "none"]
@@ -85,7 +85,7 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def preset(cls, name: str = "small", *, stage: str = "lowres", **overrides: Any) -> "TrainConfig":
+    def _preset(cls, name: str = "small", *, stage: str = "lowres", **overrides: Any) -> "TrainConfig":
         """Resolved configuration for preset ``paper`` | ``small`` | ``tiny`` and a stage."""
         if name not in PRESETS:
             raise UserError(f"--preset {name!r} is not a preset; choose one of {', '.join(PRESETS)}")
@@ -114,14 +114,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         """Rebuild from ``asdict`` output; unknown keys raise :class:`UserError` naming them."""
-        if not isinstance(d, dict):
-            raise UserError(f"training config must be a mapping, got {type(d).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise UserError(
-                f"unknown training config key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(names))}"
-            )
+        reject_unknown_keys(cls, d, what="training config")
         d = dict(d)
         model = d.get("model")
         MC = _model_config_cls()
@@ -215,3 +208,10 @@ class TrainConfig:
     @property
     def lowres_size(self) -> tuple[int, int]:
         return tuple(int(v) for v in self.model.lowres_size)  # type: ignore[return-value]
+
+
+# The dataclass has a field named ``preset`` (which preset a config came from) and the
+# constructor ``TrainConfig.preset(name, ...)``. Defined inside the class body, the method would
+# become the field's default; attached after the decorator, the field keeps its default
+# "small" and instances keep the field value.
+TrainConfig.preset = TrainConfig.__dict__["_preset"]  # type: ignore[method-assign]
