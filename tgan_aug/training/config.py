@@ -53,6 +53,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     ema_decay: float = 0.999
+    ema_rampup: int = 10  # warm-up: decay at step s is min(ema_decay, (1 + s) / (ema_rampup + s)); 0 = off
     grad_clip: float = 0.0  # 0 = off; max global norm per network otherwise
     # clips
     clip_schedule: list = field(default_factory=lambda: [[0, 2], [2000, 3], [6000, 4]])
@@ -170,6 +171,8 @@ class TrainConfig:
                 raise UserError(f"config {key}={v}: must be a probability in [0, 1]")
         if not 0.0 <= self.ema_decay < 1.0:
             raise UserError(f"config ema_decay={self.ema_decay}: must be in [0, 1)")
+        if isinstance(self.ema_rampup, bool) or not isinstance(self.ema_rampup, int) or self.ema_rampup < 0:
+            raise UserError(f"config ema_rampup={self.ema_rampup}: must be an integer >= 0 (0 = no warm-up)")
         if self.batch_size < 1:
             raise UserError(f"config batch_size={self.batch_size}: must be >= 1")
         for key in ("max_steps", "log_every", "sample_every", "ckpt_every"):

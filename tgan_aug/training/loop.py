@@ -47,6 +47,7 @@ from tgan_aug.training.steps import (
     StepContext,
     d_step,
     disc_windows,
+    ema_decay_at,
     ema_update,
     flow_step,
     g_step,
@@ -123,8 +124,12 @@ def _sample_batch(seqs: list[Sequence], cfg: TrainConfig) -> dict[str, torch.Ten
 
 
 # ---------------------------------------------------------------------------- one step per stage
-def lowres_train_step(nets, opts, batch, cfg: TrainConfig, ctx: StepContext, gen: torch.Generator, perceptual) -> dict[str, float]:
-    """Generate a clip, then D step, G step, FlowNet step and EMA. Returns the losses."""
+def lowres_train_step(nets, opts, batch, cfg: TrainConfig, ctx: StepContext, gen: torch.Generator, perceptual,
+                      step: int = 0) -> dict[str, float]:
+    """Generate a clip, then D step, G step, FlowNet step and EMA. Returns the losses.
+
+    step: steps completed before this one (sets the EMA warm-up, see :func:`ema_decay_at`).
+    """
     G, D, FN = nets["G"], nets["D"], nets["FlowNet"]
     real, masks, bg = batch["images_lr"], batch["masks_lr"], batch["background_lr"]
     n = cfg.model.n_masks
@@ -136,12 +141,12 @@ def lowres_train_step(nets, opts, batch, cfg: TrainConfig, ctx: StepContext, gen
     out |= g_step(G, opts["G"], D, real=real, fake=fake, real_in=real_in, fake_in=fake_in, aug=aug,
                   image_channels=n, perceptual=perceptual, flownet=FN, ctx=ctx)
     out |= flow_step(FN, opts["FlowNet"], real, ctx=ctx)
-    ema_update(nets["G_ema"], G, cfg.ema_decay)
+    ema_update(nets["G_ema"], G, ema_decay_at(step, cfg.ema_decay, cfg.ema_rampup))
     return out
 
 
 def superres_train_step(nets, opts, batch, cfg: TrainConfig, ctx: StepContext, gen: torch.Generator, perceptual,
-                        lowres_G=None) -> dict[str, float]:
+                        lowres_G=None, step: int = 0) -> dict[str, float]:
     """(low-res frame, mask at out size) -> real frame at out size: D step, G step, EMA."""
     G, D = nets["G"], nets["D"]
     real, mask = batch["images"][:, -1], batch["masks"][:, -1]
@@ -156,7 +161,7 @@ def superres_train_step(nets, opts, batch, cfg: TrainConfig, ctx: StepContext, g
     out = d_step(D, opts["D"], real_in, fake_in.detach(), aug, image_channels=1, ctx=ctx)
     out |= g_step(G, opts["G"], D, real=real[:, None], fake=fake[:, None], real_in=real_in, fake_in=fake_in, aug=aug,
                   image_channels=1, perceptual=perceptual, flownet=None, ctx=ctx)
-    ema_update(nets["G_ema"], G, cfg.ema_decay)
+    ema_update(nets["G_ema"], G, ema_decay_at(step, cfg.ema_decay, cfg.ema_rampup))
     return out
 
 
@@ -352,7 +357,7 @@ def train(
             break
         batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
         gen = torch.Generator().manual_seed(step_seed(cfg.seed, info.rank, step, 1))
-        losses = step_fn(nets, opts, batch, cfg, ctx, gen, perceptual, **extra)
+        losses = step_fn(nets, opts, batch, cfg, ctx, gen, perceptual, step=step, **extra)
         step += 1
         window.append(losses)
         bar.update(1)

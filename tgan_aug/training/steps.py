@@ -237,6 +237,19 @@ def flow_step(
 
 
 @torch.no_grad()
+def ema_decay_at(step: int, decay: float, rampup: int) -> float:
+    """EMA decay for the update made after ``step`` completed steps (0-based), with warm-up.
+
+    Without a warm-up a decay of 0.999 leaves ``G_ema`` at 0.999**n of its random initialisation
+    after n steps (65 % after 430 steps), so short runs sample noise. The warm-up
+    ``min(decay, (1 + step) / (rampup + step))`` averages over roughly the steps seen so far.
+    rampup = 0 turns it off (constant ``decay``).
+    """
+    if rampup <= 0:
+        return float(decay)
+    return float(min(decay, (1.0 + step) / (rampup + step)))
+
+
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema <- decay * ema + (1 - decay) * model (parameters); buffers copied."""
     for pe, p in zip(ema.parameters(), model.parameters()):
