@@ -77,10 +77,11 @@ def write_mp4(
     path = Path(path)
     u8 = to_uint8(images, intensity_range)
     h, w = (u8.shape[1] // 2) * 2, (u8.shape[2] // 2) * 2
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial.mp4")
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h), True)
     if not writer.isOpened():
-        raise UserError(f"cannot write the video {path}: OpenCV has no mp4v encoder here; use the PNG strip instead")
+        raise UserError(f"cannot write the video {path}: OpenCV could not open an mp4v writer there (no encoder in this OpenCV build, or the folder is not writable)")
     try:
         for t in range(u8.shape[0]):
             frame = overlay_outlines(u8[t], labels[t]) if labels is not None else cv2.cvtColor(u8[t], cv2.COLOR_GRAY2BGR)

@@ -32,6 +32,9 @@ _COMMANDS: dict[str, str] = {
     "track": "tracker_cmds:track",
     "train-tracker": "tracker_cmds:train_tracker",
     "eval-tracking": "tracker_cmds:eval_tracking",
+    # rendering
+    "render": "render_cmds:render",
+    "demo": "render_cmds:demo",
 }
 
 

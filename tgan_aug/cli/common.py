@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import re
+
 import click
+
+from tgan_aug.errors import UserError
 
 device_option = click.option(
     "--device",
@@ -22,8 +26,6 @@ def resolve_device(name: str):
     """'auto' -> cuda if available else cpu; validates explicit names. Returns torch.device."""
     import torch
 
-    from tgan_aug.errors import UserError
-
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -33,3 +35,16 @@ def resolve_device(name: str):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
     return dev
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX,]\s*(\d+)\s*$")
+
+
+def parse_size(value: str | None, flag: str) -> tuple[int, int] | None:
+    """'HEIGHTxWIDTH' (pixels, e.g. '512x768') -> (H, W); None stays None. ``flag`` names the option in errors."""
+    if value is None:
+        return None
+    m = _SIZE.match(value)
+    if not m:
+        raise UserError(f"{flag} must be HEIGHTxWIDTH in pixels like 512x768, got {value!r}")
+    return int(m.group(1)), int(m.group(2))

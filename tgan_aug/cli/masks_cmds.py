@@ -6,24 +6,12 @@ Thin layer over :mod:`masksynth.batch`: options are parsed here, inputs are read
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
 
-from tgan_aug.cli.common import overwrite_option, seed_option
+from tgan_aug.cli.common import overwrite_option, parse_size, seed_option
 from tgan_aug.errors import UserError
-
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX,]\s*(\d+)\s*$")
-
-
-def _parse_size(value: str | None, flag: str) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    m = _SIZE.match(value)
-    if not m:
-        raise UserError(f"{flag} must be HEIGHTxWIDTH in pixels like 512x768, got {value!r}")
-    return int(m.group(1)), int(m.group(2))
 
 
 def _masks_of(data):
@@ -102,7 +90,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
     from masksynth.batch import plan_synthesis, synthesize_many
 
     _check_outputs(output, ctc_dir)
-    hw = _parse_size(size, "--size")
+    hw = parse_size(size, "--size")
     overrides: dict[str, Any] = {}
     explicit = {
         "frames": frames, "cells": cells, "coverage": coverage, "division_rate": division_rate,
@@ -186,7 +174,7 @@ def augment_masks(input_path: str, output: str | None, ctc_dir: str | None, copi
     from tgan_aug.io.store import write_store
 
     _check_outputs(output, ctc_dir)
-    crop_hw = _parse_size(crop_size, "--crop")
+    crop_hw = parse_size(crop_size, "--crop")
     inputs = _load_masks(input_path, "IN")
     n_ctc = 0
     total = 0

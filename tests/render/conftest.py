@@ -1,0 +1,37 @@
+"""A tiny merged checkpoint (random weights, ModelConfig preset 'tiny') in the training format."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+
+def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0):
+    from tgan_aug.models import LowResGenerator, ModelConfig, SuperResGenerator
+    from tgan_aug.training.checkpoint import save_checkpoint
+    from tgan_aug.training.data import ImageStats
+
+    torch.manual_seed(seed)
+    cfg = ModelConfig.preset("tiny")
+    lo, sr = LowResGenerator(cfg), SuperResGenerator(cfg)
+    rng = np.random.default_rng(seed)
+    bgs = {"a": torch.from_numpy(rng.uniform(-1, 0, (80, 90)).astype(np.float32)),
+           "b": torch.from_numpy(rng.uniform(0, 1, (70, 100)).astype(np.float32))}
+    stats = ImageStats(lo=100.0, hi=3000.0, dtype=dtype, intensity_range=(50.0, 4000.0), scale=1.0)
+    ckpt = {
+        "stage": "merged",
+        "config": {"model": dataclasses.asdict(cfg)},
+        "weights": {"lowres": {"G_ema": lo.state_dict()}, "superres": {"G_ema": sr.state_dict()}},
+        "optimizers": {},
+        "step": 0,
+        "data": {"stats": stats.to_dict(), "backgrounds": bgs, "source": "random"},
+    }
+    return save_checkpoint(path, ckpt)
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tmp_path_factory):
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt")

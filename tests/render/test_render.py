@@ -1,0 +1,213 @@
+"""Rendering with a tiny random checkpoint: determinism, pass-through, dtype, shards, interruption, errors."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from tgan_aug.errors import UserError
+from tgan_aug.io import list_store_sequences, read_store, write_store
+from tgan_aug.render.engine import Renderer, render_frames, render_to_store, sequence_seed
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def masks_store(tmp_path, tracked_factory):
+    path = tmp_path / "masks.zarr"
+    for i in range(3):
+        write_store(path, tracked_factory(frames=5, seed=i), name=f"seq{i:03d}")
+    return path
+
+
+def _render(ckpt, masks, out, **kw):
+    from tgan_aug.render.pipeline import render
+
+    return render(masks, out, checkpoint=ckpt, device="cpu", **kw)
+
+
+def test_deterministic_and_passthrough(tiny_ckpt, masks_store, tmp_path):
+    _render(tiny_ckpt, masks_store, tmp_path / "a.zarr", seed=3)
+    _render(tiny_ckpt, masks_store, tmp_path / "b.zarr", seed=3)
+    _render(tiny_ckpt, masks_store, tmp_path / "c.zarr", seed=4)
+    for name in list_store_sequences(masks_store):
+        src = read_store(masks_store, name)
+        a, b, c = (read_store(tmp_path / f"{x}.zarr", name) for x in "abc")
+        np.testing.assert_array_equal(a.images, b.images)
+        assert not np.array_equal(a.images, c.images)
+        np.testing.assert_array_equal(a.masks.labels, src.labels)
+        np.testing.assert_array_equal(a.masks.lineage, src.lineage)
+        assert a.provenance["checkpoint_sha256"] and a.provenance["seed"] == 3
+
+
+def test_dtype_and_range_match_checkpoint(tiny_ckpt, masks_store, tmp_path):
+    _render(tiny_ckpt, masks_store, tmp_path / "a.zarr")
+    v = read_store(tmp_path / "a.zarr", "seq000")
+    assert v.images.dtype == np.uint16
+    assert v.images.min() >= 100 and v.images.max() <= 3000  # tanh output -> [lo, hi] of the stats
+    assert tuple(v.intensity_range) == (50.0, 4000.0)
+    assert v.images.std() > 0
+
+
+def test_shards_equal_unsharded(tiny_ckpt, masks_store, tmp_path):
+    """Exact with --batch 1; batching sequences together changes float summation order only (<= 1 unit)."""
+    _render(tiny_ckpt, masks_store, tmp_path / "all.zarr", seed=1, batch=1)
+    _render(tiny_ckpt, masks_store, tmp_path / "batched.zarr", seed=1, batch=3)
+    for k in range(2):
+        _render(tiny_ckpt, masks_store, tmp_path / "sh.zarr", seed=1, shard=f"{k}/2", batch=1)
+    assert list_store_sequences(tmp_path / "sh.zarr") == list_store_sequences(tmp_path / "all.zarr")
+    for name in list_store_sequences(masks_store):
+        np.testing.assert_array_equal(read_store(tmp_path / "sh.zarr", name).images,
+                                      read_store(tmp_path / "all.zarr", name).images)
+        diff = np.abs(read_store(tmp_path / "batched.zarr", name).images.astype(int)
+                      - read_store(tmp_path / "all.zarr", name).images.astype(int))
+        assert diff.max() <= 1
+
+
+def test_two_backgrounds_give_two_videos(tiny_ckpt, masks_store, tmp_path):
+    import tifffile
+
+    img = tmp_path / "bg.tif"
+    tifffile.imwrite(img, np.full((30, 40), 2900, np.uint16))
+    _render(tiny_ckpt, masks_store, tmp_path / "a.zarr", background="auto")
+    _render(tiny_ckpt, masks_store, tmp_path / "b.zarr", background=str(img))
+    a, b = read_store(tmp_path / "a.zarr", "seq000"), read_store(tmp_path / "b.zarr", "seq000")
+    # random weights depend only weakly on the background; a trained model much more
+    assert np.abs(a.images.astype(float) - b.images.astype(float)).mean() > 0.05
+    assert b.provenance["background"].startswith("image:")
+
+
+def test_interrupted_render_leaves_no_complete_store(tiny_ckpt, masks_store, tmp_path, monkeypatch):
+    renderer = Renderer.from_checkpoint(tiny_ckpt)
+    calls = {"n": 0}
+    orig = renderer.superres.forward
+
+    def boom(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return orig(*a, **k)
+
+    monkeypatch.setattr(renderer.superres, "forward", boom)
+    items = [(n, read_store(masks_store, n)) for n in list_store_sequences(masks_store)]
+    with pytest.raises(KeyboardInterrupt):
+        render_to_store(renderer, items, tmp_path / "v.zarr", frame_batch=2)
+    for name in list_store_sequences(tmp_path / "v.zarr"):
+        with pytest.raises(UserError):
+            read_store(tmp_path / "v.zarr", name)
+
+
+def test_non_multiple_sizes_are_padded(tiny_ckpt, tracked_factory):
+    renderer = Renderer.from_checkpoint(tiny_ckpt)
+    lab = tracked_factory(frames=3, height=40, width=70).labels
+    chunks = list(render_frames(renderer, [lab, lab[:2]], [np.zeros((40, 70), np.float32)] * 2,
+                                [1, 2], frame_batch=2))
+    assert [c[1][0].shape for c in chunks] == [(2, 40, 70), (1, 40, 70)]
+    assert [c[1][1].shape[0] for c in chunks] == [2, 0]
+
+
+def test_batched_equals_single(tiny_ckpt, tracked_factory):
+    renderer = Renderer.from_checkpoint(tiny_ckpt)
+    labs = [tracked_factory(frames=4, seed=i).labels for i in range(2)]
+    bgs = [np.zeros(labs[0].shape[1:], np.float32)] * 2
+    both = np.concatenate([c[1][1] for c in render_frames(renderer, labs, bgs, [5, 6], frame_batch=3)])
+    one = np.concatenate([c[1][0] for c in render_frames(renderer, labs[1:], bgs[1:], [6], frame_batch=1)])
+    np.testing.assert_allclose(both, one, atol=1e-5)
+
+
+def test_bf16_close_to_fp32(tiny_ckpt, tracked_factory):
+    """bf16 autocast changes frames ([-1, 1] units) by at most 0.1 per pixel, 0.02 on average."""
+    renderer = Renderer.from_checkpoint(tiny_ckpt)
+    lab = [tracked_factory(frames=4).labels]
+    bg = [np.zeros(lab[0].shape[1:], np.float32)]
+    f32 = np.concatenate([c[1][0] for c in render_frames(renderer, lab, bg, [1], precision="fp32")])
+    b16 = np.concatenate([c[1][0] for c in render_frames(renderer, lab, bg, [1], precision="bf16")])
+    diff = np.abs(f32 - b16)
+    assert diff.mean() < 0.02 and diff.max() < 0.1, (diff.mean(), diff.max())
+
+
+def test_bad_checkpoint_is_one_line_error(tmp_path, masks_store):
+    from tgan_aug.cli import main
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="bad.pt") as exc:
+        Renderer.from_checkpoint(bad)
+    assert "\n" not in str(exc.value)
+    with pytest.raises(SystemExit) as ex:
+        main(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), "--checkpoint", str(bad)])
+    assert ex.value.code == 2
+
+
+def test_cli_render_with_ctc(tiny_ckpt, masks_store, tmp_path):
+    from tgan_aug.cli import main
+    from tgan_aug.io import read_ctc
+
+    with pytest.raises(SystemExit) as ex:
+        main(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), "--checkpoint", str(tiny_ckpt),
+              "--ctc", str(tmp_path / "ctc"), "--seed", "2", "--device", "cpu"])
+    assert ex.value.code in (0, None)
+    v = read_ctc(tmp_path / "ctc", sequence="02")
+    src = read_store(masks_store, "seq001")
+    np.testing.assert_array_equal(v.masks.labels, src.labels)
+    np.testing.assert_array_equal(v.images, read_store(tmp_path / "v.zarr", "seq001").images)
+
+
+def test_sequence_seed_depends_on_name_only():
+    assert sequence_seed(1, "a") == sequence_seed(1, "a") != sequence_seed(1, "b")
+
+
+def test_shipped_checkpoint_loads_and_renders(tmp_path, tracked_factory):
+    from tgan_aug.pretrained import pretrained_path, registry
+
+    if "hela-small" not in registry():
+        pytest.skip("no pretrained model shipped in this checkout")
+    renderer = Renderer.from_checkpoint(pretrained_path("hela-small"))
+    masks = tracked_factory(frames=2, height=64, width=96)
+    render_to_store(renderer, [("s", masks)], tmp_path / "v.zarr", frame_batch=2)
+    v = read_store(tmp_path / "v.zarr", "s")
+    assert v.images.dtype == np.dtype(renderer.stats.dtype) and v.images.shape == (2, 64, 96)
+
+
+def test_pretrained_checksum_mismatch_is_reported(tmp_path, monkeypatch):
+    import tgan_aug.pretrained as pre
+
+    (tmp_path / "m.pt").write_bytes(b"x")
+    (tmp_path / "registry.json").write_text('{"m": {"file": "m.pt", "sha256": "00"}}')
+    monkeypatch.setattr(pre, "_HERE", tmp_path)
+    with pytest.raises(UserError, match="sha256"):
+        pre.pretrained_path("m")
+    with pytest.raises(UserError, match="not shipped"):
+        pre.pretrained_path("nope")
+
+
+def test_demo_small_end_to_end(tmp_path, tiny_ckpt):
+    from tgan_aug.cli import main
+    from tgan_aug.io import read_ctc
+
+    with pytest.raises(SystemExit) as ex:
+        main(["demo", str(tmp_path / "d"), "--frames", "4", "--size", "64x96", "--sequences", "2",
+              "--checkpoint", str(tiny_ckpt), "--device", "cpu"])
+    assert ex.value.code in (0, None)
+    d = tmp_path / "d"
+    summary = (d / "summary.md").read_text()
+    assert "MP4 not written" not in summary
+    for name in ("seq000", "seq001"):
+        cap = cv2.VideoCapture(str(d / f"preview/{name}.mp4"))
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4, name
+    for f in ("summary.md", "preview/seq000_strip.png", "preview/seq001_strip.png"):
+        assert (d / f).stat().st_size > 0, f
+    v = read_ctc(d / "ctc", sequence="02")
+    np.testing.assert_array_equal(v.masks.labels, read_store(d / "video.zarr", "seq001").masks.labels)
+    assert v.images.shape == (4, 64, 96)
+    with pytest.raises(SystemExit) as ex:  # never silently reused
+        main(["demo", str(d), "--frames", "4", "--size", "64x96", "--checkpoint", str(tiny_ckpt)])
+    assert ex.value.code == 2
+    (d / "notes.txt").write_text("mine")  # --overwrite replaces the demo's outputs, nothing else
+    with pytest.raises(SystemExit) as ex:
+        main(["demo", str(d), "--frames", "3", "--size", "64x96", "--sequences", "1", "--checkpoint", str(tiny_ckpt),
+              "--overwrite"])
+    assert ex.value.code in (0, None)
+    assert (d / "notes.txt").read_text() == "mine" and not (d / "preview/seq001_strip.png").exists()

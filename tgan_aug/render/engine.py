@@ -1,0 +1,275 @@
+"""Rendering: tracked masks -> microscopy video with a trained low-res + super-res generator pair.
+
+Inference mirrors training (tgan_aug/training/steps.py, data.py):
+
+- the masks are the working-resolution geometry: the super-res stage sees ``labels != 0`` at the
+  output size (H, W), the low-res stage sees ``binary_resize(masks, (H/2, W/2))`` (area average
+  >= 0.5, the rule used in training);
+- the background (in [-1, 1]) is area-resized to low-res, encoded ONCE per sequence, and is the
+  "previous frame" of frame 0;
+- the low-res generator runs autoregressively (its own previous output fed back); the style z and
+  the noise maps of both stages are drawn ONCE per sequence from a generator seeded by
+  (seed, sequence name), so the result does not depend on batching or sharding;
+- frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
+
+Sizes: any (H, W) runs fully convolutionally; frames that are not multiples of 2 * 2**depth are
+mirror-padded (masks padded with background) to the next multiple and cropped back. A 512x768
+frame of ``synth-masks --density high`` therefore renders directly with the ``small`` model.
+
+Speed: several sequences are batched in the low-res stage (``batch``), the super-res stage runs
+``frame_batch`` frames at a time, everything runs under ``torch.inference_mode`` and, on CUDA,
+bf16 autocast (``precision="auto"``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal
+
+import numpy as np
+import torch
+
+from tgan_aug.errors import UserError
+
+__all__ = ["Renderer", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
+
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sequence_seed(seed: int, name: str) -> int:
+    """The per-sequence seed: a function of the run seed and the sequence name only."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(name.encode())]).generate_state(1)[0])
+
+
+@dataclass
+class Renderer:
+    """The two generators and what rendering needs from a checkpoint.
+
+    Build with :meth:`from_checkpoint`. ``backgrounds``: name -> (Y, X) float32 in [-1, 1].
+    """
+
+    lowres: torch.nn.Module
+    superres: torch.nn.Module
+    cfg: Any
+    stats: Any
+    backgrounds: dict[str, np.ndarray]
+    checkpoint: str
+    sha256: str
+    device: torch.device
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu") -> "Renderer":
+        """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
+
+        Raises :class:`UserError` (one line) for a missing/unreadable file or missing weights.
+        """
+        from tgan_aug.training.checkpoint import (
+            build_generator_from_checkpoint,
+            image_stats_from_checkpoint,
+            load_checkpoint,
+            model_config_from_checkpoint,
+        )
+
+        path = Path(path)
+        ckpt = load_checkpoint(path)
+        device = torch.device(device)
+        try:
+            cfg = model_config_from_checkpoint(ckpt)
+            stats = image_stats_from_checkpoint(ckpt)
+            lo = build_generator_from_checkpoint(ckpt, "lowres", ema=True, device=device)
+            sr = build_generator_from_checkpoint(ckpt, "superres", ema=True, device=device)
+        except UserError as exc:
+            raise UserError(f"--checkpoint {path}: {exc}") from None
+        except (KeyError, TypeError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise UserError(f"--checkpoint {path}: not a usable tgan-aug checkpoint ({type(exc).__name__}: {first[:200]})") from None
+        bgs = {str(k): np.asarray(v.float().numpy() if torch.is_tensor(v) else v, dtype=np.float32)
+               for k, v in ckpt["data"].get("backgrounds", {}).items()}
+        info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
+                "preset": cfg.preset, "source": ckpt["data"].get("source", "")}
+        return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info)
+
+    @property
+    def multiple(self) -> int:
+        """Output frame sizes are padded to a multiple of this (2 * 2**depth)."""
+        return 2 * int(self.cfg.size_multiple)
+
+    def autocast(self, precision: Precision) -> contextlib.AbstractContextManager:
+        """bf16 autocast for "bf16" (or "auto" on CUDA), else a no-op context."""
+        if precision not in ("auto", "fp32", "bf16"):
+            raise UserError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+        use = precision == "bf16" or (precision == "auto" and self.device.type == "cuda")
+        if not use:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+
+def _pad_to(x: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:
+    pad_y, pad_x = size[0] - x.shape[-2], size[1] - x.shape[-1]
+    if pad_y == 0 and pad_x == 0:
+        return x
+    widths = [(0, 0)] * (x.ndim - 2) + [(0, pad_y), (0, pad_x)]
+    return np.pad(x, widths, mode=mode)
+
+
+def _per_sequence_draws(G: torch.nn.Module, gens: list[torch.Generator], size: tuple[int, int], device) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Style w (B, style_dim) and noise maps, drawn once per sequence with its own generator."""
+    zs = torch.cat([G.make_z(1, generator=g) for g in gens])
+    noises = [G.make_noise(1, g, size=size, device=device) for g in gens]
+    noise = [torch.cat(level) for level in zip(*noises)] if noises and noises[0] else []
+    return G.mapping(zs.to(device)), noise
+
+
+def render_frames(
+    renderer: Renderer,
+    labels: list[np.ndarray],
+    backgrounds: list[np.ndarray],
+    seeds: list[int],
+    *,
+    frame_batch: int = 8,
+    precision: Precision = "auto",
+) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """Render a batch of sequences of one frame size, yielding chunks of frames as they are made.
+
+    labels: B arrays (T_i, H, W) (any int dtype, 0 = background); backgrounds: B arrays (H, W)
+    float32 in [-1, 1]; seeds: B per-sequence seeds (see :func:`sequence_seed`).
+    Yields (t0, [B arrays (k_i, H, W) float32 in [-1, 1]]) for frames t0 .. t0+k_i-1 of each
+    sequence (k_i = 0 once a shorter sequence has ended).
+    """
+    from tgan_aug.training.data import binary_resize, image_resize
+
+    if not (len(labels) == len(backgrounds) == len(seeds)) or not labels:
+        raise UserError("render_frames: labels, backgrounds and seeds must be non-empty lists of one length")
+    H, W = labels[0].shape[1:]
+    if any(lab.shape[1:] != (H, W) for lab in labels) or any(bg.shape != (H, W) for bg in backgrounds):
+        raise UserError("render_frames: every sequence and background of a batch must have the same (H, W)")
+    m = renderer.multiple
+    Hp, Wp = -(-H // m) * m, -(-W // m) * m
+    h, w = Hp // 2, Wp // 2
+    T = max(lab.shape[0] for lab in labels)
+    dev = renderer.device
+    lengths = [lab.shape[0] for lab in labels]
+    # masks: pad shorter sequences with their last frame (outputs beyond T_i are dropped)
+    fg = np.stack([_pad_to(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)]) != 0, (Hp, Wp), "constant")
+                   for lab in labels])  # (B, T, Hp, Wp) bool
+    masks_lr = np.stack([binary_resize(f, (h, w)) for f in fg]).astype(np.float32)  # (B, T, h, w)
+    bg_lr = np.stack([image_resize(_pad_to(bg, (Hp, Wp), "symmetric"), (h, w)) for bg in backgrounds])
+    G_lo, G_sr = renderer.lowres, renderer.superres
+    n = G_lo.cfg.n_masks
+    frame_batch = max(1, int(frame_batch))
+    with torch.inference_mode(), renderer.autocast(precision):
+        gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        w_lo, noise_lo = _per_sequence_draws(G_lo, gens, (h, w), dev)
+        w_sr, noise_sr = _per_sequence_draws(G_sr, gens, (Hp, Wp), dev)
+        masks_t = torch.from_numpy(masks_lr).to(dev)
+        bg_t = torch.from_numpy(bg_lr[:, None]).to(dev)
+        bg_feats = G_lo.encode_background(bg_t)  # once per sequence
+        prev = bg_t
+        B = len(labels)
+        for t0 in range(0, T, frame_batch):
+            k = min(frame_batch, T - t0)
+            chunk = []
+            for t in range(t0, t0 + k):
+                idx = [max(t - j, 0) for j in range(n)]
+                prev = G_lo(masks_t[:, idx], prev, bg_feats, w_lo, noise_lo).float()
+                chunk.append(prev)
+            lr = torch.stack(chunk, dim=1).reshape(B * k, 1, h, w)
+            fg_t = torch.from_numpy(fg[:, t0 : t0 + k].reshape(B * k, 1, Hp, Wp).astype(np.float32)).to(dev)
+            sr_w = w_sr.repeat_interleave(k, dim=0)
+            sr_noise = [nz.repeat_interleave(k, dim=0) for nz in noise_sr]
+            out = G_sr(lr, fg_t, sr_w, sr_noise).float().reshape(B, k, Hp, Wp)[:, :, :H, :W]
+            out_np = out.cpu().numpy()
+            yield t0, [out_np[i, : max(0, min(k, lengths[i] - t0))] for i in range(B)]
+
+
+def render_to_store(
+    renderer: Renderer,
+    items: list[tuple[str, Any]],
+    out: str | Path,
+    *,
+    seed: int = 0,
+    background: str = "auto",
+    batch: int = 4,
+    frame_batch: int = 8,
+    precision: Precision = "auto",
+    overwrite: bool = False,
+    provenance: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Render tracked masks and stream them into a zarr store, one group per sequence.
+
+    items: [(name, TrackedMasks or TrackedVideo)] (a video's images are ignored); labels
+        (T, Y, X) uint16 and lineage pass through unchanged.
+    out: store path. seed: run seed (per-sequence seeds from :func:`sequence_seed`).
+    background: "auto" | "bank" | image path (see :func:`~tgan_aug.render.backgrounds.choose_background`).
+    batch: sequences of one frame size rendered together in the low-res stage.
+    frame_batch: frames per super-res batch. precision: "auto" (bf16 on CUDA) | "fp32" | "bf16".
+    provenance: extra fields recorded with each sequence (command, source, ...).
+    progress: called with the number of frames written after each chunk.
+    Each sequence is marked complete only after all its frames are written; an exception leaves
+    the sequences being written marked incomplete. Returns the names written.
+    """
+    from tgan_aug.io.store import StoreWriter
+    from tgan_aug.render.backgrounds import choose_background
+
+    if batch < 1:
+        raise UserError(f"--batch must be >= 1, got {batch}")
+    seqs = []
+    for name, data in items:
+        masks = getattr(data, "masks", data)
+        seqs.append((str(name), masks))
+    groups: dict[tuple[int, int], list] = {}
+    for name, masks in seqs:
+        groups.setdefault(tuple(masks.labels.shape[1:]), []).append((name, masks))
+    dtype = np.dtype(renderer.stats.dtype)
+    written: list[str] = []
+    for size, members in groups.items():
+        for b0 in range(0, len(members), batch):
+            part = members[b0 : b0 + batch]
+            seeds = [sequence_seed(seed, name) for name, _ in part]
+            bgs, descs = [], []
+            for (name, _), s in zip(part, seeds):
+                bg, desc = choose_background(background, bank=renderer.backgrounds, stats=renderer.stats, size=size,
+                                             rng=np.random.default_rng([s, 1]))
+                bgs.append(bg)
+                descs.append(desc)
+            with contextlib.ExitStack() as stack:
+                writers = []
+                for (name, masks), s, desc in zip(part, seeds, descs):
+                    prov = {
+                        **(provenance or {}),
+                        "seed": int(seed), "sequence_seed": int(s), "sequence": name,
+                        "checkpoint": renderer.checkpoint, "checkpoint_sha256": renderer.sha256,
+                        "background": desc, "precision": precision,
+                    }
+                    writers.append(stack.enter_context(StoreWriter(
+                        out, name, shape=masks.labels.shape, image_dtype=dtype,
+                        intensity_range=tuple(renderer.stats.intensity_range), provenance=prov, overwrite=overwrite)))
+                for t0, chunks in render_frames(renderer, [m.labels for _, m in part], bgs, seeds,
+                                                frame_batch=frame_batch, precision=precision):
+                    done = 0
+                    for wr, (_, masks), frames in zip(writers, part, chunks):
+                        if len(frames):
+                            k = len(frames)
+                            wr.write_frames(t0, masks.labels[t0 : t0 + k], renderer.stats.denormalise(frames))
+                            done += k
+                    if progress is not None:
+                        progress(done)
+                for wr, (_, masks) in zip(writers, part):
+                    wr.finalize(masks.lineage)
+            written.extend(name for name, _ in part)
+    return written

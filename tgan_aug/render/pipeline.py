@@ -1,0 +1,74 @@
+"""The ``render`` job: load masks, pick a checkpoint, render a shard into a store, export CTC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tgan_aug.errors import UserError
+
+__all__ = ["render"]
+
+
+def render(
+    masks: str | Path,
+    out: str | Path,
+    *,
+    checkpoint: str | Path | None = None,
+    background: str = "auto",
+    seed: int = 0,
+    device: str = "cpu",
+    shard: str | None = None,
+    ctc: str | Path | None = None,
+    overwrite: bool = False,
+    batch: int = 4,
+    frame_batch: int = 8,
+    precision: str = "auto",
+    command: str = "tgan-aug render",
+    progress: bool = False,
+) -> list[str]:
+    """Render the tracked masks at ``masks`` (store, CTC folder or TIFF pair) into the store ``out``.
+
+    checkpoint: merged checkpoint (None = the shipped pretrained model).
+    shard: "K/N" renders every N-th sequence (sorted by name) from K; all shards may write to one store.
+    ctc: also export each rendered sequence as a CTC folder here (sequence numbers 01, 02, ... follow
+        the sorted order of all sequences, so shards do not collide).
+    Returns the names of the sequences rendered.
+    """
+    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.io import load_tracked
+    from tgan_aug.render.engine import Renderer, render_to_store
+    from tgan_aug.render.shard import parse_shard, shard_items
+
+    dev = resolve_device(device)
+    if checkpoint is None:
+        from tgan_aug.pretrained import pretrained_path
+
+        checkpoint = pretrained_path()
+    renderer = Renderer.from_checkpoint(checkpoint, device=dev)
+    items = load_tracked(masks, images=False)
+    if not items:
+        raise UserError(f"MASKS {masks}: no sequences found")
+    all_names = sorted(name for name, _ in items)
+    mine = set(shard_items(all_names, parse_shard(shard)))
+    chosen = [(name, data) for name, data in items if name in mine]
+    total = sum(getattr(d, "masks", d).labels.shape[0] for _, d in chosen)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="frame", desc="render")
+    prov: dict[str, Any] = {"command": command, "source": str(masks), "shard": shard or "0/1"}
+    try:
+        names = render_to_store(renderer, chosen, out, seed=seed, background=background, batch=batch,
+                                frame_batch=frame_batch, precision=precision, overwrite=overwrite, provenance=prov,
+                                progress=None if bar is None else bar.update)
+    finally:
+        if bar is not None:
+            bar.close()
+    if ctc is not None:
+        from tgan_aug.io import read_store, write_ctc
+
+        for name in names:
+            write_ctc(ctc, read_store(out, name), sequence=f"{all_names.index(name) + 1:02d}", overwrite=overwrite)
+    return names
