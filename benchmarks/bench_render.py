@@ -1,9 +1,11 @@
 """Render speed: optimized path vs the straightforward path, random weights, CPU by default.
 
 optimized   = render_frames: background encoded once, sequences batched in the low-res stage,
-              super-res in frame batches, inference_mode (+ bf16 autocast on CUDA).
+              super-res in frame batches of one sequence (style folded into the conv weights),
+              inference_mode (+ bf16 autocast on CUDA).
 straightforward = one frame at a time through both stages, background re-encoded every frame, fp32,
-              torch.no_grad only.
+              torch.no_grad, modulation applied to the activations (ModulatedConv2d.fold_single_style off),
+              NCHW memory layout (the optimized path keeps weights/activations channels_last).
 Prints frames/s (median of --repeats), the ratio, and achieved FLOP/s (FLOPs per frame counted once
 with torch.utils.flop_counter.FlopCounterMode).
 
@@ -42,6 +44,20 @@ def make_ckpt(preset: str, path: Path) -> Path:
 
 
 def straightforward(r, labels, bg, seed):
+    from tgan_aug.models.layers import ModulatedConv2d
+
+    ModulatedConv2d.fold_single_style = False
+    r.lowres.to(memory_format=torch.contiguous_format)
+    r.superres.to(memory_format=torch.contiguous_format)
+    try:
+        _straightforward(r, labels, bg, seed)
+    finally:
+        ModulatedConv2d.fold_single_style = True
+        r.lowres.to(memory_format=torch.channels_last)
+        r.superres.to(memory_format=torch.channels_last)
+
+
+def _straightforward(r, labels, bg, seed):
     from tgan_aug.training.data import binary_resize, image_resize
 
     G, S = r.lowres, r.superres

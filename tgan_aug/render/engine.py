@@ -16,9 +16,10 @@ Sizes: any (H, W) runs fully convolutionally; frames that are not multiples of 2
 mirror-padded (masks padded with background) to the next multiple and cropped back. A 512x768
 frame of ``synth-masks --density high`` therefore renders directly with the ``small`` model.
 
-Speed: several sequences are batched in the low-res stage (``batch``), the super-res stage runs
-``frame_batch`` frames at a time, everything runs under ``torch.inference_mode`` and, on CUDA,
-bf16 autocast (``precision="auto"``).
+Speed: several sequences are batched in the low-res stage (``batch``); the super-res stage runs
+``frame_batch`` frames of one sequence at a time, so its styled convs see one style and fold the
+modulation into their weights (a plain conv); everything runs under ``torch.inference_mode``
+(in-place bias/noise/activation) and, on CUDA, bf16 autocast (``precision="auto"``).
 """
 
 from __future__ import annotations
@@ -72,8 +73,13 @@ class Renderer:
     info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu") -> "Renderer":
+    def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu",
+                        channels_last: bool = True) -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
+
+        channels_last: keep the generators' weights (and so their activations) in NHWC memory
+        layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
+        the small preset); the result differs from NCHW only by float rounding.
 
         Raises :class:`UserError` (one line) for a missing/unreadable file or missing weights.
         """
@@ -97,6 +103,8 @@ class Renderer:
         except (KeyError, TypeError, RuntimeError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise UserError(f"--checkpoint {path}: not a usable tgan-aug checkpoint ({type(exc).__name__}: {first[:200]})") from None
+        if channels_last:
+            lo, sr = lo.to(memory_format=torch.channels_last), sr.to(memory_format=torch.channels_last)
         bgs = {str(k): np.asarray(v.float().numpy() if torch.is_tensor(v) else v, dtype=np.float32)
                for k, v in ckpt["data"].get("backgrounds", {}).items()}
         info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
@@ -187,13 +195,17 @@ def render_frames(
                 idx = [max(t - j, 0) for j in range(n)]
                 prev = G_lo(masks_t[:, idx], prev, bg_feats, w_lo, noise_lo).float()
                 chunk.append(prev)
-            lr = torch.stack(chunk, dim=1).reshape(B * k, 1, h, w)
-            fg_t = torch.from_numpy(fg[:, t0 : t0 + k].reshape(B * k, 1, Hp, Wp).astype(np.float32)).to(dev)
-            sr_w = w_sr.repeat_interleave(k, dim=0)
-            sr_noise = [nz.repeat_interleave(k, dim=0) for nz in noise_sr]
-            out = G_sr(lr, fg_t, sr_w, sr_noise).float().reshape(B, k, Hp, Wp)[:, :, :H, :W]
-            out_np = out.cpu().numpy()
-            yield t0, [out_np[i, : max(0, min(k, lengths[i] - t0))] for i in range(B)]
+            lr = torch.stack(chunk, dim=1)  # (B, k, 1, h, w)
+            outs = []
+            for i in range(B):  # one style per call: the styled convs fold it into their weights
+                k_i = max(0, min(k, lengths[i] - t0))
+                if k_i == 0:
+                    outs.append(np.zeros((0, H, W), np.float32))
+                    continue
+                fg_t = torch.from_numpy(fg[i, t0 : t0 + k_i, None].astype(np.float32)).to(dev)
+                out = G_sr(lr[i, :k_i], fg_t, w_sr[i : i + 1], [nz[i : i + 1] for nz in noise_sr])
+                outs.append(out.float()[:, 0, :H, :W].cpu().numpy())
+            yield t0, outs
 
 
 def render_to_store(
