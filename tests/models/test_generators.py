@@ -209,3 +209,36 @@ def test_superres_style_and_noise_change_output():
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert (a - c).abs().max() > 1e-4
     assert [tuple(x.shape[-2:]) for x in n][-2:] == [(64, 64), (64, 64)]
+
+
+def test_superres_residual_head_starts_from_the_upsampled_input():
+    """A dark-dominated target must not push the head into tanh saturation: with the residual head
+    an all-zero detail branch returns the (clamped) upsampled low-res frame."""
+    import torch.nn.functional as F
+
+    from tgan_aug.models import ModelConfig, SuperResGenerator
+
+    torch.manual_seed(0)
+    cfg = ModelConfig.preset("tiny")
+    h, w = cfg.lowres_size
+    lowres = torch.rand(2, 1, h, w) * 1.6 - 0.8
+    mask = torch.zeros(2, 1, 2 * h, 2 * w)
+    for residual, expect_up in ((True, True), (False, False)):
+        G = SuperResGenerator(ModelConfig.preset("tiny", superres_residual=residual))
+        with torch.no_grad():
+            for p in G.to_image.parameters():
+                p.zero_()
+        out = G(lowres, mask, G.mapping(G.make_z(2)), None)
+        up = F.interpolate(lowres, scale_factor=2, mode="bilinear", align_corners=False)
+        if expect_up:
+            torch.testing.assert_close(out, up, rtol=1e-4, atol=1e-4)
+        else:
+            assert out.abs().max() < 1e-6  # tanh(0): the plain head ignores the input here
+
+
+def test_checkpoints_without_the_residual_field_keep_the_plain_head():
+    from tgan_aug.training.checkpoint import model_config_from_checkpoint
+
+    cfg = model_config_from_checkpoint({"config": {"model": {"preset": "tiny", **ModelConfig.PRESETS["tiny"]}}})
+    assert cfg.superres_residual is False
+    assert ModelConfig.preset("tiny").superres_residual is True

@@ -118,3 +118,20 @@ def test_worker_processes_give_the_same_training(tmp_path, tiff_pair):
     a = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=2, progress=False)
     b = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=2, progress=False, workers=1)
     _assert_same(load_checkpoint(a / "checkpoint.pt")["weights"], load_checkpoint(b / "checkpoint.pt")["weights"])
+
+
+def test_legacy_checkpoint_pairs_and_merges_with_a_residual_superres(tmp_path, tiff_pair):
+    """A low-res run saved before ``superres_residual``/``use_prev_frame`` existed still pairs with a new
+    super-res run, and the merged file keeps the super-res head it was trained with."""
+    from tgan_aug.training.checkpoint import model_config_from_checkpoint
+
+    lo = train(_cfg(), data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=1, progress=False)
+    ckpt = load_checkpoint(lo / "checkpoint.pt")
+    for key in ("superres_residual", "use_prev_frame"):  # what an older version saved
+        ckpt["config"]["model"].pop(key, None)
+    legacy = save_checkpoint(tmp_path / "legacy.pt", ckpt)
+    assert model_config_from_checkpoint(ckpt).superres_residual is False
+    sr_cfg = TrainConfig.preset("tiny", stage="superres", perceptual="none", lowres_checkpoint=str(legacy))
+    sr = train(sr_cfg, data=tiff_pair, out_dir=tmp_path, device="cpu", max_steps=1, progress=False)
+    merged = load_checkpoint(merge_checkpoints(legacy, sr / "checkpoint.pt", tmp_path / "m.pt"))
+    assert model_config_from_checkpoint(merged).superres_residual is True

@@ -67,6 +67,13 @@ class ModelConfig:
         disc_attention: linear attention after the discriminator's first layer.
         use_background: low-res generator has a background encoder (ablation: False = two sources).
         use_style_noise: decoders use modulated convs + noise (ablation: False = plain convs).
+        use_prev_frame: low-res generator encodes its previous output (ablation: False = a per-frame
+            image-to-image generator with no temporal input, the paper's vid2vid-like baseline; it
+            needs n_masks=1, which ``preset(..., use_prev_frame=False)`` sets unless given).
+        superres_residual: the super-res generator predicts a residual over the upsampled low-res
+            frame, ``tanh(atanh(up(lowres)) + f(x))`` (False: ``tanh(f(x))``, the paper's head, which
+            collapsed to all-dark frames on HeLa: with mostly dark targets the pre-tanh values ran to
+            -50 and the gradient died). Checkpoints saved before this field read it as False.
         flow_scales: pyramid levels of the FlowNet (coarsest stride 2**flow_scales).
         flow_channels: channels of the FlowNet's finest pyramid level (doubling per level, capped at 4x).
         flow_radius: search radius (in feature pixels) of the FlowNet's local correlation at every level.
@@ -86,6 +93,8 @@ class ModelConfig:
     disc_attention: bool = True
     use_background: bool = True
     use_style_noise: bool = True
+    use_prev_frame: bool = True
+    superres_residual: bool = True
     flow_scales: int = 3
     flow_channels: int = 16
     flow_radius: int = 3
@@ -118,9 +127,15 @@ class ModelConfig:
                 raise UserError(f"ModelConfig.{name}: expected a positive int, got {value!r}")
         if isinstance(self.flow_radius, bool) or not isinstance(self.flow_radius, int) or self.flow_radius < 0:
             raise UserError(f"ModelConfig.flow_radius: expected an int >= 0, got {self.flow_radius!r}")
-        for name in ("disc_attention", "use_background", "use_style_noise"):
+        for name in ("disc_attention", "use_background", "use_style_noise", "use_prev_frame",
+                     "superres_residual"):
             if not isinstance(getattr(self, name), bool):
                 raise UserError(f"ModelConfig.{name}: expected true/false, got {getattr(self, name)!r}")
+        if not self.use_prev_frame and self.n_masks != 1:
+            raise UserError(
+                f"ModelConfig.use_prev_frame=False (per-frame generator, no temporal input) needs n_masks=1, "
+                f"got n_masks={self.n_masks}; set n_masks=1 or use_prev_frame=True"
+            )
         if self.max_channels < self.base_channels:
             raise UserError(
                 f"ModelConfig.max_channels ({self.max_channels}) must be >= base_channels ({self.base_channels})"
@@ -143,7 +158,8 @@ class ModelConfig:
     def _preset(cls, name: str, **overrides: Any) -> "ModelConfig":
         """The named preset ("paper" | "small" | "tiny") with fields replaced by ``overrides``.
 
-        Overriding ``lowres_size`` alone also sets ``out_size`` to twice it.
+        Overriding ``lowres_size`` alone also sets ``out_size`` to twice it; ``use_prev_frame=False``
+        without ``n_masks`` also sets ``n_masks=1`` (a per-frame generator sees only the current mask).
         """
         if name not in cls.PRESETS:
             raise UserError(f"unknown model preset {name!r}; choose one of {cls.preset_names()}")
@@ -152,6 +168,8 @@ class ModelConfig:
         if "lowres_size" in overrides and "out_size" not in overrides:
             h, w = _as_size(overrides["lowres_size"], "lowres_size")
             overrides = {**overrides, "out_size": (2 * h, 2 * w)}
+        if overrides.get("use_prev_frame") is False and "n_masks" not in overrides:
+            overrides = {**overrides, "n_masks": 1}
         cls._reject_unknown(overrides)
         values.update(overrides)
         return cls(**values)

@@ -5,6 +5,10 @@ background — are fused by a learned per-pixel softmax attention over the sourc
 level, the finest included. The background encoder has its own weights and is applied to the
 background (``encode_background``, once per sequence). The decoder uses modulated convs, a
 mapping network and per-pixel noise; style w and noise are drawn once per sequence by the caller.
+
+Ablation ``cfg.use_prev_frame=False`` (with ``n_masks=1``): no previous-frame encoder, so each frame
+depends only on its own mask, the background, style and noise (a per-frame image-to-image
+generator, the role vid2vid plays in the paper's Table 1); ``prev`` is accepted and ignored.
 """
 
 from __future__ import annotations
@@ -49,9 +53,9 @@ class LowResGenerator(StyleGeneratorBase):
         self.cfg = cfg
         chans = cfg.channels()
         self.mask_encoder = Encoder(cfg.n_masks, chans)
-        self.prev_encoder = Encoder(1, chans)
+        self.prev_encoder = Encoder(1, chans) if cfg.use_prev_frame else None
         self.background_encoder = Encoder(1, chans) if cfg.use_background else None
-        self.n_sources = 3 if cfg.use_background else 2
+        self.n_sources = 1 + int(cfg.use_prev_frame) + int(cfg.use_background)
         self.fusion = nn.ModuleList([SourceAttention(c, self.n_sources) for c in chans])
         styled = cfg.use_style_noise
         self.mapping_net = MappingNetwork(cfg.style_dim, cfg.mapping_layers) if styled else None
@@ -88,24 +92,29 @@ class LowResGenerator(StyleGeneratorBase):
 
         Args:
             masks: (B, n_masks, h, w) float in {0, 1}: current mask first, then previous ones.
-            prev: (B, 1, h, w) previously generated frame in [-1, 1].
+            prev: (B, 1, h, w) previously generated frame in [-1, 1] (ignored, may be None, when
+                use_prev_frame=False).
             bg_feats: output of ``encode_background`` (ignored / may be None when use_background=False).
             w: (B, style_dim) from ``mapping`` (ignored when use_style_noise=False).
             noise: list from ``make_noise`` (same for every frame of a sequence), an int seed, or
                 None (no noise, deterministic).
             return_attention: also return the attention weights per level, each
-                (B, n_sources, h/2**i, w/2**i), sources ordered (masks, prev, background).
+                (B, n_sources, h/2**i, w/2**i), sources ordered (masks, prev, background), the
+                disabled ones left out.
         Returns:
             (B, 1, h, w) in [-1, 1] (tanh); with return_attention, (frame, weights list).
         """
         _check_image(masks, "masks", self.cfg.n_masks)
         b, _, h, w_px = masks.shape
         self._check_frame_size(h, w_px)
-        _check_image(prev, "prev", 1, size=(h, w_px), batch=b)
+        if self.prev_encoder is not None:
+            _check_image(prev, "prev", 1, size=(h, w_px), batch=b)
         self._check_w(w, b)
         noise_maps = resolve_noise(noise, shapes=self.noise_shapes(h, w_px), batch=b, device=masks.device,
                                    dtype=masks.dtype, styled=self.cfg.use_style_noise)
-        sources = [self.mask_encoder(masks), self.prev_encoder(prev)]
+        sources = [self.mask_encoder(masks)]
+        if self.prev_encoder is not None:
+            sources.append(self.prev_encoder(prev))
         if self.background_encoder is not None:
             sources.append(self._check_bg_feats(bg_feats, b, h, w_px))
         fused, weights = [], []

@@ -20,6 +20,10 @@ from tgan_aug.models.lowres import _check_image
 __all__ = ["SuperResGenerator"]
 
 
+# |up| is clamped below 1 before atanh: atanh(0.995) = 3.0, where tanh still passes gradient
+_RESIDUAL_CLAMP = 0.995
+
+
 class SuperResGenerator(StyleGeneratorBase):
     """U-Net img2img with style/noise decoder and an extra x2 stage: (B,1,h,w) -> (B,1,2h,2w) in [-1, 1].
 
@@ -87,4 +91,7 @@ class SuperResGenerator(StyleGeneratorBase):
         x = torch.cat([x, stem], dim=1)
         x = self.up_convs[0](x, w, None if maps is None else maps[n_dec])
         x = self.up_convs[1](x, w, None if maps is None else maps[n_dec + 1])
-        return torch.tanh(self.to_image(x, w))
+        out = self.to_image(x, w)
+        if self.cfg.superres_residual:  # start from the upsampled low-res frame, learn the detail
+            out = out + torch.atanh(up.clamp(-_RESIDUAL_CLAMP, _RESIDUAL_CLAMP))
+        return torch.tanh(out)

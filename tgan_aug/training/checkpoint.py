@@ -111,7 +111,27 @@ def model_config_from_checkpoint(ckpt: dict[str, Any]):
     """The :class:`ModelConfig` stored in a checkpoint."""
     from tgan_aug.models.config import ModelConfig
 
-    return ModelConfig.from_dict(dict(ckpt["config"]["model"]))
+    return ModelConfig.from_dict(saved_model_dict(ckpt))
+
+
+def saved_model_dict(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The model config dict of a checkpoint, with fields added since it was saved set to what it used.
+
+    ``superres_residual`` (added after format 1 shipped) defaults to False: the plain tanh head;
+    ``use_prev_frame`` (added with it) to True: every earlier model fed its previous frame back.
+    """
+    model = dict(ckpt["config"]["model"])
+    model.setdefault("superres_residual", False)
+    model.setdefault("use_prev_frame", True)
+    return model
+
+
+def lowres_fields(model: dict[str, Any]) -> dict[str, Any]:
+    """A model config dict without the fields that only the super-res generator uses.
+
+    Two stages may be paired (training super-res on a low-res run, merging) when these agree.
+    """
+    return {k: v for k, v in model.items() if k != "superres_residual"}
 
 
 def image_stats_from_checkpoint(ckpt: dict[str, Any]):
@@ -163,13 +183,13 @@ def merge_checkpoints(lowres_path: str | Path, superres_path: str | Path, out_pa
         raise UserError(
             f"merge needs a lowres then a superres checkpoint, got {lo['stage']} ({lowres_path}) and {sr['stage']} ({superres_path})"
         )
-    if lo["config"]["model"] != sr["config"]["model"]:
+    if lowres_fields(saved_model_dict(lo)) != lowres_fields(saved_model_dict(sr)):
         raise UserError(f"{lowres_path} and {superres_path} were trained with different model configs; they cannot be merged")
     out = {
         "format_version": FORMAT_VERSION,
         "kind": "tgan-aug-checkpoint",
         "stage": "merged",
-        "config": lo["config"],
+        "config": {**lo["config"], "model": saved_model_dict(sr)},  # the super-res head as trained
         "config_superres": sr["config"],
         "weights": {"lowres": {"G_ema": lo["weights"]["lowres"]["G_ema"]}, "superres": {"G_ema": sr["weights"]["superres"]["G_ema"]}},
         "optimizers": {},

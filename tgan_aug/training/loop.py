@@ -29,7 +29,9 @@ from tgan_aug.training.checkpoint import (
     build_generator_from_checkpoint,
     image_stats_from_checkpoint,
     load_checkpoint,
+    lowres_fields,
     save_checkpoint,
+    saved_model_dict,
 )
 from tgan_aug.training.config import TrainConfig
 from tgan_aug.training.data import ClipDataset, ImageStats, Sequence, prepare_sequences, read_sources
@@ -257,7 +259,7 @@ def train(
         ckpt = load_checkpoint(resume)
         if ckpt["stage"] != cfg.stage:
             raise UserError(f"--resume {resume}: it is a {ckpt['stage']} checkpoint, not {cfg.stage}; use 'tgan-aug train {ckpt['stage']}'")
-        cfg = TrainConfig.from_dict(ckpt["config"])
+        cfg = TrainConfig.from_dict({**ckpt["config"], "model": saved_model_dict(ckpt)})
     if max_steps is not None:
         cfg.max_steps = int(max_steps)
     if max_minutes is not None:
@@ -287,7 +289,7 @@ def train(
     lowres_G, lowres_weights = None, None
     if cfg.stage == "superres" and cfg.lowres_checkpoint:
         lo = load_checkpoint(cfg.lowres_checkpoint)
-        if lo["config"]["model"] != cfg.to_dict()["model"]:
+        if lowres_fields(saved_model_dict(lo)) != lowres_fields(cfg.to_dict()["model"]):
             raise UserError(f"lowres_checkpoint {cfg.lowres_checkpoint} was trained with another model config; use the same preset")
         lowres_G = build_generator_from_checkpoint(lo, "lowres", ema=True, device=dev)
         lowres_weights = lo["weights"]["lowres"]["G_ema"]
