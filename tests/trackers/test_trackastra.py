@@ -12,6 +12,7 @@ import torch
 
 pytest.importorskip("trackastra")
 
+from masksynth.tracked import TrackedMasks, TrackedVideo, lineage_from_labels, validate_tracked  # noqa: E402
 from tgan_aug.errors import UserError  # noqa: E402
 from tgan_aug.trackers.trackastra_train import TrackastraConfig, association_loss, fit_trackastra  # noqa: E402
 
@@ -123,3 +124,25 @@ def test_mixed_trackastra_data_uses_both_pools(tmp_path):
     item = data[0]
     assert set(item) >= {"features", "coords", "assoc_matrix", "timepoints"}
     assert item["features"].shape[1] == 7
+
+
+def test_empty_frames_are_cut_out_of_trackastra_data(tmp_path):
+    """A crop of a growing colony starts with empty frames; trackastra's CTCData crashes on them
+    ('need at least one array to stack'), so the export keeps only runs of non-empty frames."""
+    from tgan_aug.trackers.dataset import nonempty_runs, trackastra_training_data
+
+    video = make_blobs(n_cells=3, frames=12, height=48, width=48, seed=1)
+    labels = np.array(video.labels)
+    labels[[0, 1, 6]] = 0  # empty frames: runs are frames 2-5 and 7-11
+    holed = TrackedVideo(TrackedMasks(*lineage_from_labels(labels)), np.asarray(video.images),
+                         intensity_range=video.intensity_range)
+    runs = nonempty_runs(holed, min_frames=3)
+    assert [(start, r.n_frames) for start, r in runs] == [(2, 4), (7, 5)]
+    for _, r in runs:
+        validate_tracked(r.labels, r.lineage)
+        assert all(np.any(f) for f in r.labels)
+    assert [s for s, _ in nonempty_runs(holed, min_frames=5)] == [7]
+    data = trackastra_training_data([holed], ratio=0.0, workdir=tmp_path, window=3, samples_per_epoch=8, seed=0)
+    assert len(data.pools["real"]) == 2 and data[0]["features"].shape[1] == 7
+    with pytest.raises(UserError, match="--real: no sequence has 6 consecutive frames"):
+        trackastra_training_data([holed], ratio=0.0, workdir=tmp_path / "b", window=6, seed=0)

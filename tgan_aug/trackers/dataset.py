@@ -54,6 +54,7 @@ __all__ = [
     "collate_windows",
     "window_lineage",
     "export_ctc_sources",
+    "nonempty_runs",
     "trackastra_training_data",
 ]
 
@@ -335,16 +336,49 @@ def _write_ctc(out_dir: Path, video: TrackedVideo) -> Path:
     return out_dir / "01"
 
 
-def export_ctc_sources(sources: Sequence[Source], workdir: str | Path, *, what: str) -> list[Path]:
-    """Export sources as CTC folders under ``workdir`` (one dataset folder per sequence).
+def nonempty_runs(video: TrackedVideo, *, min_frames: int = 2) -> list[tuple[int, TrackedVideo]]:
+    """The runs of consecutive frames that hold at least one cell, as (first frame, sub-video).
 
-    Returns the ``.../01`` sequence folders that trackastra's ``CTCData(root=...)`` reads.
+    trackastra's ``CTCData`` fails on a frame without objects (a crop of a growing colony starts
+    empty), so training data is cut at empty frames; runs shorter than ``min_frames`` are dropped.
+    Lineage is repaired by :func:`masksynth.time_slice` (a mother cut off becomes a root).
+    """
+    from masksynth import time_slice
+
+    occupied = np.asarray([bool(np.any(f)) for f in video.labels])
+    runs, t = [], 0
+    while t < len(occupied):
+        if not occupied[t]:
+            t += 1
+            continue
+        start = t
+        while t < len(occupied) and occupied[t]:
+            t += 1
+        if t - start >= min_frames:
+            if start == 0 and t == len(occupied):
+                runs.append((0, video))
+            else:
+                runs.append((start, TrackedVideo(time_slice(video.masks, start, t), video.images[start:t],
+                                                 intensity_range=video.intensity_range, provenance=video.provenance)))
+    return runs
+
+
+def export_ctc_sources(sources: Sequence[Source], workdir: str | Path, *, what: str, min_frames: int = 2) -> list[Path]:
+    """Export sources as CTC folders under ``workdir`` (one dataset folder per run of non-empty frames).
+
+    Each sequence is cut at frames without cells (:func:`nonempty_runs`; runs shorter than
+    ``min_frames`` are left out). Returns the ``.../01`` sequence folders that trackastra's
+    ``CTCData(root=...)`` reads; a UserError names ``what`` when no run is left.
     """
     workdir = Path(workdir)
     paths = []
     for i, (name, video) in enumerate(load_sources(sources, what=what)):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-        paths.append(_write_ctc(workdir / f"{what.strip('-')}_{i:03d}_{safe}", video))
+        for start, run in nonempty_runs(video, min_frames=min_frames):
+            suffix = "" if start == 0 and run is video else f"_t{start:04d}"
+            paths.append(_write_ctc(workdir / f"{what.strip('-')}_{i:03d}_{safe}{suffix}", run))
+    if sources and not paths:
+        raise UserError(f"{what}: no sequence has {min_frames} consecutive frames with cells; trackastra needs them")
     return paths
 
 
@@ -382,6 +416,6 @@ def trackastra_training_data(
     factory = ctcdata_factory or _quiet_ctcdata
     workdir = Path(workdir)
     kwargs = dict(ndim=2, detection_folders=["TRA"], window_size=window, features=features, augment=augment)
-    real_ds = [factory(p, **kwargs) for p in export_ctc_sources(real, workdir, what="--real")]
-    syn_ds = [factory(p, **kwargs) for p in export_ctc_sources(synthetic, workdir, what="--synthetic")]
+    real_ds = [factory(p, **kwargs) for p in export_ctc_sources(real, workdir, what="--real", min_frames=window)]
+    syn_ds = [factory(p, **kwargs) for p in export_ctc_sources(synthetic, workdir, what="--synthetic", min_frames=window)]
     return RatioMixture(real_ds, syn_ds, ratio=ratio, samples_per_epoch=samples_per_epoch, seed=seed)
