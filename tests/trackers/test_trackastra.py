@@ -21,7 +21,7 @@ from .conftest import make_blobs, per_frame_ids  # noqa: E402
 
 def _reference_loss(logits, target, t, pad, delta, div_up):
     """causal_norm='none': weighted BCE-with-logits written out entry by entry."""
-    total, weights = 0.0, []
+    weights = []
     per_sample = []
     for b in range(logits.shape[0]):
         n = logits.shape[1]

@@ -13,20 +13,27 @@ from tgan_aug.cli.common import device_option, overwrite_option, seed_option
 @click.argument("data", type=str)
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Result folder (CTC: maskTTT.tif + res_track.txt; NAME_RES/ subfolders for several sequences).")
-@click.option("--tracker", type=click.Choice(["btrack", "trackastra"]), default="btrack", show_default=True,
+@click.option("--tracker", type=click.Choice(["btrack", "trackastra", "deepsea"]), default="btrack", show_default=True,
               help="Which tracker links the detections.")
 @click.option("--model", type=click.Path(file_okay=False, exists=True), default=None,
-              help="trackastra model folder (from train-tracker); needed for --tracker trackastra.")
+              help="Model folder from train-tracker: needed for trackastra; for deepsea a fine-tuned model "
+                   "(default: the weights shipped by the deepsea package).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), default=None,
               help="btrack JSON config (default: the shipped tgan_aug/trackers/configs/btrack_cells.json).")
 @click.option("--search-radius", type=click.FloatRange(min=0, min_open=True), default=None,
               help="btrack: largest move between frames, pixels (default: from the config, 50).")
 @click.option("--mode", type=click.Choice(["greedy", "greedy_nodiv"]), default="greedy", show_default=True,
               help="trackastra linking (greedy needs no ILP solver).")
+@click.option("--crop-size", type=click.IntRange(16), default=None,
+              help="deepsea: network input size in pixels, a multiple of 4 (default: the model's, 128 as published; "
+                   "64 is ~6x faster on CPU but less accurate on crowded or small cells).")
+@click.option("--invert", type=click.Choice(["auto", "yes", "no"]), default=None,
+              help="deepsea: invert intensities (default: the model's setting, auto = invert when the cells are "
+                   "darker than the background, as in phase-contrast bacteria).")
 @click.option("--sequence", type=str, default=None, help="Only this sequence of DATA (default: all).")
 @device_option
 @overwrite_option
-def track(data, out_dir, tracker, model, config, search_radius, mode, sequence, device, overwrite):
+def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size, invert, sequence, device, overwrite):
     """Track the cells of DATA (images + per-frame masks) and write CTC result folders.
 
     DATA: IMAGES.tif:MASKS.tif (masks may be any per-frame segmentation), a CTC dataset folder
@@ -36,6 +43,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, sequence, 
     Example:
       tgan-aug track --tracker btrack data/bacteria-phc -o RES
       tgan-aug track --tracker trackastra --model runs/ta data/movie.tif:data/seg.tif -o RES
+      tgan-aug track --tracker deepsea data/PhC-C2DL-PSC -o RES_deepsea
       tgan-aug eval-tracking --gt data/bacteria-phc/01_GT --res RES
     """
     from tgan_aug.cli.common import resolve_device
@@ -43,12 +51,14 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, sequence, 
 
     dev = str(resolve_device(device))
     written = track_path(data, out_dir, tracker=tracker, model=model, config=config, search_radius=search_radius,
-                         mode=mode, sequence=sequence, device=dev, overwrite=overwrite)
+                         mode=mode, crop_size=crop_size, invert=invert, sequence=sequence, device=dev, overwrite=overwrite)
     for path in written:
         click.echo(f"wrote {path}")
 
 
 @click.command("train-tracker")
+@click.option("--tracker", type=click.Choice(["trackastra", "deepsea"]), default="trackastra", show_default=True,
+              help="Which tracker to train (deepsea: fine-tunes the weights shipped by the deepsea package).")
 @click.option("--real", "real", multiple=True, type=str,
               help="Real training data (CTC folder, store or IMAGES.tif:MASKS.tif with tracked masks). Repeatable.")
 @click.option("--synthetic", "synthetic", multiple=True, type=str,
@@ -56,33 +66,53 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, sequence, 
 @click.option("--ratio", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Fraction of training windows drawn from --synthetic (0 = real only, 1 = synthetic only).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), required=True,
-              help="New trackastra model folder (config.yaml, model.pt, train_config.yaml, tgan_aug_train.json).")
+              help="New model folder (trackastra: config.yaml, model.pt, train_config.yaml, tgan_aug_train.json; "
+                   "deepsea: model.pt, config.json).")
 @click.option("--preset", type=click.Choice(["tiny", "small", "default"]), default="small", show_default=True,
-              help="Model size and training defaults (default = trackastra's published settings).")
+              help="Model size and training defaults (trackastra default = its published settings; "
+                   "deepsea: tiny 5 steps, small 100, default 2000).")
 @click.option("--model", "init", type=click.Path(file_okay=False, exists=True), default=None,
-              help="Fine-tune this trackastra model folder instead of training from scratch.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Training epochs (default: preset).")
+              help="Fine-tune this model folder (trackastra: instead of training from scratch; "
+                   "deepsea: instead of the shipped weights).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="trackastra: training epochs (default: preset).")
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many optimiser steps.")
-@click.option("--window", type=click.IntRange(2), default=None, help="Frames per training window (default: preset).")
-@click.option("--batch-size", type=click.IntRange(1), default=None, help="Windows per step (default: preset).")
+@click.option("--window", type=click.IntRange(2), default=None, help="trackastra: frames per training window (default: preset).")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Windows per step (deepsea: cell crops per step) (default: preset).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate (default: preset).")
 @click.option("--samples-per-epoch", type=click.IntRange(1), default=None,
               help="Windows per epoch (default: one pass over the data used).")
 @click.option("--augment", type=click.IntRange(0, 3), default=None, help="trackastra feature augmentation level 0-3.")
+@click.option("--crop-size", type=click.IntRange(16), default=None,
+              help="deepsea: network input size, a multiple of 4 (default: the starting model's, 128; 64 trains ~6x faster).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @device_option
 @seed_option
 @overwrite_option
-def train_tracker(real, synthetic, ratio, out_dir, preset, init, epochs, max_steps, window, batch_size, lr,
-                  samples_per_epoch, augment, quiet, device, seed, overwrite):
-    """Train a trackastra tracker on real data mixed with synthetic data (plain PyTorch loop).
+def train_tracker(tracker, real, synthetic, ratio, out_dir, preset, init, epochs, max_steps, window, batch_size, lr,
+                  samples_per_epoch, augment, crop_size, quiet, device, seed, overwrite):
+    """Train a tracker on real data mixed with synthetic data (plain PyTorch loops).
+
+    trackastra trains from scratch (or fine-tunes --model); deepsea fine-tunes DeepSea's
+    pretrained tracker (or --model) on crop pairs of consecutive frames.
 
     \b
     Example:
       tgan-aug train-tracker --real data/bacteria-phc --synthetic synth.zarr --ratio 0.5 -o runs/ta --epochs 20
       tgan-aug track --tracker trackastra --model runs/ta data/test -o RES
+      tgan-aug train-tracker --tracker deepsea --real data/PhC-C2DL-PSC --ratio 0 -o runs/ds --max-steps 100
+      tgan-aug track --tracker deepsea --model runs/ds data/test -o RES
     """
     from tgan_aug.cli.common import resolve_device
+
+    if tracker == "deepsea":
+        _train_deepsea(real, synthetic, ratio, out_dir, preset, init, epochs, max_steps, window, batch_size, lr,
+                       samples_per_epoch, augment, crop_size, quiet, resolve_device(device), seed, overwrite)
+        return
+    if crop_size is not None:
+        from tgan_aug.errors import UserError
+
+        raise UserError("--crop-size is for --tracker deepsea")
     from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
 
     overrides = {k: v for k, v in dict(epochs=epochs, max_steps=max_steps, window=window, batch_size=batch_size, lr=lr,
@@ -91,6 +121,24 @@ def train_tracker(real, synthetic, ratio, out_dir, preset, init, epochs, max_ste
     out = fit_trackastra(list(real), list(synthetic), out_dir, ratio=ratio, config=cfg, init=init,
                          device=resolve_device(device), seed=seed, overwrite=overwrite, progress=not quiet)
     last = out["history"][-1]["loss"] if out["history"] else float("nan")
+    click.echo(f"wrote {out['model_dir']} ({out['steps']} steps, final loss {last:.4f}, {out['seconds']:.0f} s)")
+
+
+def _train_deepsea(real, synthetic, ratio, out_dir, preset, init, epochs, max_steps, window, batch_size, lr,
+                   samples_per_epoch, augment, crop_size, quiet, device, seed, overwrite):
+    """train-tracker --tracker deepsea: option checks, then one call to fit_deepsea."""
+    from tgan_aug.errors import UserError
+    from tgan_aug.trackers.deepsea_train import DeepSeaTrainConfig, fit_deepsea
+
+    for flag, value in (("--epochs", epochs), ("--window", window), ("--augment", augment)):
+        if value is not None:
+            raise UserError(f"{flag} is for --tracker trackastra; DeepSea fine-tuning counts --max-steps on two-frame crop pairs")
+    overrides = {k: v for k, v in dict(max_steps=max_steps, batch_size=batch_size, lr=lr,
+                                       samples_per_epoch=samples_per_epoch).items() if v is not None}
+    cfg = DeepSeaTrainConfig.preset_config(preset, **overrides)
+    out = fit_deepsea(list(real), list(synthetic), out_dir, ratio=ratio, config=cfg, init=init, crop_size=crop_size,
+                      device=device, seed=seed, overwrite=overwrite, progress=not quiet)
+    last = out["history"][-1] if out["history"] else float("nan")
     click.echo(f"wrote {out['model_dir']} ({out['steps']} steps, final loss {last:.4f}, {out['seconds']:.0f} s)")
 
 
