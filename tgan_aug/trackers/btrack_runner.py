@@ -78,13 +78,24 @@ def _strip_notes(d: Any) -> Any:
 
 
 def _objects(labels: np.ndarray, images: np.ndarray | None):
-    """btrack objects from label masks; returns (objects, [(t, label)] per object)."""
+    """btrack objects from label masks; returns (objects, [(t, label)] per object).
+
+    Centroids are intensity-weighted when ``images`` is given; a cell whose pixels are all 0
+    has no weighted centroid (NaN, which makes btrack's C++ core abort), so then every centroid
+    is taken from the masks alone.
+    """
     from btrack.utils import segmentation_to_objects
 
-    # class_id = max label value under each connected object = the original label id
-    objects = segmentation_to_objects(
-        labels, intensity_image=images, properties=("area",), assign_class_ID=True, num_workers=1
-    )
+    def make(intensity):
+        # class_id = max label value under each connected object = the original label id
+        return segmentation_to_objects(
+            labels, intensity_image=intensity, properties=("area",), assign_class_ID=True, num_workers=1
+        )
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        objects = make(images)
+    if images is not None and not all(np.isfinite(o.x) and np.isfinite(o.y) for o in objects):
+        objects = make(None)
     # a label split into several pieces gives several objects: keep the largest piece
     best: dict[tuple[int, int], int] = {}
     for i, obj in enumerate(objects):
