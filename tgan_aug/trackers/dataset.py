@@ -53,6 +53,7 @@ __all__ = [
     "MixedTrackingDataset",
     "collate_windows",
     "window_lineage",
+    "check_training_request",
     "export_ctc_sources",
     "nonempty_runs",
     "trackastra_training_data",
@@ -361,6 +362,25 @@ def nonempty_runs(video: TrackedVideo, *, min_frames: int = 2) -> list[tuple[int
                 runs.append((start, TrackedVideo(time_slice(video.masks, start, t), video.images[start:t],
                                                  intensity_range=video.intensity_range, provenance=video.provenance)))
     return runs
+
+
+def check_training_request(real: Sequence[Source], synthetic: Sequence[Source], *, ratio: float,
+                           out_dir: str | Path, overwrite: bool) -> Path:
+    """The checks every tracker-training entry point makes before any work; returns ``Path(out_dir)``.
+
+    ``out_dir`` must be new or empty (unless ``overwrite``), ``ratio`` (synthetic fraction) in
+    [0, 1], and each pool that ``ratio`` draws from must be given.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
+    if not 0 <= ratio <= 1:
+        raise UserError(f"--ratio must be in [0, 1] (fraction of synthetic samples), got {ratio}")
+    if ratio > 0 and not synthetic:
+        raise UserError(f"--ratio {ratio} asks for synthetic samples but no --synthetic data was given (or use --ratio 0)")
+    if ratio < 1 and not real:
+        raise UserError(f"--ratio {ratio} asks for real samples but no --real data was given (or use --ratio 1)")
+    return out_dir
 
 
 def export_ctc_sources(sources: Sequence[Source], workdir: str | Path, *, what: str, min_frames: int = 2) -> list[Path]:

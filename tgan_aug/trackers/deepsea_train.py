@@ -353,19 +353,11 @@ def fit_deepsea(
     ``IMAGES.tif:MASKS.tif`` with tracked masks, or in-memory TrackedVideo). Windows are two
     frames (t-1, t), uncropped. Writes the model folder ``out_dir`` (:func:`train_deepsea`).
     """
-    from tgan_aug.trackers.dataset import MixedTrackingDataset
+    from tgan_aug.trackers.dataset import MixedTrackingDataset, check_training_request
 
     config = config or DeepSeaTrainConfig.preset_config("small")
     config.check()
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
-    if not 0 <= ratio <= 1:
-        raise UserError(f"--ratio must be in [0, 1] (fraction of synthetic samples), got {ratio}")
-    if ratio > 0 and not synthetic:
-        raise UserError(f"--ratio {ratio} asks for synthetic samples but no --synthetic data was given (or use --ratio 0)")
-    if ratio < 1 and not real:
-        raise UserError(f"--ratio {ratio} asks for real samples but no --real data was given (or use --ratio 1)")
+    out_dir = check_training_request(real, synthetic, ratio=ratio, out_dir=out_dir, overwrite=overwrite)
     windows = MixedTrackingDataset(real, synthetic, ratio=ratio, window=2, crop=None,
                                    samples_per_epoch=config.samples_per_epoch, seed=seed, as_torch=False)
     extra = {"data": {"real": [str(s) if isinstance(s, (str, Path)) else "<in-memory>" for s in real],

@@ -352,19 +352,11 @@ def fit_trackastra(
     """
     import tempfile
 
-    from tgan_aug.trackers.dataset import trackastra_training_data
+    from tgan_aug.trackers.dataset import check_training_request, trackastra_training_data
 
     config = config or TrackastraConfig.preset_config("small")
     config.check()
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
-    if not 0 <= ratio <= 1:
-        raise UserError(f"--ratio must be in [0, 1] (fraction of synthetic samples), got {ratio}")
-    if ratio > 0 and not synthetic:
-        raise UserError(f"--ratio {ratio} asks for synthetic samples but no --synthetic data was given (or use --ratio 0)")
-    if ratio < 1 and not real:
-        raise UserError(f"--ratio {ratio} asks for real samples but no --real data was given (or use --ratio 1)")
+    out_dir = check_training_request(real, synthetic, ratio=ratio, out_dir=out_dir, overwrite=overwrite)
     window = config.window
     if init is not None:
         window = int(build_model(config, init=init).config["window"])
