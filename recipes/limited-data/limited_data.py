@@ -1,0 +1,642 @@
+#!/usr/bin/env python
+"""Limited-data experiment (the paper's Table 4): does tGAN synthetic data help a tracker trained
+on 25 % of the real annotations?
+
+Split (time for test, space for the limited subset), per dataset:
+
+- **test**: the last 30 % of the frames (PhC-C2DL-PSC/02: frames 35-49; bacteria-phc/01: 37-52),
+  whole field of view. No model (tracker, generator, painter, masksynth calibration) ever sees a
+  test frame.
+- **training part**: the first 70 % of the frames, whole field.
+- **limited (25 %) folds**: the training part's cell region (bounding box of all its cells + 16 px)
+  is cut into 4 quadrants at the cells' centre of mass; fold k is quadrant k (all training frames,
+  tracks cut at the quadrant border get new ids, CTC rules kept). Folds 0-3 are the "splits";
+  ``--folds 0 1 2`` runs three of them (fold k also uses seed k everywhere).
+
+Conditions, per fold and tracker (same tracker config and number of optimisation steps in all):
+
+- ``limited``: the fold's real data only;
+- ``limited+tgan``: the fold + synthetic data made **only from the fold**: a ``small`` tGAN
+  (``tgan-aug train lowres`` + ``superres``, library calls) trained on the fold renders (i) augmented
+  copies of the fold's masks (rot90/flips, per-cell erosion/dilation) and (ii) masksynth sequences
+  calibrated on the fold (motion, shapes, divisions; cell count = the fold's largest per-frame
+  count); synthetic windows are ``--ratio`` (0.75) of the training samples, so the real windows
+  are as many as in ``limited`` and the total matches ``full`` (as in the paper);
+- ``limited+painter`` (control, on by default): the same synthetic masks rendered by the
+  non-learned painter (:mod:`tgan_aug.baselines.painter`) fitted on the fold: tells whether the
+  gain (if any) comes from the tGAN images or from the extra masks;
+- ``full``: the whole training part (100 %).
+
+Trackers: :data:`TRACKERS` (``trackastra``; ``deepsea`` when ``tgan_aug.trackers.deepsea_train``
+is importable). Every tracker gets the test frames' ground-truth masks as per-frame detections
+(ids scrambled per frame), so the scores measure linking. Metrics (py-ctcmetrics via
+``tgan_aug.trackers.metrics``): MOTA, IDF1, HOTA, TRA (+ MT/ML, precision, recall, ...).
+
+Usage (from the repository root)::
+
+    python recipes/limited-data/limited_data.py --profile cpu                  # both datasets, folds 0 1 2
+    python recipes/limited-data/limited_data.py --profile smoke --max-frames 12 --datasets psc --folds 0
+    python recipes/limited-data/limited_data.py --profile gpu --device cuda --jobs 6
+    python recipes/limited-data/limited_data.py --table-only                   # re-make results.md
+
+Each finished step writes a file under ``--work`` (default ``recipes/limited-data/work``, git
+ignored) and is skipped when run again, so an interrupted run resumes. Per-run scores go to
+``--results`` (default ``recipes/limited-data/results/<profile>``) as JSON, and the table to
+``results.md`` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+# ----------------------------------------------------------------------------- datasets
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A real dataset of the experiment.
+
+    path: CTC dataset folder (relative paths are relative to the repository root).
+    layout: masksynth layout for the calibrated synthetic masks ("flat" | "colony").
+    deepsea_invert: bright cells on a dark background (the generator's DeepSea perceptual loss inverts).
+    """
+
+    path: str
+    layout: str
+    deepsea_invert: bool
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "psc": DatasetSpec("../shared/data/PhC-C2DL-PSC", layout="flat", deepsea_invert=True),
+    "bacteria": DatasetSpec("../shared/data/bacteria-phc", layout="colony", deepsea_invert=False),
+}
+
+TEST_FRACTION = 0.3
+#: the generator trains on random 128x192 crops (preset small): folds are grown to at least this.
+MIN_FOLD = (144, 208)
+ROI_MARGIN = 16
+
+# ----------------------------------------------------------------------------- profiles
+
+
+@dataclass
+class Profile:
+    """Sizes of one run of the recipe (steps, minutes, how much synthetic data)."""
+
+    gen_preset: str = "small"
+    gen_lowres_steps: int = 400
+    gen_lowres_minutes: float = 4.0
+    gen_superres_steps: int = 200
+    gen_superres_minutes: float = 2.0
+    n_aug: int = 2  # augmented copies of the fold's masks
+    n_synth: int = 2  # masksynth sequences calibrated on the fold
+    morph_prob: float = 0.3
+    ratio: float = 0.75  # synthetic fraction of the training windows in limited+synthetic
+    tracker_preset: str = "tiny"
+    tracker_steps: int = 600
+    tracker_batch: int = 8
+    tracker_augment: int = 2  # trackastra's feature augmentation level (needed: see README)
+    samples_per_epoch: int = 64
+    deepsea_steps: int = 300
+    deepsea_crop: int = 128  # DeepSea's input size; 64 is ~6x faster on CPU and fine for sparse cells (PSC)
+    render_frame_batch: int = 8
+
+
+PROFILES: dict[str, Profile] = {
+    # seconds per fold: a check that everything runs
+    "smoke": Profile(gen_lowres_steps=3, gen_lowres_minutes=0.5, gen_superres_steps=2, gen_superres_minutes=0.5,
+                     n_aug=1, n_synth=1, tracker_steps=10, samples_per_epoch=16, deepsea_steps=5),
+    # a 2-core CPU, one thread: about 20 min per bacteria fold, 12 per PSC fold. Synthetic bacteria
+    # colonies grow to ~200 cells a frame (the fold has <= 20), and trackastra's cost grows with the
+    # objects per window: 600 steps with 2 masksynth sequences took 19 min per synthetic condition.
+    "cpu": Profile(tracker_steps=300, n_synth=1, deepsea_crop=64),
+    # one GPU: more generator steps, more synthetic data, a bigger tracker
+    "gpu": Profile(gen_lowres_steps=3000, gen_lowres_minutes=2.2, gen_superres_steps=1500, gen_superres_minutes=0.8,
+                   n_aug=4, n_synth=4, tracker_preset="small", tracker_steps=1500, samples_per_epoch=128,
+                   deepsea_steps=1000, render_frame_batch=16),
+}
+
+CONDITIONS = ("limited", "limited+tgan", "limited+painter", "full")
+
+# ----------------------------------------------------------------------------- trackers (the hook)
+
+
+@dataclass
+class TrackerSpec:
+    """How the recipe trains and runs one tracker.
+
+    train(real, synthetic, ratio, out_dir, *, profile, seed, device) -> model folder: real and
+        synthetic are lists of (name, TrackedVideo); ``ratio`` is the synthetic fraction.
+    track(model_dir, images (T, Y, X), labels (T, Y, X), *, device) -> TrackedMasks.
+    """
+
+    train: Callable[..., Path]
+    track: Callable[..., Any]
+
+
+def _trackastra_train(real, synthetic, ratio, out_dir, *, profile: Profile, seed: int, device: str) -> Path:
+    from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
+
+    cfg = TrackastraConfig.preset_config(
+        profile.tracker_preset, max_steps=profile.tracker_steps, batch_size=profile.tracker_batch,
+        augment=profile.tracker_augment, samples_per_epoch=profile.samples_per_epoch,
+    )
+    fit_trackastra(real, synthetic, out_dir, ratio=ratio, config=cfg, device=device, seed=seed,
+                   overwrite=True, progress=False)
+    return Path(out_dir)
+
+
+def _trackastra_track(model_dir, images, labels, *, device: str):
+    from tgan_aug.trackers.trackastra_predict import track_trackastra
+
+    return track_trackastra(images, labels, model=model_dir, device=device)
+
+
+TRACKERS: dict[str, TrackerSpec] = {"trackastra": TrackerSpec(_trackastra_train, _trackastra_track)}
+
+
+def register_tracker(name: str, train: Callable[..., Path], track: Callable[..., Any]) -> None:
+    """Add a tracker to the experiment (see :class:`TrackerSpec` for the two functions)."""
+    TRACKERS[name] = TrackerSpec(train, track)
+
+
+def _register_deepsea() -> None:
+    """DeepSea (issue 8), fine-tuned from its shipped weights, when its module is there."""
+    try:
+        if importlib.util.find_spec("tgan_aug.trackers.deepsea_train") is None:
+            return
+    except ImportError:
+        return
+
+    def train(real, synthetic, ratio, out_dir, *, profile: Profile, seed: int, device: str) -> Path:
+        from tgan_aug.trackers.deepsea_train import DeepSeaTrainConfig, fit_deepsea
+
+        cfg = DeepSeaTrainConfig.preset_config("small", max_steps=profile.deepsea_steps)
+        fit_deepsea(real, synthetic, out_dir, ratio=ratio, config=cfg, crop_size=profile.deepsea_crop, device=device,
+                    seed=seed, overwrite=True, progress=False)
+        return Path(out_dir)
+
+    def track(model_dir, images, labels, *, device: str):
+        from tgan_aug.trackers.deepsea_track import track_deepsea
+
+        return track_deepsea(images, labels, model=model_dir, device=device)
+
+    register_tracker("deepsea", train, track)
+
+
+_register_deepsea()
+
+# ----------------------------------------------------------------------------- data: split and folds
+
+
+def load_dataset(name: str, *, max_frames: int | None = None):
+    """The dataset's one sequence as a TrackedVideo (optionally only its first ``max_frames``)."""
+    import masksynth
+    from masksynth.tracked import TrackedVideo
+    from tgan_aug.io import load_tracked
+
+    path = Path(DATASETS[name].path)
+    path = path if path.is_absolute() else (REPO / path).resolve()
+    if not path.exists():
+        raise SystemExit(f"error: dataset {name}: {path} not found (the shared data lives next to the repository)")
+    [(seq, video)] = load_tracked(path)
+    if max_frames is not None and max_frames < video.n_frames:
+        video = TrackedVideo(masksynth.time_slice(video.masks, 0, max_frames), video.images[:max_frames],
+                             intensity_range=video.intensity_range, provenance=video.provenance)
+    return seq, video
+
+
+def sub_video(video, *, t0: int = 0, t1: int | None = None, box: tuple[int, int, int, int] | None = None, what: str = ""):
+    """Frames [t0, t1) and the box (y0, y1, x0, x1) of a TrackedVideo, lineage repaired (CTC rules)."""
+    import masksynth
+    from masksynth.tracked import TrackedVideo
+
+    t1 = video.n_frames if t1 is None else t1
+    masks = masksynth.time_slice(video.masks, t0, t1)
+    images = video.images[t0:t1]
+    if box is not None:
+        y0, y1, x0, x1 = box
+        masks = masksynth.crop(masks, y=y0, x=x0, height=y1 - y0, width=x1 - x0)
+        images = images[:, y0:y1, x0:x1]
+    prov = {"source": video.provenance.get("source", ""), "subset": what, "frames": [t0, t1],
+            "box_yyxx": list(box) if box is not None else None}
+    return TrackedVideo(masks, np.ascontiguousarray(images), intensity_range=video.intensity_range, provenance=prov)
+
+
+def split_frames(n_frames: int) -> int:
+    """Number of training frames: the first 70 %; the rest are test frames."""
+    return int(round(n_frames * (1 - TEST_FRACTION)))
+
+
+def fold_boxes(labels: np.ndarray, *, margin: int = ROI_MARGIN, min_size: tuple[int, int] = MIN_FOLD) -> list[tuple[int, int, int, int]]:
+    """The 4 quadrant boxes (y0, y1, x0, x1) of the cell region of training labels (T, Y, X).
+
+    Region: bounding box of all cells over all frames + ``margin`` px; split at the centre of mass
+    of the cell pixels. Order: top-left, top-right, bottom-left, bottom-right. A box smaller than
+    ``min_size`` grows away from the split (inside the frame), so neighbours then overlap a little.
+    """
+    fg = labels > 0
+    _, H, W = labels.shape
+    t_idx, ys, xs = np.nonzero(fg)
+    if ys.size == 0:
+        raise SystemExit("error: the training frames hold no cells")
+    ry0, ry1 = max(0, int(ys.min()) - margin), min(H, int(ys.max()) + 1 + margin)
+    rx0, rx1 = max(0, int(xs.min()) - margin), min(W, int(xs.max()) + 1 + margin)
+    cy, cx = int(round(ys.mean())), int(round(xs.mean()))
+    boxes = []
+    for top in (True, False):
+        for left in (True, False):
+            y0, y1 = (ry0, cy) if top else (cy, ry1)
+            x0, x1 = (rx0, cx) if left else (cx, rx1)
+            if y1 - y0 < min_size[0]:
+                y0, y1 = (y1 - min_size[0], y1) if top else (y0, y0 + min_size[0])
+                y0, y1 = max(0, y0), min(H, max(y1, max(0, y0) + min_size[0]))
+            if x1 - x0 < min_size[1]:
+                x0, x1 = (x1 - min_size[1], x1) if left else (x0, x0 + min_size[1])
+                x0, x1 = max(0, x0), min(W, max(x1, max(0, x0) + min_size[1]))
+            if y1 - y0 < min_size[0] or x1 - x0 < min_size[1]:
+                raise SystemExit(f"error: frames of {H}x{W} are too small for folds of at least {min_size}")
+            boxes.append((y0, y1, x0, x1))
+    return boxes
+
+
+def cell_frames(masks) -> int:
+    """Number of (cell, frame) annotations of a TrackedMasks."""
+    return int(sum(len(np.unique(f)) - 1 for f in masks.labels))
+
+
+# ----------------------------------------------------------------------------- synthetic data
+
+
+def _done(path: Path) -> bool:
+    return (path / "DONE").is_file()
+
+
+def _mark_done(path: Path, info: dict[str, Any] | None = None) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "DONE").write_text(json.dumps(info or {}, indent=2, default=str))
+
+
+def train_generator(fold_store: Path, out: Path, *, profile: Profile, spec: DatasetSpec, seed: int, device: str) -> Path:
+    """Train the tGAN (low-res then super-res, preset ``profile.gen_preset``) on the fold only;
+    returns the merged checkpoint (``out/generator.pt``). Equivalent CLI::
+
+        tgan-aug train lowres   --data FOLD.zarr --preset small --max-steps N --max-minutes M --set data_scale=1.0
+        tgan-aug train superres --data FOLD.zarr --preset small --lowres-checkpoint runs/00000-lowres-small/checkpoint.pt ...
+    """
+    from tgan_aug.training import TrainConfig
+    from tgan_aug.training.checkpoint import merge_checkpoints
+    from tgan_aug.training.loop import train as train_stage
+
+    merged = out / "generator.pt"
+    if merged.is_file():
+        return merged
+    runs = out / "runs"
+    common = dict(seed=seed, data_scale=1.0, deepsea_invert=spec.deepsea_invert)
+    lo_cfg = TrainConfig.preset(profile.gen_preset, stage="lowres", **common)
+    lo_cfg.max_steps, lo_cfg.max_minutes = profile.gen_lowres_steps, profile.gen_lowres_minutes
+    lo_cfg.sample_every, lo_cfg.ckpt_every = 100, max(1, profile.gen_lowres_steps)
+    lo_dir = train_stage(lo_cfg, data=str(fold_store), out_dir=runs, device=device, progress=False)
+    sr_cfg = TrainConfig.preset(profile.gen_preset, stage="superres", lowres_checkpoint=str(lo_dir / "checkpoint.pt"), **common)
+    sr_cfg.max_steps, sr_cfg.max_minutes = profile.gen_superres_steps, profile.gen_superres_minutes
+    sr_cfg.sample_every, sr_cfg.ckpt_every = 100, max(1, profile.gen_superres_steps)
+    sr_dir = train_stage(sr_cfg, data=str(fold_store), out_dir=runs, device=device, progress=False)
+    tmp = out / "generator.pt.tmp"
+    merge_checkpoints(lo_dir / "checkpoint.pt", sr_dir / "checkpoint.pt", tmp)
+    os.replace(tmp, merged)
+    return merged
+
+
+def generator_steps(checkpoint: Path) -> dict[str, int]:
+    """Steps the two stages of a merged checkpoint were trained for (time limits may stop them early)."""
+    from tgan_aug.training.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)
+    return {"generator_lowres_steps": int(ckpt.get("step") or 0), "generator_superres_steps": int(ckpt.get("step_superres") or 0)}
+
+
+def synthetic_masks(fold_masks, *, layout: str, profile: Profile, seed: int) -> list[tuple[str, Any]]:
+    """Masks made only from the fold: augmented copies and masksynth sequences calibrated on it.
+
+    Equivalent CLI: ``tgan-aug augment-masks FOLD --copies N --morph-prob 0.3`` and
+    ``tgan-aug synth-masks --calibrate-from FOLD --layout L --cells C --sequences N``.
+    """
+    from masksynth import SynthConfig
+    from masksynth.batch import augment_sequences, plan_synthesis, synthesize_many
+
+    items: list[tuple[str, Any]] = []
+    for suffix, m in augment_sequences(fold_masks, copies=profile.n_aug, seed=seed, rotate=True, flips=True,
+                                       morph_prob=profile.morph_prob):
+        items.append((f"aug_{suffix}", m))
+    if profile.n_synth > 0:
+        counts = [len(np.unique(f)) - 1 for f in fold_masks.labels]
+        cells = max(1, int(max(counts)))
+        base = SynthConfig.preset("mid", layout)
+        cfg, bank = plan_synthesis(base, calibrate_from=fold_masks, seed=seed,
+                                   overrides={"cells": cells, "frames": fold_masks.n_frames})
+        for k, m in synthesize_many(cfg, sequences=profile.n_synth, seed=seed, shapes=bank):
+            items.append((f"synth_{k:02d}", m))
+    return items
+
+
+def render_tgan(checkpoint: Path, items: list[tuple[str, Any]], store: Path, *, seed: int, device: str,
+                frame_batch: int) -> list[tuple[str, Any]]:
+    """Render masks with the fold's generator into ``store`` (``tgan-aug render MASKS -o STORE --checkpoint CKPT``)."""
+    from tgan_aug.io import read_store
+    from tgan_aug.render.engine import Renderer, render_to_store
+
+    if not _done(store.parent / (store.name + ".done")):
+        renderer = Renderer.from_checkpoint(checkpoint, device=device)
+        render_to_store(renderer, items, store, seed=seed, background="auto", batch=4, frame_batch=frame_batch,
+                        precision="auto", overwrite=True, provenance={"command": "recipes/limited-data"})
+        _mark_done(store.parent / (store.name + ".done"))
+    return [(name, read_store(store, name)) for name, _ in items]
+
+
+def render_painter(fold_video, items: list[tuple[str, Any]], *, seed: int) -> list[tuple[str, Any]]:
+    """Render the same masks with the non-learned painter fitted on the fold."""
+    from tgan_aug.baselines.painter import fit_painter, paint
+
+    params = fit_painter([fold_video])
+    return [(name, paint(m, params, seed=seed + k)) for k, (name, m) in enumerate(items)]
+
+
+# ----------------------------------------------------------------------------- one fold
+
+
+def _scramble(labels: np.ndarray, seed: int) -> np.ndarray:
+    """Per-frame detections: the same masks with ids renumbered independently in each frame."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(labels.shape, np.int32)
+    for t, f in enumerate(labels):
+        ids = np.unique(f)
+        ids = ids[ids > 0]
+        lut = np.zeros(int(f.max()) + 1, np.int32)
+        lut[ids] = rng.permutation(len(ids)) + 1
+        out[t] = lut[f]
+    return out
+
+
+def evaluate(gt_masks, res_masks) -> dict[str, Any]:
+    from tgan_aug.trackers.metrics import evaluate_tracked
+
+    return evaluate_tracked(gt_masks, res_masks)
+
+
+def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, trackers: list[str],
+             conditions: list[str], work: Path, results: Path, device: str, max_frames: int | None,
+             log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Everything for one (dataset, fold): data, generator, synthetic data, trackers, scores.
+
+    Returns the result records (also written to ``results/<dataset>/fold<k>/<tracker>__<condition>.json``).
+    """
+    from tgan_aug.io import write_store
+
+    spec = DATASETS[dataset]
+    seed = fold
+    t_start = time.time()
+    seq, video = load_dataset(dataset, max_frames=max_frames)
+    n_train = split_frames(video.n_frames)
+    train_part = sub_video(video, t0=0, t1=n_train, what="training part (first 70% of frames)")
+    test = sub_video(video, t0=n_train, what="test (last 30% of frames)")
+    boxes = fold_boxes(train_part.labels)
+    box = boxes[fold % 4]
+    limited = sub_video(train_part, box=box, what=f"fold {fold} (quadrant {fold % 4})")
+    fdir = work / profile_name / dataset / f"fold{fold}"
+    fdir.mkdir(parents=True, exist_ok=True)
+    rdir = results / dataset / f"fold{fold}"
+    rdir.mkdir(parents=True, exist_ok=True)
+    data_info = {
+        "dataset": dataset, "sequence": seq, "frames": video.n_frames, "train_frames": [0, n_train],
+        "test_frames": [n_train, video.n_frames], "fold": fold, "fold_box_yyxx": list(box),
+        "cell_frames": {"limited": cell_frames(limited.masks), "full": cell_frames(train_part.masks),
+                        "test": cell_frames(test.masks)},
+        "tracks": {"limited": len(limited.lineage), "full": len(train_part.lineage), "test": len(test.lineage)},
+    }
+    (rdir / "data.json").write_text(json.dumps(data_info, indent=2))
+    log(f"[{dataset} fold {fold}] limited {box} {data_info['cell_frames']['limited']} cell-frames "
+        f"({100 * data_info['cell_frames']['limited'] / max(1, data_info['cell_frames']['full']):.0f}% of the training part)")
+
+    need_syn = any(c in conditions for c in ("limited+tgan", "limited+painter"))
+    syn_masks: list[tuple[str, Any]] = []
+    timings: dict[str, float] = {}
+    if need_syn:
+        t0 = time.time()
+        syn_masks = synthetic_masks(limited.masks, layout=spec.layout, profile=profile, seed=seed)
+        timings["masks_s"] = time.time() - t0
+    synthetic: dict[str, list] = {}
+    if "limited+tgan" in conditions:
+        fold_store = fdir / "fold.zarr"
+        if not _done(fdir / "fold.zarr.done"):
+            write_store(fold_store, limited, name="fold", overwrite=True)
+            _mark_done(fdir / "fold.zarr.done")
+        t0 = time.time()
+        ckpt = train_generator(fold_store, fdir / "generator", profile=profile, spec=spec, seed=seed, device=device)
+        timings["generator_s"] = time.time() - t0
+        timings.update(generator_steps(ckpt))
+        t0 = time.time()
+        synthetic["limited+tgan"] = render_tgan(ckpt, syn_masks, fdir / "synthetic_tgan.zarr", seed=seed,
+                                                device=device, frame_batch=profile.render_frame_batch)
+        timings["render_s"] = time.time() - t0
+        log(f"[{dataset} fold {fold}] tGAN synthetic: {len(syn_masks)} sequences ({timings})")
+    if "limited+painter" in conditions:
+        t0 = time.time()
+        synthetic["limited+painter"] = render_painter(limited, syn_masks, seed=seed)
+        timings["painter_s"] = time.time() - t0
+
+    det = _scramble(test.labels, seed=1000 + fold)
+    records = []
+    for tracker in trackers:
+        spec_t = TRACKERS[tracker]
+        for cond in conditions:
+            out_json = rdir / f"{tracker}__{cond}.json"
+            if out_json.is_file():
+                records.append(json.loads(out_json.read_text()))
+                continue
+            t0 = time.time()
+            if cond == "limited":
+                real, syn, ratio = [("limited", limited)], [], 0.0
+            elif cond == "full":
+                real, syn, ratio = [("full", train_part)], [], 0.0
+            else:
+                real, syn, ratio = [("limited", limited)], synthetic[cond], profile.ratio
+            model_dir = fdir / "trackers" / f"{tracker}__{cond.replace('+', '_')}"
+            spec_t.train(real, syn, ratio, model_dir, profile=profile, seed=seed, device=device)
+            t_train = time.time() - t0
+            t0 = time.time()
+            res = spec_t.track(model_dir, test.images, det, device=device)
+            t_track = time.time() - t0
+            scores = evaluate(test.masks, res)
+            rec = {"dataset": dataset, "fold": fold, "seed": seed, "tracker": tracker, "condition": cond,
+                   "profile": profile_name, "profile_settings": dataclasses.asdict(profile), "device": device,
+                   "scores": scores, "train_s": round(t_train, 1), "track_s": round(t_track, 1),
+                   "synthetic_sequences": len(syn), "data": data_info, "timings": timings}
+            out_json.write_text(json.dumps(rec, indent=2, default=str))
+            records.append(rec)
+            log(f"[{dataset} fold {fold}] {tracker} {cond}: MOTA {scores.get('MOTA')} IDF1 {scores.get('IDF1')} "
+                f"HOTA {scores.get('HOTA')} TRA {scores.get('TRA')} (train {t_train:.0f} s)")
+    log(f"[{dataset} fold {fold}] done in {time.time() - t_start:.0f} s")
+    return records
+
+
+# ----------------------------------------------------------------------------- table
+
+METRICS = ("MOTA", "IDF1", "HOTA", "TRA")
+
+
+def _fmt(values: list[float]) -> str:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "-"
+    if len(vals) == 1:
+        return f"{vals[0]:.3f}"
+    return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1):.3f}"
+
+
+def make_table(results: Path) -> str:
+    """Markdown tables (mean ± sd over folds) from every result JSON under ``results``."""
+    recs = [json.loads(p.read_text()) for p in sorted(results.glob("*/fold*/*__*.json"))]
+    if not recs:
+        return "(no results yet)\n"
+    lines = []
+    datasets = sorted({r["dataset"] for r in recs})
+    trackers = sorted({r["tracker"] for r in recs})
+    conds = [c for c in CONDITIONS if any(r["condition"] == c for r in recs)]
+    # Table 4 layout: MOTA, one row per tracker, one column per condition
+    lines.append("MOTA on the unseen test frames, mean ± sd over folds (n = folds):\n")
+    lines.append("| dataset | tracker | " + " | ".join(conds) + " | n |")
+    lines.append("|---|---|" + "---|" * (len(conds) + 1))
+    for d in datasets:
+        for t in trackers:
+            rs = [r for r in recs if r["dataset"] == d and r["tracker"] == t]
+            cells = [_fmt([r["scores"].get("MOTA") for r in rs if r["condition"] == c]) for c in conds]
+            n = len({r["fold"] for r in rs})
+            lines.append(f"| {d} | {t} | " + " | ".join(cells) + f" | {n} |")
+    lines.append("\nAll four metrics:\n")
+    lines.append("| dataset | tracker | condition | " + " | ".join(METRICS) + " | folds |")
+    lines.append("|---|---|---|" + "---|" * (len(METRICS) + 1))
+    for d in datasets:
+        for t in trackers:
+            for c in conds:
+                rs = [r for r in recs if r["dataset"] == d and r["tracker"] == t and r["condition"] == c]
+                if not rs:
+                    continue
+                cells = [_fmt([r["scores"].get(m) for r in rs]) for m in METRICS]
+                folds = ",".join(str(r["fold"]) for r in sorted(rs, key=lambda r: r["fold"]))
+                lines.append(f"| {d} | {t} | {c} | " + " | ".join(cells) + f" | {folds} |")
+    lines.append("\nData per fold (cell-frames = annotated cells summed over frames):\n")
+    lines.append("| dataset | fold | box (y0, y1, x0, x1) | limited cell-frames | full cell-frames | limited / full | test cell-frames |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for p in sorted(results.glob("*/fold*/data.json")):
+        d = json.loads(p.read_text())
+        cf = d["cell_frames"]
+        lines.append(f"| {d['dataset']} | {d['fold']} | {tuple(d['fold_box_yyxx'])} | {cf['limited']} | {cf['full']} | "
+                     f"{cf['limited'] / max(1, cf['full']):.2f} | {cf['test']} |")
+    train_s = [r["train_s"] for r in recs]
+    lines.append(f"\nTracker training time per model: median {np.median(train_s):.0f} s "
+                 f"(device {recs[0]['device']}, profile {recs[0]['profile']}).")
+    gen = [r["timings"].get("generator_s") for r in recs if r["timings"].get("generator_s")]
+    if gen:
+        steps = [(r["timings"].get("generator_lowres_steps"), r["timings"].get("generator_superres_steps")) for r in recs
+                 if r["timings"].get("generator_s")]
+        lines.append(f"Generator training per fold: median {np.median(gen):.0f} s "
+                     f"(low-res / super-res steps reached: {sorted(set(steps))}).")
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def _worker(job: dict[str, Any]) -> str:
+    import torch
+
+    torch.set_num_threads(job.pop("threads"))
+    logfile = Path(job["work"]) / job["profile_name"] / f"log-{job['dataset']}-fold{job['fold']}.txt"
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        with open(logfile, "a") as fh:
+            fh.write(line + "\n")
+
+    try:
+        run_fold(log=log, **job)
+        return f"{job['dataset']} fold {job['fold']}: ok"
+    except Exception:  # one failing fold must not stop the others
+        log(traceback.format_exc())
+        return f"{job['dataset']} fold {job['fold']}: FAILED (see {logfile})"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    ap.add_argument("--folds", nargs="+", type=int, default=[0, 1, 2], help="quadrants 0-3 (fold k uses seed k)")
+    ap.add_argument("--profile", default="cpu", choices=list(PROFILES))
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a profile field, e.g. --set tracker_steps=300 (repeatable)")
+    ap.add_argument("--trackers", nargs="+", default=["trackastra"],
+                    help=f"registered: {', '.join(TRACKERS)} (deepsea: ~0.36 s per cell at 128 px, ~0.06 s at 64 px on one CPU thread)")
+    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--results", type=Path, default=None, help="default: recipes/limited-data/results/<profile>")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--jobs", type=int, default=1, help="folds run in parallel (processes)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    ap.add_argument("--max-frames", type=int, default=None, help="use only the first N frames (smoke tests)")
+    ap.add_argument("--table-only", action="store_true", help="only rebuild results.md from the JSON files")
+    args = ap.parse_args(argv)
+
+    profile = dataclasses.replace(PROFILES[args.profile])
+    for item in args.overrides:
+        key, _, raw = item.partition("=")
+        if not hasattr(profile, key):
+            raise SystemExit(f"error: --set {item}: unknown profile field {key!r}; fields: {', '.join(dataclasses.asdict(profile))}")
+        setattr(profile, key, type(getattr(profile, key))(json.loads(raw)))
+    results = args.results or HERE / "results" / args.profile
+    results.mkdir(parents=True, exist_ok=True)
+    trackers = args.trackers
+    unknown = [t for t in trackers if t not in TRACKERS]
+    if unknown:
+        raise SystemExit(f"error: --trackers {unknown}: not registered; available: {', '.join(TRACKERS)}")
+    if not args.table_only:
+        jobs = [dict(dataset=d, fold=f, profile_name=args.profile, profile=profile, trackers=trackers,
+                     conditions=args.conditions, work=args.work, results=results, device=args.device,
+                     max_frames=args.max_frames, threads=args.threads)
+                for d in args.datasets for f in args.folds]
+        t0 = time.time()
+        if args.jobs > 1:
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(args.jobs) as pool:
+                for msg in pool.imap_unordered(_worker, jobs):
+                    print(msg, flush=True)
+        else:
+            for job in jobs:
+                print(_worker(job), flush=True)
+        print(f"total {time.time() - t0:.0f} s", flush=True)
+    table = make_table(results)
+    (results / "results.md").write_text(f"# Limited-data experiment, profile {args.profile}\n\n" + table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

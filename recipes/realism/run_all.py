@@ -1,0 +1,50 @@
+"""All realism recipes in one go: train every run they need at once, then run each recipe.
+
+    python recipes/realism/run_all.py --scale cpu     # 2 training processes at a time
+    python recipes/realism/run_all.py --scale gpu     # one GPU: 36 training processes at once
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common as C  # noqa: E402
+import fig3_backgrounds  # noqa: E402
+import fig4_length  # noqa: E402
+import fig5_density  # noqa: E402
+import table1  # noqa: E402
+import table5  # noqa: E402
+
+RECIPES = [table1, table5, fig4_length, fig3_backgrounds, fig5_density]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    C.add_common_args(p)
+    p.add_argument("--only", default=None, help="comma-separated recipe names (table1,table5,fig4_length,...)")
+    args, _ = p.parse_known_args()
+    scale = C.scale_from_args(args)
+    recipes = [r for r in RECIPES if not args.only or r.__name__ in args.only.split(",")]
+    t0 = time.time()
+    jobs = sorted({j for r in recipes for j in r.training_jobs(scale)}, key=lambda j: (j.stage, j.dataset, j.variant, j.seed))
+    C.run_jobs(jobs, scale, data_root=args.data_root, no_train=args.no_train)
+    print(f"training done in {time.time() - t0:.0f} s", flush=True)
+    argv = [a for a in sys.argv[1:] if not a.startswith("--only")]
+    if args.only:
+        argv = [a for a in argv if a != args.only]
+    for r in recipes:
+        t = time.time()
+        try:
+            r.main(argv + ["--no-train"])
+        except Exception as exc:  # keep going: one recipe failing must not lose the others' results
+            print(f"RECIPE {r.__name__} FAILED: {type(exc).__name__}: {exc}", flush=True)
+        print(f"{r.__name__} done in {time.time() - t:.0f} s (total {time.time() - t0:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Table 1 analog: tGAN (preset small) vs a per-frame generator vs a non-learned painter, on
+held-out frames of PhC-C2DL-PSC and bacteria-phc, with both normalisation protocols.
+
+Split: the first 70 % of the frames train (PSC 35, bacteria 37), the last 30 % are held out
+(PSC 15, bacteria 16). Every method renders the held-out frames' real masks; the rendered video is
+compared with the real held-out video (paired SSIM/PSNR, DeepSea perceptual distance, FID/FD on
+DeepSea features, temporal and intensity statistics).
+
+    python recipes/realism/table1.py --scale cpu      # ~1 h on one CPU thread (3 seeds x 2 datasets x 2 models)
+    python recipes/realism/table1.py --scale gpu      # see RESULTS.md for the GPU run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common as C  # noqa: E402
+
+DATASETS = ["psc", "bacteria"]
+METHODS = [("full", "tGAN (small)"), ("perframe", "per-frame generator"), ("painter", "painter")]
+
+
+def training_jobs(scale: C.Scale) -> list[C.Job]:
+    return C.lowres_jobs(DATASETS, ["full", "perframe"], scale.seeds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    C.add_common_args(p)
+    p.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset of psc,bacteria")
+    args = p.parse_args(argv)
+    scale = C.scale_from_args(args)
+    datasets = [d for d in args.datasets.split(",") if d]
+    unknown = sorted(set(datasets) - set(DATASETS))
+    if unknown:
+        raise SystemExit(f"error: --datasets {','.join(unknown)}: choose from {','.join(DATASETS)}")
+    timer = C.Timer()
+    runs = C.run_jobs(C.lowres_jobs(datasets, ["full", "perframe"], scale.seeds), scale, data_root=args.data_root,
+                      no_train=args.no_train)
+    t_train = timer.seconds()
+    tasks = [{"dataset": d, "method": m, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root,
+              "keep_frames": s == scale.seeds[0]}
+             for d in datasets for m, _ in METHODS for s in scale.seeds]
+    results = C.run_pool(C.render_eval_task, tasks, scale.eval_workers)
+    out = {"scale": scale.to_dict(), "datasets": datasets, "runs": runs, "results": results, "train_seconds": t_train,
+           "total_seconds": timer.seconds()}
+    C.save_json(C.RESULTS / f"table1-{scale.name}.json", out)
+    write_report(out, scale, args.data_root)
+
+
+def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
+    import numpy as np
+
+    lines = [f"# Table 1 analog ({scale.name} scale: {scale.lo_steps} low-res / {scale.sr_steps} super-res steps per run)", ""]
+    for d in out.get("datasets", DATASETS):
+        res = [r for r in out["results"] if r["task"]["dataset"] == d]
+        agg = C.aggregate(res, "method")
+        extra = []
+        if d == "psc":
+            paper = ["tGAN, paper (PhC-C2DL-PSC, full size, days of training)",
+                     f"{C.PAPER_PSC['SSIM']}", f"{C.PAPER_PSC['PSNR']}", "not reported", "not reported",
+                     f"LPIPS {C.PAPER_PSC['LPIPS']} (not comparable)", "not reported",
+                     f"\"FVD\" {C.PAPER_PSC['FVD']} (I3D, not comparable)", "not reported", "not reported", "not reported"]
+            extra.append(paper)
+        info = C.prepare_dataset(d, scale.data_scale, data_root)
+        lines += [f"## {d}: {info['shape'][1]}x{info['shape'][2]} px, {info['n_train']} train / "
+                  f"{info['shape'][0] - info['n_train']} held-out frames", ""]
+        lines.append(C.markdown_table(agg, METHODS, extra))
+        lines.append("")
+        steps = {k: v for k, v in out["runs"].items() if k.startswith(d + "/")}
+        if steps:
+            lines.append("Training runs (steps, seconds): " + "; ".join(
+                f"{k.split('/', 1)[1]}: {v['steps']} steps, {v['seconds'] or 0:.0f} s" for k, v in sorted(steps.items())))
+            lines.append("")
+        # figure: real vs each method, 4 held-out frames, first seed
+        frames_dir = C.WORK / "frames" / scale.name
+        test = info["test"]
+        pick = np.unique(np.linspace(0, test.n_frames - 1, 4).round().astype(int))
+        rows = [("real (held out)", test.images[pick])]
+        for m, label in METHODS:
+            f = frames_dir / f"{d}-{m}-seed{scale.seeds[0]}.npy"
+            if f.is_file():
+                rows.append((label, np.load(f)[pick]))
+        lo, hi = test.intensity_range
+        png = C.montage(rows, C.RESULTS / f"table1-{d}-{scale.name}.png", lo=lo, hi=hi)
+        lines += [f"![{d}]({png.name})", ""]
+    lines += [f"Seeds: {list(scale.seeds)} (mean ± sd over seeds, sd with ddof=1). Training: "
+              f"{out['train_seconds']:.0f} s; total {out['total_seconds']:.0f} s.", ""]
+    (C.RESULTS / f"table1-{scale.name}.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
