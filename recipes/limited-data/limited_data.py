@@ -127,7 +127,7 @@ PROFILES: dict[str, Profile] = {
     # a 2-core CPU, one thread: about 20 min per bacteria fold, 12 per PSC fold. Synthetic bacteria
     # colonies grow to ~200 cells a frame (the fold has <= 20), and trackastra's cost grows with the
     # objects per window: 600 steps with 2 masksynth sequences took 19 min per synthetic condition.
-    "cpu": Profile(tracker_steps=300, n_synth=1, deepsea_crop=64),
+    "cpu": Profile(tracker_steps=300, n_synth=1, deepsea_steps=100, deepsea_crop=64),
     # one GPU: more generator steps, more synthetic data, a bigger tracker
     "gpu": Profile(gen_lowres_steps=3000, gen_lowres_minutes=2.2, gen_superres_steps=1500, gen_superres_minutes=0.8,
                    n_aug=4, n_synth=4, tracker_preset="small", tracker_steps=1500, samples_per_epoch=128,
