@@ -260,14 +260,9 @@ def _track(tracker: str, images: np.ndarray, labels: np.ndarray, *, model_dir: P
 
 
 def _evaluate(gt, res) -> dict[str, Any]:
-    """py-ctcmetrics scores; a result without any object (py-ctcmetrics 1.3 raises on an empty
-    res_track.txt) is scored by hand: nothing detected, MOTA 0, recall 0, MT 0, ML 1."""
+    """py-ctcmetrics scores (an empty result scores as "no detections")."""
     from tgan_aug.trackers.metrics import evaluate_tracked
 
-    if len(res.lineage) == 0:
-        n_gt = int(sum(len(np.unique(f)) - 1 for f in gt.labels))
-        return {"Valid": 1, "MOTA": 0.0, "TP": 0, "FP": 0, "FN": n_gt, "IDSW": 0, "Precision": None, "Recall": 0.0,
-                "MT": 0.0, "ML": 1.0, "IDF1": 0.0, "DET": 0.0, "note": "no detections"}
     return evaluate_tracked(gt, res)
 
 

@@ -95,3 +95,11 @@ def test_results_table_markdown():
     assert lines[0] == "| sequence | MOTA | MT | IDSW |"
     assert lines[2] == "| real | 0.900 | 0.800 | 3 |"
     assert lines[3] == "| synthetic | 0.750 | - | - |"
+
+
+def test_a_result_without_objects_scores_zero(tracked):
+    """py-ctcmetrics raises on an empty res_track.txt; an empty result means nothing was found."""
+    empty = TrackedMasks(np.zeros(tracked.labels.shape, np.uint16), np.zeros((0, 4), np.int64))
+    r = evaluate_tracked(tracked, empty)
+    n_gt = int(sum(len(np.unique(f)) - 1 for f in tracked.labels))
+    assert r["MOTA"] == 0.0 and r["Recall"] == 0.0 and r["FN"] == n_gt and r["ML"] == 1.0 and r["Precision"] is None

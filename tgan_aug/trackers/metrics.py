@@ -150,12 +150,18 @@ def evaluate_tracked(
     """Score in-memory tracks (e.g. a tracker's output) against in-memory ground truth.
 
     gt, res: :class:`TrackedMasks` with the same (T, Y, X). Both are written to a temporary
-    CTC layout and scored by :func:`evaluate_ctc`.
+    CTC layout and scored by :func:`evaluate_ctc`. A result without any object (py-ctcmetrics
+    1.3 raises on an empty ``res_track.txt``) is scored here: nothing detected, MOTA 0, recall 0,
+    MT 0, ML 1, precision undefined (None).
     """
     from tgan_aug.trackers.ctc_results import write_ctc_results, write_gt_tra
 
     if gt.shape != res.shape:
         raise UserError(f"ground truth {gt.shape} and result {res.shape} must have the same (T, Y, X)")
+    if len(res.lineage) == 0:
+        n_gt = int(sum(len(np.unique(f)) - 1 for f in gt.labels))
+        return {"Valid": 1, "MOTA": 0.0, "TP": 0, "FP": 0, "FN": n_gt, "IDSW": 0, "Precision": None, "Recall": 0.0,
+                "MT": 0.0, "ML": 1.0, "IDF1": 0.0, "DET": 0.0, "note": "no detections"}
     with tempfile.TemporaryDirectory(prefix="tgan_aug_eval_") as tmp:
         gt_dir = write_gt_tra(Path(tmp) / "GT", gt)
         res_dir = write_ctc_results(Path(tmp) / "RES", res)
