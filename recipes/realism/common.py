@@ -10,7 +10,7 @@
 - baselines: the painter (``tgan_aug.baselines``) and the per-frame generator
   (``ModelConfig.use_prev_frame=False``, ``n_masks=1``, no flow loss).
 
-Scales (``--scale``): ``cpu`` (data at half size, ~100 training steps, 1 thread), ``gpu`` (full size,
+Scales (``--scale``): ``cpu`` (data at half size, 400 low-res / 200 super-res steps, 1 thread each), ``gpu`` (full size,
 minutes per run, many runs at once), ``smoke`` (2 steps, one seed: checks the plumbing).
 Everything heavy lives in ``recipes/realism/work/`` (git-ignored); results go to ``results/``.
 """
@@ -71,7 +71,7 @@ class Scale:
 
 SCALES = {
     "smoke": Scale("smoke", 0.5, 2, 2, 0.0, (0,), 2, 1, "cpu", synth_frames=4),
-    "cpu": Scale("cpu", 0.5, 40, 25, 0.0, (0, 1, 2), 2, 2, "cpu"),
+    "cpu": Scale("cpu", 0.5, 400, 200, 0.0, (0, 1, 2), 2, 2, "cpu"),
     "gpu": Scale("gpu", 1.0, 100000, 100000, 2.5, (0, 1, 2), 36, 16, "cuda", synth_frames=20),
 }
 
@@ -126,7 +126,48 @@ def scale_from_args(args: argparse.Namespace) -> Scale:
         v = getattr(args, k, None)
         if v is not None:
             setattr(s, k, v)
+    base = SCALES[args.scale]
+    if (s.lo_steps, s.sr_steps, s.minutes) != (base.lo_steps, base.sr_steps, base.minutes):
+        # other training budgets get their own runs and result files, never the preset's
+        s.name = f"{base.name}-lo{s.lo_steps}-sr{s.sr_steps}" + (f"-{s.minutes:g}min" if s.minutes else "")
     return s
+
+
+def start_recipe(doc: str, argv: list[str] | None, jobs, add_args=None):
+    """Parse a recipe's command line and train (or reuse) its runs.
+
+    doc: the recipe's module docstring (``--help`` shows it, example commands included);
+    jobs: ``(scale, args) -> list[Job]``; add_args: optional ``(parser) -> None`` for recipe options.
+    Returns (args, scale, timer, runs) with runs as from :func:`run_jobs`.
+    """
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(p)
+    if add_args is not None:
+        add_args(p)
+    args = p.parse_args(argv)
+    scale = scale_from_args(args)
+    timer = Timer()
+    runs = run_jobs(jobs(scale, args), scale, data_root=args.data_root, no_train=args.no_train)
+    return args, scale, timer, runs
+
+
+def compute_line(runs: dict[str, Any], results: list[dict[str, Any]], parallel: int) -> str:
+    """One Markdown line with the compute behind a table: training process time of its runs (as
+    measured when they were trained, also when reused now) and rendering + evaluation time."""
+    train = sum((v.get("seconds") or 0.0) for v in runs.values())
+    ev = sum((r.get("seconds") or 0.0) for r in results)
+    return (f"Compute: {len(runs)} training runs, {train / 60:.0f} min of process time in all (one thread each, "
+            f"{parallel} at a time: ~{train / 60 / max(parallel, 1):.0f} min wall); rendering + evaluation "
+            f"{ev / 60:.1f} min of process time.")
+
+
+def write_markdown(stem: str, scale: Scale, lines: list[str]) -> Path:
+    """Write results/<stem>-<scale>.md and print it."""
+    path = RESULTS / f"{stem}-{scale.name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    return path
 
 
 def set_threads() -> None:
@@ -255,7 +296,7 @@ def run_jobs(jobs: list[Job], scale: Scale, *, data_root: str, no_train: bool = 
     """
     for d in sorted({j.dataset for j in jobs}):
         prepare_dataset(d, scale.data_scale, data_root)
-    todo = [j for j in jobs if not j.checkpoint(scale).is_file()]
+    todo = [j for j in jobs if not is_done(j, scale)]
     if todo and no_train:
         raise SystemExit(f"{len(todo)} training runs missing (e.g. {todo[0]}); run without --no-train")
     pp = os.pathsep.join([str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
@@ -297,6 +338,14 @@ def run_jobs(jobs: list[Job], scale: Scale, *, data_root: str, no_train: bool = 
     if failed:
         raise SystemExit(f"{len(failed)} training runs failed: {failed}")
     return {f"{j.dataset}/{j.stage}/{j.variant}/{j.seed}": run_info(j, scale) for j in jobs}
+
+
+def is_done(job: Job, scale: Scale) -> bool:
+    """A run is reused only when its checkpoint exists and it was made by the same command
+    (so a run with other step counts or options is retrained, not silently mixed in)."""
+    cmd = job.run_dir(scale) / "command.txt"
+    return (job.checkpoint(scale).is_file() and cmd.is_file()
+            and cmd.read_text().strip() == " ".join(job.command(scale)))
 
 
 def run_info(job: Job, scale: Scale) -> dict[str, Any]:
@@ -498,24 +547,32 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
 
     method: "painter" or a low-res variant name ("full" = tGAN, "perframe", "noflow", ...).
     Returns {"task", "metrics", "seconds"}; with ``task["keep_frames"]`` also saves
-    work/frames/<scale>/<dataset>-<method>-seed<seed>.npy (the rendered held-out frames).
+    work/frames/<scale>/<dataset>-<method>-seed<seed>.npy (the rendered held-out frames). The result
+    is cached in work/evals/<scale>/ and reused while it is newer than the merged checkpoint.
     """
     set_threads()
     t0 = time.time()
     scale = Scale(**task["scale"])
     d = prepare_dataset(task["dataset"], scale.data_scale, task["data_root"])
     test = d["test"]
-    if task["method"] == "painter":
+    name = f"{task['dataset']}-{task['method']}-seed{task['seed']}"
+    cache = WORK / "evals" / scale.name / f"{name}.json"
+    frames_file = WORK / "frames" / scale.name / f"{name}.npy"
+    ckpt = None if task["method"] == "painter" else merged_checkpoint(task["dataset"], task["method"], task["seed"], scale)
+    if (cache.is_file() and (ckpt is None or cache.stat().st_mtime > ckpt.stat().st_mtime)
+            and (not task.get("keep_frames") or frames_file.is_file())):
+        return json.loads(cache.read_text(encoding="utf-8"))  # same checkpoint, same evaluation: reuse
+    if ckpt is None:
         fake = paint_masks(task["dataset"], scale, test.masks, seed=task["seed"], data_root=task["data_root"])
     else:
-        ckpt = merged_checkpoint(task["dataset"], task["method"], task["seed"], scale)
         fake = render_masks(ckpt, test.masks, seed=task["seed"], device=scale.device, name=task["dataset"])
     if task.get("keep_frames"):
-        p = WORK / "frames" / scale.name / f"{task['dataset']}-{task['method']}-seed{task['seed']}.npy"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        np.save(p, fake.images)
+        frames_file.parent.mkdir(parents=True, exist_ok=True)
+        np.save(frames_file, fake.images)
     metrics = both_protocols(test, fake, device=scale.device)
-    return {"task": {k: v for k, v in task.items() if k not in ("scale",)}, "metrics": metrics, "seconds": time.time() - t0}
+    out = {"task": {k: v for k, v in task.items() if k not in ("scale",)}, "metrics": metrics, "seconds": time.time() - t0}
+    save_json(cache, out)
+    return out
 
 
 #: columns of the realism tables: (metric key, header)

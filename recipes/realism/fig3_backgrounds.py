@@ -13,7 +13,6 @@ frames and each background; a generator that uses its background follows the one
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -84,12 +83,7 @@ def task(t: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    C.add_common_args(p)
-    args = p.parse_args(argv)
-    scale = C.scale_from_args(args)
-    timer = C.Timer()
-    runs = C.run_jobs(training_jobs(scale), scale, data_root=args.data_root, no_train=args.no_train)
+    args, scale, timer, runs = C.start_recipe(__doc__, argv, lambda scale, _: training_jobs(scale))
     tasks = [{"model": m, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root,
               "keep_frames": s == scale.seeds[0]} for m, _ in MODELS for s in scale.seeds]
     results = C.run_pool(task, tasks, scale.eval_workers)
@@ -128,8 +122,7 @@ def report(out: dict, scale: C.Scale, data_root: str) -> None:
         png = C.montage(rows, C.RESULTS / f"fig3-{scale.name}.png", lo=lo, hi=hi)
         lines += [f"![fig3]({png.name})", ""]
     lines += [f"Total {out['total_seconds']:.0f} s.", ""]
-    (C.RESULTS / f"fig3-{scale.name}.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    C.write_markdown("fig3", scale, lines)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ perceptual distance averaged over those frames, FID-DeepSea / FD-DeepSea-clip8 f
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -58,12 +57,7 @@ def task(t: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    C.add_common_args(p)
-    args = p.parse_args(argv)
-    scale = C.scale_from_args(args)
-    timer = C.Timer()
-    runs = C.run_jobs(training_jobs(scale), scale, data_root=args.data_root, no_train=args.no_train)
+    args, scale, timer, runs = C.start_recipe(__doc__, argv, lambda scale, _: training_jobs(scale))
     tasks = [{"method": m, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root}
              for m, _ in METHODS for s in scale.seeds]
     results = C.run_pool(task, tasks, scale.eval_workers)
@@ -121,8 +115,7 @@ def report(out: dict, scale: C.Scale) -> None:
         cv2.imwrite(str(png), row)
         lines += [f"![fig4]({png.name})", ""]
     lines += [f"Total {out['total_seconds']:.0f} s.", ""]
-    (C.RESULTS / f"fig4-{scale.name}.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    C.write_markdown("fig4", scale, lines)
 
 
 if __name__ == "__main__":

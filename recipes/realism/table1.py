@@ -6,13 +6,12 @@ Split: the first 70 % of the frames train (PSC 35, bacteria 37), the last 30 % a
 compared with the real held-out video (paired SSIM/PSNR, DeepSea perceptual distance, FID/FD on
 DeepSea features, temporal and intensity statistics).
 
-    python recipes/realism/table1.py --scale cpu      # ~1 h on one CPU thread (3 seeds x 2 datasets x 2 models)
+    python recipes/realism/table1.py --scale cpu      # ~50 min on 2 cores (3 seeds x 2 datasets x 2 models + super-res)
     python recipes/realism/table1.py --scale gpu      # see RESULTS.md for the GPU run
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,19 +27,20 @@ def training_jobs(scale: C.Scale) -> list[C.Job]:
     return C.lowres_jobs(DATASETS, ["full", "perframe"], scale.seeds)
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    C.add_common_args(p)
-    p.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset of psc,bacteria")
-    args = p.parse_args(argv)
-    scale = C.scale_from_args(args)
+def chosen_datasets(args) -> list[str]:
     datasets = [d for d in args.datasets.split(",") if d]
     unknown = sorted(set(datasets) - set(DATASETS))
     if unknown:
         raise SystemExit(f"error: --datasets {','.join(unknown)}: choose from {','.join(DATASETS)}")
-    timer = C.Timer()
-    runs = C.run_jobs(C.lowres_jobs(datasets, ["full", "perframe"], scale.seeds), scale, data_root=args.data_root,
-                      no_train=args.no_train)
+    return datasets
+
+
+def main(argv: list[str] | None = None) -> None:
+    args, scale, timer, runs = C.start_recipe(
+        __doc__, argv, lambda scale, a: C.lowres_jobs(chosen_datasets(a), ["full", "perframe"], scale.seeds),
+        add_args=lambda p: p.add_argument("--datasets", default=",".join(DATASETS),
+                                          help="comma-separated subset of psc,bacteria"))
+    datasets = chosen_datasets(args)
     t_train = timer.seconds()
     tasks = [{"dataset": d, "method": m, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root,
               "keep_frames": s == scale.seeds[0]}
@@ -88,10 +88,9 @@ def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
         lo, hi = test.intensity_range
         png = C.montage(rows, C.RESULTS / f"table1-{d}-{scale.name}.png", lo=lo, hi=hi)
         lines += [f"![{d}]({png.name})", ""]
-    lines += [f"Seeds: {list(scale.seeds)} (mean ± sd over seeds, sd with ddof=1). Training: "
-              f"{out['train_seconds']:.0f} s; total {out['total_seconds']:.0f} s.", ""]
-    (C.RESULTS / f"table1-{scale.name}.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    lines += [f"Seeds: {list(scale.seeds)} (mean ± sd over seeds, sd with ddof=1). "
+              + C.compute_line(out["runs"], out["results"], scale.parallel), ""]
+    C.write_markdown("table1", scale, lines)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,12 @@
 without the reference background, without style/noise injection, without the discriminator's
 attention; same split, rendering and evaluation as Table 1.
 
-    python recipes/realism/table5.py --scale cpu
+    python recipes/realism/table5.py --scale cpu                     # ~1 h on 2 cores (training), 2 min evaluation
+    python recipes/realism/table5.py --scale cpu --lo-steps 1000 --variants full,nostyle   # a longer budget
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,41 +25,68 @@ VARIANTS = [
 ]
 
 
-def training_jobs(scale: C.Scale) -> list[C.Job]:
-    return C.lowres_jobs([DATASET], [v for v, _ in VARIANTS], scale.seeds)
+def training_jobs(scale: C.Scale, variants: list[str] | None = None) -> list[C.Job]:
+    return C.lowres_jobs([DATASET], variants or [v for v, _ in VARIANTS], scale.seeds)
+
+
+def chosen_variants(args) -> list[str]:
+    names = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(names) - {v for v, _ in VARIANTS})
+    if unknown:
+        raise SystemExit(f"error: --variants {','.join(unknown)}: choose from {','.join(v for v, _ in VARIANTS)}")
+    return names
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    C.add_common_args(p)
-    args = p.parse_args(argv)
-    scale = C.scale_from_args(args)
-    timer = C.Timer()
-    runs = C.run_jobs(training_jobs(scale), scale, data_root=args.data_root, no_train=args.no_train)
+    args, scale, timer, runs = C.start_recipe(
+        __doc__, argv, lambda scale, a: training_jobs(scale, chosen_variants(a)),
+        add_args=lambda p: p.add_argument("--variants", default=",".join(v for v, _ in VARIANTS),
+                                          help="comma-separated subset of " + ",".join(v for v, _ in VARIANTS)))
+    variants = [(v, label) for v, label in VARIANTS if v in chosen_variants(args)]
     t_train = timer.seconds()
     # reuse Table 1's evaluations of the full model when they exist
     prev = C.RESULTS / f"table1-{scale.name}.json"
     reuse = []
-    if prev.is_file():
+    if prev.is_file() and "full" in dict(variants):
         import json
 
         reuse = [r for r in json.loads(prev.read_text())["results"]
                  if r["task"]["dataset"] == DATASET and r["task"]["method"] == "full" and r["task"]["seed"] in scale.seeds]
     have = {(r["task"]["method"], r["task"]["seed"]) for r in reuse}
-    tasks = [{"dataset": DATASET, "method": v, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root}
-             for v, _ in VARIANTS for s in scale.seeds if (v, s) not in have]
+    tasks = [{"dataset": DATASET, "method": v, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root,
+              "keep_frames": s == scale.seeds[0]}
+             for v, _ in variants for s in scale.seeds if (v, s) not in have]
     results = reuse + C.run_pool(C.render_eval_task, tasks, scale.eval_workers)
     out = {"scale": scale.to_dict(), "runs": runs, "results": results, "train_seconds": t_train,
            "total_seconds": timer.seconds()}
     C.save_json(C.RESULTS / f"table5-{scale.name}.json", out)
     agg = C.aggregate(results, "method")
     lines = [f"# Table 5 analog: ablation on PhC-C2DL-PSC ({scale.name} scale)", "",
-             C.markdown_table(agg, VARIANTS), "",
+             C.markdown_table(agg, variants), "",
              "Training runs (steps, seconds): " + "; ".join(
                  f"{k.split('/', 1)[1]}: {v['steps']} steps, {v['seconds'] or 0:.0f} s" for k, v in sorted(runs.items())), "",
-             f"Seeds: {list(scale.seeds)} (mean ± sd, ddof=1). Training {t_train:.0f} s; total {timer.seconds():.0f} s.", ""]
-    (C.RESULTS / f"table5-{scale.name}.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+             f"Seeds: {list(scale.seeds)} (mean ± sd, ddof=1). " + C.compute_line(runs, results, scale.parallel), ""]
+    png = figure(scale, args.data_root, variants)
+    if png is not None:
+        lines += [f"![table5]({png.name})", ""]
+    C.write_markdown("table5", scale, lines)
+
+
+def figure(scale: C.Scale, data_root: str, variants: list[tuple[str, str]]):
+    """PNG: real held-out frames and each variant's rendering of them (first seed), 4 frames a row."""
+    import numpy as np
+
+    test = C.prepare_dataset(DATASET, scale.data_scale, data_root)["test"]
+    pick = np.unique(np.linspace(0, test.n_frames - 1, 4).round().astype(int))
+    rows = [("real (held out)", test.images[pick])]
+    for v, _ in variants:
+        f = C.WORK / "frames" / scale.name / f"{DATASET}-{v}-seed{scale.seeds[0]}.npy"
+        if f.is_file():
+            rows.append((v, np.load(f)[pick]))
+    if len(rows) == 1:
+        return None
+    lo, hi = test.intensity_range
+    return C.montage(rows, C.RESULTS / f"table5-{DATASET}-{scale.name}.png", lo=lo, hi=hi)
 
 
 if __name__ == "__main__":

@@ -129,3 +129,24 @@ def test_shipped_checkpoint_still_loads():
     ckpt = load_checkpoint(path)
     G = build_generator_from_checkpoint(ckpt, which="lowres", ema=True)
     assert G.cfg.use_prev_frame is True and G.prev_encoder is not None
+
+
+def test_no_background_model_never_sees_it_in_training_or_rollout():
+    """use_background=False: the first frame's "previous frame" is zeros, not the background, in
+    the training clip generator and in rollout alike (with a background model it matters)."""
+    from tgan_aug.training.steps import generate_lowres_clip
+
+    for use_bg in (False, True):
+        G, masks, bg, w, noise = _gen(ModelConfig.preset("tiny", use_background=use_bg))
+        _perturb_all(G)
+        clip = torch.cat([masks[:, :1]] * 3, dim=1)  # (B, 3, h, w)
+        with torch.no_grad():
+            a = generate_lowres_clip(G, clip, torch.full_like(bg[:, 0], -0.8), generator=torch.Generator().manual_seed(0))
+            b = generate_lowres_clip(G, clip, torch.full_like(bg[:, 0], 0.8), generator=torch.Generator().manual_seed(0))
+            r1 = G.rollout(clip, torch.full_like(bg, -0.8), w, noise)
+            r2 = G.rollout(clip, torch.full_like(bg, 0.8), w, noise)
+        if use_bg:
+            assert (a - b).abs().max() > 1e-3 and (r1 - r2).abs().max() > 1e-3
+        else:
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+            torch.testing.assert_close(r1, r2, rtol=0, atol=0)

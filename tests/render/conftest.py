@@ -9,14 +9,20 @@ import pytest
 import torch
 
 
-def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0):
+def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0, perturb: bool = False, **model_flags):
+    """perturb: add noise to every weight (zero-initialised gates would hide a dependence on an
+    input); model_flags: ModelConfig overrides (e.g. use_background=False)."""
     from tgan_aug.models import LowResGenerator, ModelConfig, SuperResGenerator
     from tgan_aug.training.checkpoint import save_checkpoint
     from tgan_aug.training.data import ImageStats
 
     torch.manual_seed(seed)
-    cfg = ModelConfig.preset("tiny")
+    cfg = ModelConfig.preset("tiny", **model_flags)
     lo, sr = LowResGenerator(cfg), SuperResGenerator(cfg)
+    if perturb:
+        with torch.no_grad():
+            for p in list(lo.parameters()) + list(sr.parameters()):
+                p.add_(torch.randn(p.shape) * 0.2)
     rng = np.random.default_rng(seed)
     bgs = {"a": torch.from_numpy(rng.uniform(-1, 0, (80, 90)).astype(np.float32)),
            "b": torch.from_numpy(rng.uniform(0, 1, (70, 100)).astype(np.float32))}
@@ -30,6 +36,12 @@ def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0):
         "data": {"stats": stats.to_dict(), "backgrounds": bgs, "source": "random"},
     }
     return save_checkpoint(path, ckpt)
+
+
+@pytest.fixture
+def tiny_ckpt_factory():
+    """make_tiny_checkpoint itself, for tests that need other model flags."""
+    return make_tiny_checkpoint
 
 
 @pytest.fixture(scope="session")

@@ -108,6 +108,21 @@ def test_non_multiple_sizes_are_padded(tiny_ckpt, tracked_factory):
     assert [c[1][1].shape[0] for c in chunks] == [2, 0]
 
 
+def test_model_without_background_never_sees_it(tmp_path, tracked_factory, tiny_ckpt_factory):
+    """use_background=False: not even the first frame's "previous frame" is the background."""
+    make_tiny_checkpoint = tiny_ckpt_factory
+    lab = tracked_factory(frames=3).labels
+
+    def render(ckpt, value):
+        bg = np.full(lab.shape[1:], value, np.float32)
+        return np.concatenate([c[1][0] for c in render_frames(Renderer.from_checkpoint(ckpt), [lab], [bg], [1])])
+
+    nobg = make_tiny_checkpoint(tmp_path / "nobg.pt", perturb=True, use_background=False)
+    np.testing.assert_array_equal(render(nobg, -0.8), render(nobg, 0.8))
+    withbg = make_tiny_checkpoint(tmp_path / "bg.pt", perturb=True)
+    assert np.abs(render(withbg, -0.8) - render(withbg, 0.8)).max() > 1e-3
+
+
 def test_batched_equals_single(tiny_ckpt, tracked_factory):
     renderer = Renderer.from_checkpoint(tiny_ckpt)
     labs = [tracked_factory(frames=4, seed=i).labels for i in range(2)]

@@ -144,6 +144,18 @@ class LowResGenerator(StyleGeneratorBase):
             return [f.expand(batch, -1, -1, -1) for f in bg_feats]
         return list(bg_feats)
 
+    def first_prev(self, bg: torch.Tensor | None, masks: torch.Tensor) -> torch.Tensor:
+        """The "previous frame" fed at t = 0: the reference background, or zeros for a model
+        without a background input (``use_background=False`` must not see the background at all).
+
+        bg: (B, 1, h, w) in [-1, 1] or None; masks: (B, T, h, w), gives batch, size, dtype, device.
+        Returns (B, 1, h, w). Training, rendering and :meth:`rollout` all start from this.
+        """
+        if bg is not None and self.cfg.use_background:
+            return bg
+        b, _, h, w = masks.shape
+        return masks.new_zeros((b, 1, h, w))
+
     def rollout(self, masks: torch.Tensor, bg: torch.Tensor | None, w: torch.Tensor | None,
                 noise: list[torch.Tensor] | int | None = None, *,
                 prev0: torch.Tensor | None = None) -> torch.Tensor:
@@ -164,7 +176,7 @@ class LowResGenerator(StyleGeneratorBase):
             noise = self.make_noise(b, torch.Generator().manual_seed(noise), size=(h, w_px),
                                     device=masks.device, dtype=masks.dtype)
         if prev0 is None:
-            prev0 = bg if (bg is not None and self.cfg.use_background) else masks.new_zeros((b, 1, h, w_px))
+            prev0 = self.first_prev(bg, masks)
         prev, frames = prev0, []
         for t in range(t_len):
             idx = [max(t - k, 0) for k in range(self.cfg.n_masks)]

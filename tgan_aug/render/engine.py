@@ -186,7 +186,7 @@ def render_frames(
         masks_t = torch.from_numpy(masks_lr).to(dev)
         bg_t = torch.from_numpy(bg_lr[:, None]).to(dev)
         bg_feats = G_lo.encode_background(bg_t)  # once per sequence
-        prev = bg_t
+        prev = G_lo.first_prev(bg_t, masks_t)
         B = len(labels)
         for t0 in range(0, T, frame_batch):
             k = min(frame_batch, T - t0)

@@ -95,7 +95,7 @@ def generate_lowres_clip(
     bg_feats = G.encode_background(bg)
     style = G.mapping(G.make_z(B, generator=generator))
     noise = G.make_noise(B, generator, size=(h, w), device=masks.device, dtype=masks.dtype)
-    prev = bg
+    prev = G.first_prev(bg, masks)
     frames = []
     for t in range(L):
         idx = [max(t - k, 0) for k in range(n)]
