@@ -132,7 +132,7 @@ def main() -> None:
     print(f"stage={args.stage} preset={args.preset} device={dev} ({name}) precision={precision}")
     print(f"workers={args.workers} data={'random' if not data else data} batch={cfg.batch_size} clip_len={clip_len} "
           f"lowres={cfg.lowres_size} out={cfg.crop_size} perceptual={desc}")
-    print(f"params: " + ", ".join(f"{k}={v / 1e6:.2f}M" for k, v in n_params.items()))
+    print("params: " + ", ".join(f"{k}={v / 1e6:.2f}M" for k, v in n_params.items()))
     print(f"steps/s: median {med:.3f} (runs: {', '.join(f'{r:.3f}' for r in rates)}); "
           f"clips/s {med * cfg.batch_size:.3f}; s/step {1 / med:.3f}")
     print(f"peak memory: {peak}")

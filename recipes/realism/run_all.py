@@ -1,6 +1,6 @@
 """All realism recipes in one go: train every run they need at once, then run each recipe.
 
-    python recipes/realism/run_all.py --scale cpu     # 2 training processes at a time (~2.5 h on 2 cores)
+    python recipes/realism/run_all.py --scale cpu     # 2 training processes at a time (~1.5 h on 2 cores)
     python recipes/realism/run_all.py --scale gpu     # one GPU: 36 training processes at once
 """
 

@@ -6,7 +6,7 @@ Split: the first 70 % of the frames train (PSC 35, bacteria 37), the last 30 % a
 compared with the real held-out video (paired SSIM/PSNR, DeepSea perceptual distance, FID/FD on
 DeepSea features, temporal and intensity statistics).
 
-    python recipes/realism/table1.py --scale cpu      # ~50 min on 2 cores (3 seeds x 2 datasets x 2 models + super-res)
+    python recipes/realism/table1.py --scale cpu      # ~40 min on 2 cores (3 seeds x 2 datasets x 2 models + super-res)
     python recipes/realism/table1.py --scale gpu      # see RESULTS.md for the GPU run
 """
 

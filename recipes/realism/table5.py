@@ -2,7 +2,7 @@
 without the reference background, without style/noise injection, without the discriminator's
 attention; same split, rendering and evaluation as Table 1.
 
-    python recipes/realism/table5.py --scale cpu                     # ~1 h on 2 cores (training), 2 min evaluation
+    python recipes/realism/table5.py --scale cpu                     # ~45 min on 2 cores (training), 2 min evaluation
     python recipes/realism/table5.py --scale cpu --lo-steps 1000 --variants full,nostyle   # a longer budget
 """
 
