@@ -565,11 +565,8 @@ def make_table(results: Path) -> str:
 # ----------------------------------------------------------------------------- main
 
 
-def _worker(job: dict[str, Any]) -> str:
-    import torch
-
-    torch.set_num_threads(job.pop("threads"))
-    logfile = Path(job["work"]) / job["profile_name"] / f"log-{job['dataset']}-fold{job['fold']}.txt"
+def file_logger(logfile: Path):
+    """``log(msg)``: print a time-stamped line and append it to ``logfile``."""
     logfile.parent.mkdir(parents=True, exist_ok=True)
 
     def log(msg: str) -> None:
@@ -578,6 +575,15 @@ def _worker(job: dict[str, Any]) -> str:
         with open(logfile, "a") as fh:
             fh.write(line + "\n")
 
+    return log
+
+
+def _worker(job: dict[str, Any]) -> str:
+    import torch
+
+    torch.set_num_threads(job.pop("threads"))
+    logfile = Path(job["work"]) / job["profile_name"] / f"log-{job['dataset']}-fold{job['fold']}.txt"
+    log = file_logger(logfile)
     try:
         run_fold(log=log, **job)
         return f"{job['dataset']} fold {job['fold']}: ok"

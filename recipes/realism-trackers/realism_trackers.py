@@ -428,15 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     results = args.results or HERE / "results" / args.profile
     results.mkdir(parents=True, exist_ok=True)
     if not args.table_only:
-        logfile = args.work / args.profile / "log.txt"
-        logfile.parent.mkdir(parents=True, exist_ok=True)
-
-        def log(msg: str) -> None:
-            line = f"{time.strftime('%H:%M:%S')} {msg}"
-            print(line, flush=True)
-            with open(logfile, "a") as fh:
-                fh.write(line + "\n")
-
+        log = LD.file_logger(args.work / args.profile / "log.txt")
         t0 = time.time()
         for d in args.datasets:
             try:

@@ -484,22 +484,10 @@ def fmt(m: float, s: float, n: int, digits: int = 3) -> str:
 
 
 def save_json(path: Path, data: Any) -> None:
+    from tgan_aug.metrics.evaluate import json_ready
+
     path.parent.mkdir(parents=True, exist_ok=True)
-
-    def clean(v):
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if isinstance(v, (float, np.floating)):
-            return float(v) if np.isfinite(v) else None
-        if isinstance(v, np.integer):
-            return int(v)
-        if isinstance(v, Path):
-            return str(v)
-        return v
-
-    path.write_text(json.dumps(clean(data), indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_ready(data), indent=1) + "\n", encoding="utf-8")
 
 
 def to_uint8(img: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -44,19 +44,11 @@ def main(argv: list[str] | None = None) -> None:
                                           help="comma-separated subset of " + ",".join(v for v, _ in VARIANTS)))
     variants = [(v, label) for v, label in VARIANTS if v in chosen_variants(args)]
     t_train = timer.seconds()
-    # reuse Table 1's evaluations of the full model when they exist
-    prev = C.RESULTS / f"table1-{scale.name}.json"
-    reuse = []
-    if prev.is_file() and "full" in dict(variants):
-        import json
-
-        reuse = [r for r in json.loads(prev.read_text())["results"]
-                 if r["task"]["dataset"] == DATASET and r["task"]["method"] == "full" and r["task"]["seed"] in scale.seeds]
-    have = {(r["task"]["method"], r["task"]["seed"]) for r in reuse}
+    # Table 1's evaluations of the full model come back from the evaluation cache (common.render_eval_task)
     tasks = [{"dataset": DATASET, "method": v, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root,
               "keep_frames": s == scale.seeds[0]}
-             for v, _ in variants for s in scale.seeds if (v, s) not in have]
-    results = reuse + C.run_pool(C.render_eval_task, tasks, scale.eval_workers)
+             for v, _ in variants for s in scale.seeds]
+    results = C.run_pool(C.render_eval_task, tasks, scale.eval_workers)
     out = {"scale": scale.to_dict(), "runs": runs, "results": results, "train_seconds": t_train,
            "total_seconds": timer.seconds()}
     C.save_json(C.RESULTS / f"table5-{scale.name}.json", out)

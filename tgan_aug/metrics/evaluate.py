@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -17,6 +18,24 @@ from tgan_aug.metrics import temporal as tm
 from tgan_aug.metrics._checks import check_paired, check_range, log_ratio
 from tgan_aug.metrics.config import EvalConfig
 from tgan_aug.metrics.registry import metric_specs
+
+
+def json_ready(v: Any) -> Any:
+    """``v`` with numpy scalars/arrays as Python numbers/lists, NaN/inf as None, paths and dict
+    keys as text: what ``json.dumps`` accepts and reads back the same."""
+    if isinstance(v, dict):
+        return {str(k): json_ready(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_ready(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.ndarray):
+        return json_ready(v.tolist())
+    if isinstance(v, Path):
+        return str(v)
+    return v
 
 
 @dataclass
@@ -33,21 +52,7 @@ class EvalResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN/inf become None)."""
-
-        def clean(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [clean(x) for x in v]
-            if isinstance(v, (float, np.floating)):
-                return float(v) if np.isfinite(v) else None
-            if isinstance(v, np.integer):
-                return int(v)
-            if isinstance(v, np.ndarray):
-                return clean(v.tolist())
-            return v
-
-        return clean(
+        return json_ready(
             {"metrics": self.metrics, "info": self.info, "per_frame": self.per_frame, "curves": self.curves,
              "spectra": self.spectra, "mask_stats": self.mask_stats, "notes": self.notes}
         )
