@@ -7,8 +7,10 @@ import numpy as np
 from scipy import ndimage as ndi
 
 
-def make_video(*, frames: int = 16, height: int = 64, width: int = 64, cells: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_video(*, frames: int = 16, height: int = 64, width: int = 64, cells: int = 6, speed: float = 1.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Dark elliptical cells with a bright halo drifting over a textured background, with sensor noise.
+
+    speed: the largest velocity component, pixels per frame (cells stop at the image border).
 
     Returns (images (T, Y, X) uint8, labels (T, Y, X) uint16 with ids 1..cells, consistent over time).
     """
@@ -17,7 +19,7 @@ def make_video(*, frames: int = 16, height: int = 64, width: int = 64, cells: in
     background = 150 + 12 * ndi.gaussian_filter(rng.normal(size=(height, width)), 6) / 0.05 * 0.05
     texture = ndi.gaussian_filter(rng.normal(size=(height, width)), 1.5) * 25
     pos = rng.uniform([10, 10], [height - 10, width - 10], size=(cells, 2))
-    vel = rng.uniform(-1.2, 1.2, size=(cells, 2))
+    vel = rng.uniform(-speed, speed, size=(cells, 2))
     axes = rng.uniform([3, 5], [5, 8], size=(cells, 2))
     angle = rng.uniform(0, np.pi, cells)
     images = np.zeros((frames, height, width), np.float64)

@@ -38,7 +38,7 @@ def test_every_lower_or_higher_metric_ranks_identical_mild_heavy(results):
     specs = metric_specs(clip_length=4)
     names = [n for n in results["identical"].metrics if specs[n].better != "match"]
     assert {"SSIM", "PSNR", "DeepSea-perceptual", "FID-DeepSea", "KID-DeepSea", "FD-DeepSea-clip4", "KID-DeepSea-clip4",
-            "warp-error-logratio", "flicker-logratio", "histogram-W1", "spectrum-L1", "mask-stats-L1"} <= set(names)
+            "warp-error-logratio", "flicker-logratio", "frame-parity-logratio", "histogram-W1", "spectrum-L1", "mask-stats-L1"} <= set(names)
     for name in names:
         sign = -1.0 if specs[name].better == "higher" else 1.0
         s = {k: sign * results[k].metrics[name] for k in KINDS}
@@ -105,11 +105,34 @@ def test_write_report_files(tmp_path, video, results):
     report = write_report(tmp_path / "rep", [("01", real, fake, results["noise"])], real_source="r", fake_source="f")
     text = report.read_text()
     assert "| SSIM |" in text and "FD-DeepSea-clip4" in text and "panels/01_t0000.png" in text
+    for row in ("frame-parity-real", "frame-parity-fake", "frame-parity-logratio", "drift-contrast-fake", "drift-contrast-slope-fake",
+                "drift-sharpness-real", "drift-centre-intensity-fake", "drift-centre-sharpness-fake"):
+        assert f"| {row} |" in text, row
+    for plot in ("frame_parity", "drift_intensity", "drift_relative", "drift_centre"):
+        assert f"plots/01_{plot}.png" in text and (tmp_path / "rep" / "plots" / f"01_{plot}.png").is_file(), plot
     panel = cv2.imread(str(tmp_path / "rep" / "panels" / "01_t0000.png"))
     assert panel.shape == (64, 4 * 64 + 3 * 4, 3)
     assert len(list((tmp_path / "rep" / "plots").glob("*.png"))) >= 5
     data = json.loads((tmp_path / "rep" / "metrics.json").read_text())
     assert data["sequences"]["01"]["metrics"]["SSIM"] == pytest.approx(results["noise"].metrics["SSIM"])
+    assert data["sequences"]["01"]["curves"]["drift_fake"]["frame"] == list(range(16))
+
+
+def test_alternating_fake_fails_frame_parity_and_drift_covers_each_length(video):
+    imgs, labels = video
+    real = _tv(imgs, labels)
+    sign = np.where(np.arange(16) % 2 == 0, 1, -1)[:, None, None]
+    flicker = np.clip(imgs + 8 * sign * (labels > 0), 0, 255).astype(np.uint8)
+    cfg = EvalConfig(families=("temporal",))
+    same = evaluate_videos(real, real, config=cfg).metrics
+    bad = evaluate_videos(real, _tv(flicker, labels), config=cfg).metrics
+    assert same["frame-parity-logratio"] == 0.0 and same["frame-parity-real"] < 0.01
+    assert bad["frame-parity-fake"] > 8 * bad["frame-parity-real"] and bad["frame-parity-logratio"] > 2
+    longer = np.concatenate([imgs, imgs[::-1], imgs])  # 48 frames, unpaired with REAL's 16
+    res = evaluate_videos(real, _tv(longer, np.concatenate([labels, labels[::-1], labels])), config=cfg)
+    assert len(res.curves["drift_fake"]["cell"]) == 48 and len(res.curves["drift_real"]["cell"]) == 16
+    assert len(res.per_frame["frame-parity-fake"]) == 48 and np.isfinite(res.metrics["drift-contrast-slope-fake"])
+    json.dumps(res.to_dict(), allow_nan=False)
 
 
 def test_cli_evaluate_tiff_pairs(tmp_path, video, capsys):

@@ -34,7 +34,8 @@ def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fa
              clip_length, flow, vgg19_weights, inception_weights, device, seed, overwrite):
     """Measure how realistic FAKE video is against REAL: paired (SSIM, PSNR, DeepSea perceptual),
     distribution (FID/KID on DeepSea features, per frame and per clip), temporal (warping error,
-    per-cell flicker) and microscopy statistics. Runs offline.
+    per-cell flicker, 2-frame flicker "frame parity", drift over the whole video) and microscopy
+    statistics. Runs offline.
 
     \b
     Example:
@@ -60,7 +61,7 @@ def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fa
         click.echo(f"{name} (paired: {seq['info']['paired']}, protocol: {seq['info']['protocol']})")
         for key, val in seq["metrics"].items():
             better = specs[key].better if key in specs else ""
-            click.echo(f"  {key:<22} {'n/a' if val is None else f'{val:.4g}':>12}  ({better} is better)" if better != "match" else f"  {key:<22} {'n/a' if val is None else f'{val:.4g}':>12}")
+            click.echo(f"  {key:<28} {'n/a' if val is None else f'{val:.4g}':>12}  ({better} is better)" if better != "match" else f"  {key:<28} {'n/a' if val is None else f'{val:.4g}':>12}")
         for note in seq["notes"]:
             click.echo(f"  note: {note}")
     if out_dir:

@@ -2,8 +2,9 @@
 
 Array functions (one module per family): :mod:`.paired` (SSIM, PSNR), :mod:`.deepsea_pass` (DeepSea
 features: perceptual distance and descriptors), :mod:`.distribution` (Fréchet / kernel distances, clip
-descriptors), :mod:`.temporal` (warping error, track flicker), :mod:`.microscopy` (histogram, power
-spectrum, mask statistics), :mod:`.perceptual` (VGG19 from local weights). :mod:`.registry` lists every
+descriptors), :mod:`.temporal` (warping error, track flicker), :mod:`.stability` (frame parity, drift),
+:mod:`.microscopy` (histogram, power spectrum, mask statistics), :mod:`.perceptual` (VGG19 from local
+weights). :mod:`.registry` lists every
 metric; :func:`evaluate_videos` runs the suite on two ``TrackedVideo``; :func:`evaluate_paths` loads,
 evaluates and writes the report (``tgan-aug evaluate``).
 """

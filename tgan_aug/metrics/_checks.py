@@ -21,6 +21,14 @@ def as_video(video: np.ndarray, name: str, *, min_frames: int = 1) -> np.ndarray
     return arr
 
 
+def as_labels(labels: np.ndarray, video: np.ndarray) -> np.ndarray:
+    """``labels`` as an ndarray, or a UserError naming both shapes when it is not the (T, Y, X) of ``video``."""
+    labels = np.asarray(labels)
+    if labels.shape != video.shape:
+        raise UserError(f"labels {labels.shape} and images {video.shape} must have the same (T, Y, X)")
+    return labels
+
+
 def check_paired(real: np.ndarray, fake: np.ndarray, *, what: str = "paired metrics") -> None:
     """Raise a UserError naming both shapes when REAL and FAKE differ in frame count or frame size."""
     if real.shape[0] != fake.shape[0]:

@@ -14,6 +14,7 @@ from tgan_aug.errors import UserError
 from tgan_aug.metrics import distribution as dist
 from tgan_aug.metrics import microscopy as micro
 from tgan_aug.metrics import paired as pm
+from tgan_aug.metrics import stability as st
 from tgan_aug.metrics import temporal as tm
 from tgan_aug.metrics._checks import check_paired, check_range, log_ratio
 from tgan_aug.metrics.config import EvalConfig
@@ -181,6 +182,8 @@ def evaluate_videos(
         fl_f = tm.track_flicker(F, fake.labels, data_range=rng_)
         metrics["flicker-real"], metrics["flicker-fake"] = fl_r, fl_f
         metrics["flicker-logratio"] = log_ratio(fl_f, fl_r) if np.isfinite(fl_r) and np.isfinite(fl_f) else float("nan")
+        say("frame parity / drift")
+        _stability(real, fake, rng_, metrics, res)
         timing["temporal"] = time.perf_counter() - t0
 
     if "microscopy" in cfg.families:
@@ -243,3 +246,19 @@ def _distribution(ds, cfg: EvalConfig, metrics: dict[str, float], res: EvalResul
             cf = dist.clip_descriptors(ds.fake_frames[:n], ds.fake_change[: n - 1], length=L)
             curve[f"FD-DeepSea-clip{L}"].append(dist.frechet_distance(cr, cf) if min(len(cr), len(cf)) >= 2 else float("nan"))
         res.curves["metric_vs_length"] = curve
+
+
+def _stability(real: TrackedVideo, fake: TrackedVideo, rng_: tuple[float, float], metrics: dict[str, float], res: EvalResult) -> None:
+    """Frame-parity index and drift summaries of each video (each over its own length), per-frame series for the plots."""
+    drift: dict[str, dict[str, float]] = {}
+    for side, v in (("real", real), ("fake", fake)):
+        metrics[f"frame-parity-{side}"], per_frame = st.frame_parity(v.images, v.labels)
+        res.per_frame[f"frame-parity-{side}"] = per_frame.tolist()
+        series = st.drift_series(v.images, v.labels, data_range=rng_)
+        res.curves[f"drift_{side}"] = {"frame": list(range(v.n_frames)), **{k: x.tolist() for k, x in series.items()}}
+        drift[side] = st.drift_summary(series)
+    p_r, p_f = metrics["frame-parity-real"], metrics["frame-parity-fake"]
+    metrics["frame-parity-logratio"] = log_ratio(p_f, p_r) if np.isfinite(p_r) and np.isfinite(p_f) else float("nan")
+    for key in st.DRIFT_SUMMARY:
+        for side in ("real", "fake"):
+            metrics[f"drift-{key}-{side}"] = drift[side][key]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tgan_aug.errors import UserError
-from tgan_aug.metrics._checks import as_video, check_range, to_unit
+from tgan_aug.metrics._checks import as_labels, as_video, check_range, to_unit
 
 
 def intensity_quantiles(video: np.ndarray, *, data_range: tuple[float, float], n: int = 256, max_pixels: int = 4_000_000) -> np.ndarray:
@@ -88,9 +88,7 @@ def mask_stats(video: np.ndarray, labels: np.ndarray, *, data_range: tuple[float
     import cv2
 
     video = as_video(video, "video")
-    labels = np.asarray(labels)
-    if labels.shape != video.shape:
-        raise UserError(f"labels {labels.shape} and images {video.shape} must have the same (T, Y, X)")
+    labels = as_labels(labels, video)
     lo, hi = check_range(data_range, "data_range")
     t_idx = np.unique(np.linspace(0, video.shape[0] - 1, min(max_frames, video.shape[0])).round().astype(int))
     sums = {k: 0.0 for k in ("in_n", "in_s", "in_s2", "in_g", "out_n", "out_s", "out_s2", "out_g")}

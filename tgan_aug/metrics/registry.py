@@ -26,6 +26,16 @@ class MetricSpec:
     labels: bool = False  #: uses the masks
 
 
+#: drift summaries (tgan_aug.metrics.stability.drift_summary): key, unit, description of the REAL row
+_DRIFT: tuple[tuple[str, str, str], ...] = (
+    ("contrast", "fraction", "drift over the video: max |relative change| of the cell - background contrast against its first 3 frames"),
+    ("contrast-slope", "fraction/100 frames", "trend of the contrast's relative change (least-squares slope per 100 frames; < 0 = fading)"),
+    ("sharpness", "fraction", "drift: max |relative change| of the mean gradient magnitude (blur or noise creeping in)"),
+    ("centre-intensity", "range", "drift: max |change| of the centre-minus-border background intensity (a dark patch growing in the centre)"),
+    ("centre-sharpness", "fraction", "drift: max |relative change| of the centre-over-border gradient magnitude (a blurred patch growing in the centre)"),
+)
+
+
 def _specs(clip_length: int) -> list[MetricSpec]:
     L = clip_length
     return [
@@ -44,6 +54,11 @@ def _specs(clip_length: int) -> list[MetricSpec]:
         MetricSpec("flicker-real", "temporal", "match", "range", "mean |change| of each cell's mean intensity between consecutive frames along its track, REAL", labels=True),
         MetricSpec("flicker-fake", "temporal", "match", "range", "the same for FAKE", labels=True),
         MetricSpec("flicker-logratio", "temporal", "lower", "", "|log(flicker-fake / flicker-real)|", labels=True),
+        MetricSpec("frame-parity-real", "temporal", "match", "range", "2-frame flicker: mean over (track, t) of |I_t - (I_t-1 + I_t+1)/2|, I = a cell's mean intensity, over the video's 1-99 % range; ~0.01 on real video", labels=True),
+        MetricSpec("frame-parity-fake", "temporal", "match", "range", "the same for FAKE (its own 1-99 % range)", labels=True),
+        MetricSpec("frame-parity-logratio", "temporal", "lower", "", "|log(frame-parity-fake / frame-parity-real)|: 2-frame flicker (too high) or frozen cells (too low)", labels=True),
+        *(MetricSpec(f"drift-{key}-{side}", "temporal", "match", unit, (desc if side == "real" else "the same for FAKE, over its own length"), labels=True)
+          for key, unit, desc in _DRIFT for side in ("real", "fake")),
         MetricSpec("histogram-W1", "microscopy", "lower", "range", "Wasserstein-1 distance between the intensity histograms"),
         MetricSpec("spectrum-L1", "microscopy", "lower", "decades", "mean |log10 difference| of the radially averaged power spectra"),
         MetricSpec("mask-stats-L1", "microscopy", "lower", "range", "mean |difference| of inside/outside-mask mean, std and gradient magnitude", labels=True),

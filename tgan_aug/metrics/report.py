@@ -12,6 +12,7 @@ from masksynth.tracked import TrackedVideo
 from tgan_aug.metrics.evaluate import EvalResult
 from tgan_aug.metrics.plots import line_plot
 from tgan_aug.metrics.registry import metric_specs
+from tgan_aug.metrics.stability import change_from_start, relative_change
 
 
 def _gray(frame: np.ndarray, data_range: tuple[float, float]) -> np.ndarray:
@@ -81,6 +82,12 @@ def _plots(res: EvalResult, folder: Path, stem: str) -> list[Path]:
         out.append(line_plot({"real": (range(1, len(pf["warp-error-real"]) + 1), pf["warp-error-real"]),
                               "fake": (range(1, len(pf["warp-error-fake"]) + 1), pf["warp-error-fake"])},
                              folder / f"{stem}_warp_error.png", title="warping error, frame t-1 -> t", xlabel="frame t", ylabel="error (range units)"))
+    if "frame-parity-real" in pf:
+        out.append(line_plot({side: (range(len(pf[f"frame-parity-{side}"])), pf[f"frame-parity-{side}"]) for side in ("real", "fake")},
+                             folder / f"{stem}_frame_parity.png", title="frame parity |I_t - (I_t-1 + I_t+1)/2| per frame", xlabel="frame t",
+                             ylabel="1-99 % range units"))
+    if "drift_real" in res.curves:
+        out += _drift_plots(res.curves["drift_real"], res.curves["drift_fake"], folder, stem)
     curve = res.curves.get("metric_vs_length")
     if curve:
         series = {k: (curve["length"], v) for k, v in curve.items() if k != "length"}
@@ -94,6 +101,22 @@ def _plots(res: EvalResult, folder: Path, stem: str) -> list[Path]:
         out.append(line_plot({"real": (q, sp["quantiles_real"]), "fake": (q, sp["quantiles_fake"])}, folder / f"{stem}_intensity_quantiles.png",
                              title="intensity quantiles (range units)", xlabel="quantile", ylabel="intensity"))
     return out
+
+
+def _drift_plots(real: dict[str, list[float]], fake: dict[str, list[float]], folder: Path, stem: str) -> list[Path]:
+    """Drift figures (real vs fake, frame on x): cell and background intensity; relative change of the
+    contrast, sharpness and centre-over-border sharpness; change of the centre-minus-border background intensity."""
+    sides = {"real": real, "fake": fake}
+    x = {side: d["frame"] for side, d in sides.items()}
+    intensity = {f"{side} {what}": (x[side], d[key]) for side, d in sides.items() for key, what in (("cell", "cells"), ("background", "background"))}
+    rel = {f"{side} {key.replace('_', ' ')}": (x[side], relative_change(d[key])) for key in ("contrast", "sharpness", "centre_sharpness") for side, d in sides.items()}
+    centre = {side: (x[side], change_from_start(d["centre_intensity"])) for side, d in sides.items()}
+    return [
+        line_plot(intensity, folder / f"{stem}_drift_intensity.png", title="mean intensity inside cells and in background", xlabel="frame", ylabel="range units"),
+        line_plot(rel, folder / f"{stem}_drift_relative.png", title="relative change from the first 3 frames", xlabel="frame", ylabel="fraction"),
+        line_plot(centre, folder / f"{stem}_drift_centre.png", title="centre - border background intensity, change from start", xlabel="frame",
+                  ylabel="range units"),
+    ]
 
 
 def write_report(

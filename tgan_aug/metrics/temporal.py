@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from tgan_aug.errors import UserError
-from tgan_aug.metrics._checks import as_video, check_range
+from tgan_aug.metrics._checks import as_labels, as_video, check_range
 
 FlowMethod = Literal["dis", "farneback"]
 
@@ -83,9 +83,7 @@ def cell_mean_intensities(video: np.ndarray, labels: np.ndarray, *, data_range: 
     Returns (T, max_id + 1) float64 with NaN where an id is absent (column 0 = background).
     """
     video = as_video(video, "video")
-    labels = np.asarray(labels)
-    if labels.shape != video.shape:
-        raise UserError(f"labels {labels.shape} and images {video.shape} must have the same (T, Y, X)")
+    labels = as_labels(labels, video)
     lo, hi = check_range(data_range, "data_range")
     n = int(labels.max()) + 1 if labels.size else 1
     out = np.full((video.shape[0], n), np.nan)
