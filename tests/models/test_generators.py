@@ -135,8 +135,13 @@ def test_background_changes_the_output():
     assert (a - b).abs().max() > 1e-4
 
 
+# StyleGAN2's initialisation (style affines at gain 1, noise strength 0.1), under which style and
+# noise act from the first step: the tests of their wiring use it
+STYLEGAN_INIT = {"style_init": 1.0, "noise_init": 0.1}
+
+
 def test_same_style_and_noise_give_identical_frames_other_noise_differs():
-    G = LowResGenerator(ModelConfig.preset("tiny"))
+    G = LowResGenerator(ModelConfig.preset("tiny", **STYLEGAN_INIT))
     masks, prev, bg, z, noise = _inputs(G)
     feats = G.encode_background(bg)
     w = G.mapping(z)
@@ -196,7 +201,7 @@ def test_ablation_flags(flags):
 
 
 def test_superres_style_and_noise_change_output():
-    cfg = ModelConfig.preset("tiny")
+    cfg = ModelConfig.preset("tiny", **STYLEGAN_INIT)
     S = SuperResGenerator(cfg)
     lo = torch.rand(1, 1, 32, 32) * 2 - 1
     mask = (torch.rand(1, 1, 64, 64) > 0.5).float()
@@ -242,3 +247,47 @@ def test_checkpoints_without_the_residual_field_keep_the_plain_head():
     cfg = model_config_from_checkpoint({"config": {"model": {"preset": "tiny", **ModelConfig.PRESETS["tiny"]}}})
     assert cfg.superres_residual is False
     assert ModelConfig.preset("tiny").superres_residual is True
+
+
+@pytest.mark.parametrize("make", [LowResGenerator, SuperResGenerator])
+def test_style_and_noise_start_as_identity_and_training_can_grow_them(make):
+    """Default init: every style and every noise map gives the same output at step 0 (the conditional
+    generator does not first have to undo random per-sequence channel gains), yet the style affines
+    and noise strengths receive gradients, so training can give them influence."""
+    cfg = ModelConfig.preset("tiny")
+    assert (cfg.style_init, cfg.noise_init) == (0.0, 0.0)
+    G = make(cfg)
+    h, w = cfg.lowres_size
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = G.make_z(2, generator=g), G.make_z(2, generator=g)
+    if make is LowResGenerator:
+        masks, prev, bg, _, _ = _inputs(G)
+        run = lambda z, n: G(masks, prev, G.encode_background(bg), G.mapping(z), n)  # noqa: E731
+    else:
+        lo, mask = torch.rand(2, 1, h, w, generator=g) * 2 - 1, (torch.rand(2, 1, 2 * h, 2 * w, generator=g) > 0.5).float()
+        run = lambda z, n: G(lo, mask, G.mapping(z), n)  # noqa: E731
+    a = run(z1, G.make_noise(2, torch.Generator().manual_seed(1)))
+    b = run(z2, G.make_noise(2, torch.Generator().manual_seed(2)))
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    (a - torch.rand_like(a)).pow(2).mean().backward()
+    affine_grads = [m.affine.weight.grad for m in G.modules() if hasattr(m, "affine")]
+    noise_grads = [m.strength.grad for m in G.modules() if hasattr(m, "strength")]
+    assert affine_grads and all(gr is not None and gr.abs().sum() > 0 for gr in affine_grads)
+    assert noise_grads and all(gr is not None and gr.abs().sum() > 0 for gr in noise_grads)
+    # StyleGAN2's init: the style changes the output from the start
+    G1 = make(ModelConfig.preset("tiny", **STYLEGAN_INIT))
+    if make is LowResGenerator:
+        c = G1(masks, prev, G1.encode_background(bg), G1.mapping(z1), None)
+        d = G1(masks, prev, G1.encode_background(bg), G1.mapping(z2), None)
+    else:
+        c, d = G1(lo, mask, G1.mapping(z1), None), G1(lo, mask, G1.mapping(z2), None)
+    assert (c - d).abs().max() > 1e-3
+
+
+def test_checkpoints_without_the_init_fields_read_the_init_they_were_built_with():
+    from tgan_aug.training.checkpoint import model_config_from_checkpoint
+
+    cfg = model_config_from_checkpoint({"config": {"model": {"preset": "tiny", **ModelConfig.PRESETS["tiny"]}}})
+    assert (cfg.style_init, cfg.noise_init) == (1.0, 0.1)
+    with pytest.raises(UserError, match="style_init"):
+        ModelConfig.preset("tiny", style_init=-1)

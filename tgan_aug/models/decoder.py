@@ -37,18 +37,21 @@ class StyleDecoder(nn.Module):
         channels: U-Net channels, finest (level 0) to coarsest (level d).
         style_dim: size of w.
         styled: modulated convs + noise (False: plain convs, w and noise ignored).
+        style_init, noise_init: initial style-affine gain and noise strength (see :class:`StyledConv`).
     """
 
-    def __init__(self, channels: list[int], style_dim: int, *, styled: bool = True) -> None:
+    def __init__(self, channels: list[int], style_dim: int, *, styled: bool = True,
+                 style_init: float = 1.0, noise_init: float = 0.0) -> None:
         super().__init__()
         self.channels = list(channels)
         d = len(channels) - 1
-        self.bottleneck = StyledConv(channels[d], channels[d], style_dim, styled=styled)
+        kw = dict(styled=styled, style_init=style_init, noise_init=noise_init)
+        self.bottleneck = StyledConv(channels[d], channels[d], style_dim, **kw)
         blocks = []
         for i in reversed(range(d)):
             blocks.append(nn.ModuleList([
-                StyledConv(channels[i + 1] + channels[i], channels[i], style_dim, styled=styled),
-                StyledConv(channels[i], channels[i], style_dim, styled=styled),
+                StyledConv(channels[i + 1] + channels[i], channels[i], style_dim, **kw),
+                StyledConv(channels[i], channels[i], style_dim, **kw),
             ]))
         self.blocks = nn.ModuleList(blocks)
 

@@ -36,12 +36,14 @@ class EqualLinear(nn.Module):
         bias_init: initial bias value (1.0 for style affines, so styles start at identity).
         lr_mul: learning-rate multiplier (0.01 in the mapping network).
         activation: apply leaky ReLU (slope 0.2) times sqrt(2).
+        init_gain: initial weights are ``init_gain * N(0, 1)`` (1 = StyleGAN2; 0 = the layer starts
+            as the constant ``bias_init``).
     """
 
     def __init__(self, in_features: int, out_features: int, *, bias_init: float = 0.0,
-                 lr_mul: float = 1.0, activation: bool = False) -> None:
+                 lr_mul: float = 1.0, activation: bool = False, init_gain: float = 1.0) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) * (float(init_gain) / lr_mul))
         self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
         self.scale = lr_mul / math.sqrt(in_features)
         self.lr_mul = lr_mul
@@ -74,14 +76,19 @@ class ModulatedConv2d(nn.Module):
     The style w (B, style_dim) is mapped by an affine layer to per-input-channel scales s (B, C_in);
     the effective weight for sample b is W * s_b, divided (demodulation) by its L2 norm per output
     channel. Implemented without grouped convs: x * s -> conv -> * demod (same result, faster).
+
+    ``style_init`` scales the affine's initial weights: 1 is StyleGAN2 (s = 1 + N(0, ~1) per channel:
+    each sequence's style rescales every input channel at random from the first step, which a
+    *conditional* generator must first learn to undo); 0 starts with s = 1 for every style, the
+    identity, and lets training grow the style's influence.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int,
-                 *, demodulate: bool = True) -> None:
+                 *, demodulate: bool = True, style_init: float = 1.0) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
-        self.affine = EqualLinear(style_dim, in_channels, bias_init=1.0)
+        self.affine = EqualLinear(style_dim, in_channels, bias_init=1.0, init_gain=style_init)
         self.demodulate = demodulate
         self.padding = kernel_size // 2
 
@@ -109,9 +116,12 @@ class ModulatedConv2d(nn.Module):
 
 
 class NoiseInjection(nn.Module):
-    """x + strength * noise, noise (B, 1, H, W) per pixel, learned per-channel strength (init 0.1)."""
+    """x + strength * noise, noise (B, 1, H, W) per pixel, learned per-channel strength.
 
-    def __init__(self, channels: int, *, init: float = 0.1) -> None:
+    ``init``: initial strength (StyleGAN2 and the default here: 0, so training starts without noise).
+    """
+
+    def __init__(self, channels: int, *, init: float = 0.0) -> None:
         super().__init__()
         self.strength = nn.Parameter(torch.full((1, channels, 1, 1), float(init)))
 
@@ -127,14 +137,16 @@ class StyledConv(nn.Module):
     """3x3 conv + bias + leaky ReLU; with ``styled`` it is modulated by w and receives per-pixel noise.
 
     With ``styled=False`` (ablation ``use_style_noise=False``) it is a plain conv; w and noise are ignored.
+    ``style_init`` / ``noise_init``: see :class:`ModulatedConv2d` and :class:`NoiseInjection`.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, style_dim: int, *, styled: bool = True) -> None:
+    def __init__(self, in_channels: int, out_channels: int, style_dim: int, *, styled: bool = True,
+                 style_init: float = 1.0, noise_init: float = 0.0) -> None:
         super().__init__()
         self.styled = styled
         if styled:
-            self.conv = ModulatedConv2d(in_channels, out_channels, 3, style_dim)
-            self.noise = NoiseInjection(out_channels)
+            self.conv = ModulatedConv2d(in_channels, out_channels, 3, style_dim, style_init=style_init)
+            self.noise = NoiseInjection(out_channels, init=noise_init)
         else:
             self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
             self.noise = None
@@ -154,11 +166,11 @@ class StyledConv(nn.Module):
 class ToImage(nn.Module):
     """1x1 conv to one channel (modulated without demodulation when styled), before the tanh."""
 
-    def __init__(self, in_channels: int, style_dim: int, *, styled: bool = True) -> None:
+    def __init__(self, in_channels: int, style_dim: int, *, styled: bool = True, style_init: float = 1.0) -> None:
         super().__init__()
         self.styled = styled
         if styled:
-            self.conv = ModulatedConv2d(in_channels, 1, 1, style_dim, demodulate=False)
+            self.conv = ModulatedConv2d(in_channels, 1, 1, style_dim, demodulate=False, style_init=style_init)
         else:
             self.conv = nn.Conv2d(in_channels, 1, 1, bias=False)
         self.bias = nn.Parameter(torch.zeros(1, 1, 1, 1))

@@ -59,8 +59,9 @@ class LowResGenerator(StyleGeneratorBase):
         self.fusion = nn.ModuleList([SourceAttention(c, self.n_sources) for c in chans])
         styled = cfg.use_style_noise
         self.mapping_net = MappingNetwork(cfg.style_dim, cfg.mapping_layers) if styled else None
-        self.decoder = StyleDecoder(chans, cfg.style_dim, styled=styled)
-        self.to_image = ToImage(chans[0], cfg.style_dim, styled=styled)
+        self.decoder = StyleDecoder(chans, cfg.style_dim, styled=styled, style_init=cfg.style_init,
+                                    noise_init=cfg.noise_init)
+        self.to_image = ToImage(chans[0], cfg.style_dim, styled=styled, style_init=cfg.style_init)
 
     # ------------------------------------------------------------------ helpers for the base class
     def _default_size(self) -> tuple[int, int]:

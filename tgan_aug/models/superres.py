@@ -40,12 +40,13 @@ class SuperResGenerator(StyleGeneratorBase):
         self.stem = ConvBlock(2, self.stem_channels)
         self.encoder = Encoder(self.stem_channels, chans)  # runs on the stem downsampled to h x w
         self.mapping_net = MappingNetwork(cfg.style_dim, cfg.mapping_layers) if styled else None
-        self.decoder = StyleDecoder(chans, cfg.style_dim, styled=styled)
+        init = dict(style_init=cfg.style_init, noise_init=cfg.noise_init)
+        self.decoder = StyleDecoder(chans, cfg.style_dim, styled=styled, **init)
         self.up_convs = torch.nn.ModuleList([
-            StyledConv(chans[0] + self.stem_channels, self.stem_channels, cfg.style_dim, styled=styled),
-            StyledConv(self.stem_channels, self.stem_channels, cfg.style_dim, styled=styled),
+            StyledConv(chans[0] + self.stem_channels, self.stem_channels, cfg.style_dim, styled=styled, **init),
+            StyledConv(self.stem_channels, self.stem_channels, cfg.style_dim, styled=styled, **init),
         ])
-        self.to_image = ToImage(self.stem_channels, cfg.style_dim, styled=styled)
+        self.to_image = ToImage(self.stem_channels, cfg.style_dim, styled=styled, style_init=cfg.style_init)
 
     def _default_size(self) -> tuple[int, int]:
         return self.cfg.out_size

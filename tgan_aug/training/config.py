@@ -58,6 +58,11 @@ class TrainConfig:
     # clips
     clip_schedule: list = field(default_factory=lambda: [[0, 2], [2000, 3], [6000, 4]])
     detach_prev: bool = True  # previous generated frame fed back detached (truncated BPTT, 1 frame)
+    # rollout burn-in: before each low-res clip, k frames (k uniform in 0..rollout_burnin, per step)
+    # are generated without gradient from the frames that precede the clip, so the clip's first
+    # frame is fed the generator's own k-th output instead of the background; rendering runs the
+    # generator for tens to hundreds of frames, training otherwise only ever for clip_len (0 = off)
+    rollout_burnin: int = 0
     # data
     data_scale: float = 0.0  # factor applied to the data before cropping; 0 = fit the frame to out_size
     percentiles: list = field(default_factory=lambda: [0.5, 99.5])
@@ -175,6 +180,8 @@ class TrainConfig:
             raise UserError(f"config ema_rampup={self.ema_rampup}: must be an integer >= 0 (0 = no warm-up)")
         if self.batch_size < 1:
             raise UserError(f"config batch_size={self.batch_size}: must be >= 1")
+        if isinstance(self.rollout_burnin, bool) or not isinstance(self.rollout_burnin, int) or self.rollout_burnin < 0:
+            raise UserError(f"config rollout_burnin={self.rollout_burnin}: must be an integer >= 0 (0 = off)")
         for key in ("max_steps", "log_every", "sample_every", "ckpt_every"):
             if int(getattr(self, key)) < 1:
                 raise UserError(f"config {key}={getattr(self, key)}: must be >= 1")

@@ -292,7 +292,10 @@ class ClipDataset(torch.utils.data.Dataset):
     - ``images`` (B, L, H, W) and ``masks`` (B, L, H, W) at out size (H, W) = ``crop``,
     - ``background`` (B, H, W),
     - ``images_lr``, ``masks_lr`` (B, L, h, w) and ``background_lr`` (B, h, w) at ``lowres`` size,
-    - ``step`` (int tensor).
+    - ``step`` (int tensor),
+    - ``burn_in`` (int tensor k): the first k frames of every clip precede the training clip (the
+      low-res stage generates them without gradient, see ``TrainConfig.rollout_burnin``); the clip
+      then has ``k + clip_len`` frames.
 
     Images and backgrounds are in [-1, 1], masks in {0, 1}. Each clip is a random window of
     consecutive frames of a random sequence (weighted by the number of windows), a random crop,
@@ -312,6 +315,7 @@ class ClipDataset(torch.utils.data.Dataset):
         seed: int = 0,
         rank: int = 0,
         length: int = 10**9,
+        burn_in: int = 0,
     ) -> None:
         self.sequences = sequences
         self.crop = tuple(int(v) for v in crop)
@@ -324,6 +328,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.length = int(length)
         longest = max(s.n_frames for s in sequences)
         self.max_len = longest
+        self.burn_in = int(burn_in)
 
     def __len__(self) -> int:
         return self.length
@@ -361,7 +366,12 @@ class ClipDataset(torch.utils.data.Dataset):
     def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.rank, int(step), 7919])
         n = int(self.clip_len(int(step)))
-        clips = [self.clip(rng, n) for _ in range(self.batch_size)]
-        out = {k: torch.from_numpy(np.stack([c[k] for c in clips])) for k in clips[0]}
+        k = 0
+        if self.burn_in > 0:  # own stream: without burn-in the clips are those of earlier versions
+            k = int(np.random.default_rng([self.seed, self.rank, int(step), 104729]).integers(0, self.burn_in + 1))
+            k = min(k, self.max_len - n)
+        clips = [self.clip(rng, n + k) for _ in range(self.batch_size)]
+        out = {key: torch.from_numpy(np.stack([c[key] for c in clips])) for key in clips[0]}
         out["step"] = torch.tensor(int(step))
+        out["burn_in"] = torch.tensor(k)
         return out

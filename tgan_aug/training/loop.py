@@ -133,10 +133,12 @@ def lowres_train_step(nets, opts, batch, cfg: TrainConfig, ctx: StepContext, gen
     step: steps completed before this one (sets the EMA warm-up, see :func:`ema_decay_at`).
     """
     G, D, FN = nets["G"], nets["D"], nets["FlowNet"]
-    real, masks, bg = batch["images_lr"], batch["masks_lr"], batch["background_lr"]
+    k = int(batch.get("burn_in", 0))
+    real, masks, bg = batch["images_lr"][:, k:], batch["masks_lr"], batch["background_lr"]
     n = cfg.model.n_masks
     with ctx.autocast():
-        fake = generate_lowres_clip(G, masks, bg, generator=gen, detach_prev=cfg.detach_prev).float()
+        fake = generate_lowres_clip(G, masks, bg, generator=gen, detach_prev=cfg.detach_prev, burn_in=k).float()
+    masks = masks[:, k:]
     real_in, fake_in = disc_windows(real, masks, n), disc_windows(fake, masks, n)
     aug = sample_diffaug(real.shape[0], real.shape[-2], real.shape[-1], p=cfg.p_diff, generator=gen)
     out = d_step(D, opts["D"], real_in, fake_in.detach(), aug, image_channels=n, ctx=ctx)
@@ -272,7 +274,8 @@ def train(
     seqs, stats = prepare_sequences(sources, crop=cfg.crop_size, data_scale=cfg.data_scale, percentiles=cfg.percentiles,
                                     background_dilate=cfg.background_dilate, stats=stats)
     dataset = ClipDataset(seqs, crop=cfg.crop_size, lowres=cfg.lowres_size, batch_size=cfg.batch_size,
-                          clip_len=cfg.clip_len, p_vanilla=cfg.p_vanilla, seed=cfg.seed, rank=info.rank)
+                          clip_len=cfg.clip_len, p_vanilla=cfg.p_vanilla, seed=cfg.seed, rank=info.rank,
+                          burn_in=cfg.rollout_burnin if cfg.stage == "lowres" else 0)
     longest = max(s.n_frames for s in seqs)
     if cfg.clip_schedule[0][1] > longest:
         raise UserError(f"--data {data}: sequences have at most {longest} frames; clip_schedule starts at "
@@ -366,7 +369,8 @@ def train(
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             now = time.time()
             record = {k: float(np.mean([w[k] for w in window if k in w])) for k in window[-1]}
-            record.update(step=step, clip_len=int(batch["images"].shape[1]), time_s=round(now - t_start, 3),
+            clip_len = int(batch["images"].shape[1]) - int(batch.get("burn_in", 0))
+            record.update(step=step, clip_len=clip_len, time_s=round(now - t_start, 3),
                           steps_per_s=round(len(window) / max(now - t_window, 1e-9), 4))
             if info.is_main:
                 metrics.append(record)

@@ -82,14 +82,19 @@ def generate_lowres_clip(
     *,
     generator: torch.Generator,
     detach_prev: bool = True,
+    burn_in: int = 0,
 ) -> torch.Tensor:
     """Autoregressive low-res clip.
 
-    masks: (B, L, h, w) in {0, 1}; background: (B, h, w) in [-1, 1].
+    masks: (B, burn_in + L, h, w) in {0, 1}; background: (B, h, w) in [-1, 1].
     generator: CPU generator for the clip's style z and noise (drawn once per clip).
-    Returns fakes (B, L, h, w) in [-1, 1] (with graph).
+    burn_in: the first ``burn_in`` frames are generated without gradient and not returned: the
+        returned clip starts deep in a rollout, as most rendered frames do.
+    Returns fakes (B, L, h, w) in [-1, 1] (with graph), for the last L mask frames.
     """
-    B, L, h, w = masks.shape
+    B, total, h, w = masks.shape
+    if not 0 <= burn_in < total:
+        raise ValueError(f"burn_in={burn_in} must be in [0, {total}) for a clip of {total} mask frames")
     n = G.cfg.n_masks
     bg = background[:, None]
     bg_feats = G.encode_background(bg)
@@ -97,8 +102,12 @@ def generate_lowres_clip(
     noise = G.make_noise(B, generator, size=(h, w), device=masks.device, dtype=masks.dtype)
     prev = G.first_prev(bg, masks)
     frames = []
-    for t in range(L):
+    for t in range(total):
         idx = [max(t - k, 0) for k in range(n)]
+        if t < burn_in:
+            with torch.no_grad():
+                prev = G(masks[:, idx], prev, bg_feats, style, noise)
+            continue
         out = G(masks[:, idx], prev, bg_feats, style, noise)
         frames.append(out)
         prev = out.detach() if detach_prev else out
