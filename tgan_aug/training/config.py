@@ -19,6 +19,9 @@ Stage = Literal["lowres", "superres"]
 PerceptualKind = Literal["auto", "deepsea", "vgg19", "feature_matching", "none"]
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 
+#: ``max_steps`` at or above this means "no step limit": the time limit (``max_minutes``) ends the run
+NO_STEP_LIMIT = 10**7
+
 STAGES = ("lowres", "superres")
 PRESETS = ("paper", "small", "tiny")
 PERCEPTUAL_KINDS = ("auto", "deepsea", "vgg19", "feature_matching", "none")

@@ -34,7 +34,7 @@ from tgan_aug.training.checkpoint import (
     save_checkpoint,
     saved_model_dict,
 )
-from tgan_aug.training.config import TrainConfig
+from tgan_aug.training.config import NO_STEP_LIMIT, TrainConfig
 from tgan_aug.training.data import ClipDataset, ImageStats, Sequence, prepare_sequences, read_sources, split_holdout
 from tgan_aug.training.ddp import (
     DistInfo,
@@ -353,11 +353,13 @@ def train(
     # ---- loop
     loader: Any = (dataset[s] for s in range(step, cfg.max_steps))
     if workers > 0:
-        loader = torch.utils.data.DataLoader(dataset, batch_size=None, sampler=list(range(step, cfg.max_steps)),
+        loader = torch.utils.data.DataLoader(dataset, batch_size=None, sampler=range(step, cfg.max_steps),
                                              num_workers=workers)
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.max_steps, initial=step, disable=not (progress and info.is_main), desc=f"train {cfg.stage}",
+    limited = cfg.max_steps < NO_STEP_LIMIT  # else only the time limit ends the run: no step total to show
+    desc = f"train {cfg.stage}" + (f" ({cfg.max_minutes:g} min)" if cfg.max_minutes > 0 else "")
+    bar = tqdm(total=cfg.max_steps if limited else None, initial=step, disable=not (progress and info.is_main), desc=desc,
                unit="step", dynamic_ncols=True)
     t_start = time.time()
     t_window, window = time.time(), []

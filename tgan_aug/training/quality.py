@@ -7,10 +7,13 @@ masks (T, Y, X) bool. Every figure is pooled over all frames of all sequences.
 
 Measures (intensities in [0, 1]: -1 -> 0, +1 -> 1):
 
-- ``dice``: foreground Dice between the masks and a classical segmentation of the rendered frames
-  (Gaussian blur sigma 1 px, one Otsu threshold per video, cells on the side of the threshold that
-  the real data's polarity says); ``dice_real``: the same segmentation of the real held-back frames,
-  the reference; ``dice_ratio`` = dice / dice_real.
+- ``dice``: foreground Dice between the masks and a classical segmentation of the rendered frames:
+  the sequence's reference background (the one the generator was given) subtracted, so uneven
+  illumination does not decide the threshold, a Gaussian blur (sigma 0.5 px), one Otsu threshold
+  per video, cells on the side of it that the real data's polarity says; ``dice_real``: the same
+  segmentation of the real held-back frames, the reference; ``dice_ratio`` = dice / dice_real.
+  (On PhC-C2DL-PSC held-back frames at the small preset's scale the real Dice is 0.81 this way,
+  0.10 without the background subtraction.)
 - ``contrast``: mean(cells) - mean(background); ``contrast_ratio`` = rendered / real contrast
   (signed: negative means cells drawn with the wrong polarity, about 0 means no cells drawn).
 - ``cell_mean``, ``background_mean`` and their differences to real's; ``w1``: Wasserstein-1
@@ -111,15 +114,19 @@ def polarity(images: Any, masks: Any) -> int:
     return 1 if cell_sum / cell_n >= bg_sum / bg_n else -1
 
 
-def otsu_segment(video: np.ndarray, sign: int, *, sigma: float = 1.0) -> np.ndarray:
+def otsu_segment(video: np.ndarray, sign: int, *, background: np.ndarray | None = None, sigma: float = 0.5) -> np.ndarray:
     """Cells of a (T, Y, X) video by one Otsu threshold after a Gaussian blur (``sigma`` px, per frame).
 
     sign: +1 = cells are above the threshold (bright), -1 = below (dark). A constant video has no cells.
+    background: (Y, X) subtracted from every frame first (same units), or None.
     Returns (T, Y, X) bool.
     """
     from skimage.filters import threshold_otsu
 
-    v = ndi.gaussian_filter(np.asarray(video, dtype=np.float32), sigma=(0, sigma, sigma)) if sigma > 0 else np.asarray(video, np.float32)
+    v = np.asarray(video, dtype=np.float32)
+    if background is not None:
+        v = v - np.asarray(background, dtype=np.float32)[None]
+    v = ndi.gaussian_filter(v, sigma=(0, sigma, sigma)) if sigma > 0 else v
     if float(v.max() - v.min()) < 1e-6:
         return np.zeros(v.shape, dtype=bool)
     t = threshold_otsu(v)
@@ -133,10 +140,10 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
 
 
-def _pooled_dice(videos: list[np.ndarray], masks: list[np.ndarray], sign: int) -> float:
+def _pooled_dice(videos: list[np.ndarray], masks: list[np.ndarray], backgrounds: list[np.ndarray | None], sign: int) -> float:
     inter = total = 0
-    for v, m in zip(videos, masks):
-        seg = otsu_segment(v, sign)
+    for v, m, bg in zip(videos, masks, backgrounds):
+        seg = otsu_segment(v, sign, background=bg)
         inter += int((seg & m).sum())
         total += int(seg.sum()) + int(m.sum())
     return 1.0 if total == 0 else 2.0 * inter / total
@@ -157,19 +164,24 @@ def _w1(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     return histogram_distance(flat(b), flat(a), data_range=(0.0, 1.0))
 
 
-def measure(rendered: Any, real: Any, masks: Any) -> dict[str, float]:
+def measure(rendered: Any, real: Any, masks: Any, backgrounds: Any = None) -> dict[str, float]:
     """The quality measures (see the module docstring) of rendered vs real held-back frames.
 
     rendered, real: (T, Y, X) float in [-1, 1], or lists of such (one per sequence; rendered[i] and
     real[i] have the shape of masks[i]); masks: (T, Y, X) bool (nonzero = cell).
+    backgrounds: the reference backgrounds (Y, X) float in [-1, 1], one per sequence, subtracted
+    before segmenting; None segments the frames as they are.
     """
     fake = [(np.asarray(v, np.float32) + 1.0) * 0.5 for v in _as_list(rendered)]
     ref = [(np.asarray(v, np.float32) + 1.0) * 0.5 for v in _as_list(real)]
     ms = [np.asarray(m) != 0 for m in _as_list(masks)]
     if not (len(fake) == len(ref) == len(ms)) or any(f.shape != r.shape or f.shape != m.shape for f, r, m in zip(fake, ref, ms)):
         raise ValueError("measure: rendered, real and masks must be matching (T, Y, X) arrays (or lists of them)")
+    bgs = [None] * len(ms) if backgrounds is None else [(np.asarray(b, np.float32) + 1.0) * 0.5 for b in _as_list(backgrounds)]
+    if len(bgs) != len(ms) or any(b is not None and b.shape != m.shape[1:] for b, m in zip(bgs, ms)):
+        raise ValueError("measure: backgrounds must be one (Y, X) array per sequence, matching the masks' frames")
     sign = polarity(ref, ms)
-    d_fake, d_real = _pooled_dice(fake, ms, sign), _pooled_dice(ref, ms, sign)
+    d_fake, d_real = _pooled_dice(fake, ms, bgs, sign), _pooled_dice(ref, ms, bgs, sign)
     cell_f, bg_f = _region_means(fake, ms)
     cell_r, bg_r = _region_means(ref, ms)
     con_f, con_r = cell_f - bg_f, cell_r - bg_r

@@ -122,7 +122,7 @@ def stage_quality(stage: str, G: torch.nn.Module, held: HeldOut, *, seed: int = 
     ``lowres_G``'s rollout, or the downsampled real frames when ``lowres_G`` is None).
     Returns the report and (masks, real, rendered) of the first sequence, (1, L, H, W), for a sample grid.
     """
-    fakes, reals, masks = [], [], []
+    fakes, reals, masks, bgs = [], [], [], []
     for i in range(len(held.names)):
         m_lr, real_lr, bg_lr = _lowres_inputs(held, i)
         gen = _seeded(seed, i)
@@ -130,12 +130,14 @@ def stage_quality(stage: str, G: torch.nn.Module, held: HeldOut, *, seed: int = 
             fakes.append(_lowres_rollout(G, m_lr, bg_lr, gen))
             reals.append(real_lr)
             masks.append(m_lr)
+            bgs.append(bg_lr)
         else:
             lowres = _lowres_rollout(lowres_G, m_lr, bg_lr, gen) if lowres_G is not None else real_lr
             fakes.append(_superres(G, lowres, held.masks[i], gen))
             reals.append(held.images[i])
             masks.append(held.masks[i])
-    report = assess(measure(fakes, reals, masks), thresholds)
+            bgs.append(held.backgrounds[i])
+    report = assess(measure(fakes, reals, masks, bgs), thresholds)
     return report, _grid_arrays(masks[0], reals[0], fakes[0])
 
 
@@ -150,7 +152,7 @@ def model_quality(checkpoint: str | Path, held: HeldOut, *, seed: int = 0, devic
         chunks = [c[0] for _, c in render_frames(renderer, [m.astype(np.uint8)], [bg], [sequence_seed(seed, name)],
                                                  precision="fp32")]
         fakes.append(np.concatenate(chunks))
-    report = assess(measure(fakes, held.images, held.masks), thresholds)
+    report = assess(measure(fakes, held.images, held.masks, held.backgrounds), thresholds)
     return report, _grid_arrays(held.masks[0], held.images[0], fakes[0])
 
 

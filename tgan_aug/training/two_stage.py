@@ -26,15 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from tgan_aug.errors import UserError
-from tgan_aug.training.config import TrainConfig
+from tgan_aug.training.config import NO_STEP_LIMIT, TrainConfig
 from tgan_aug.training.quality import QualityReport, QualityThresholds, polarity
 
 __all__ = ["plan_stages", "train_model", "ModelRun", "NO_CELLS_EXIT_CODE"]
 
 #: exit code of ``tgan-aug train`` when the finished model draws no cells
 NO_CELLS_EXIT_CODE = 3
-#: step limit of a stage that has only a time budget
-_UNLIMITED_STEPS = 10**7
 
 
 @dataclass
@@ -102,7 +100,7 @@ def plan_stages(
         if minutes is not None:
             cfg.max_minutes = round(float(minutes) * share, 4)
             if steps is None and "max_steps" not in keys:
-                cfg.max_steps = _UNLIMITED_STEPS
+                cfg.max_steps = NO_STEP_LIMIT
         if steps is not None:
             cfg.max_steps = int(steps)
         cfg.validate()
@@ -126,6 +124,8 @@ def _summary(run: Path, data: str, stage_dirs: dict[str, Path], report: QualityR
     for stage, d in stage_dirs.items():
         s = json.loads((d / "summary.json").read_text())
         lines.append(f"- {stage}: {s['step']} steps in {s['seconds'] / 60:.1f} min (`{d.relative_to(run)}`)")
+        if (d / "quality.json").is_file():  # the stage's own check (low-res stage: at low resolution)
+            lines.append(f"  - its check: {json.loads((d / 'quality.json').read_text())['verdict']}")
     lines += ["", "## Quality check (held-back frames)", "", f"**{report.verdict()}**", "", "| measure | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4g} |" for k, v in report.values.items()]
     lines += ["", "Render with it:", "", "```bash", f"tgan-aug render MASKS -o video.zarr --checkpoint {model}", "```", ""]
@@ -184,7 +184,7 @@ def train_model(
         if stage == "superres":
             cfg.lowres_checkpoint = str(stage_dirs["lowres"] / "checkpoint.pt")
         budget = f"{cfg.max_minutes:g} min" if cfg.max_minutes > 0 else "no time limit"
-        steps = "no step limit" if cfg.max_steps >= _UNLIMITED_STEPS else f"{cfg.max_steps} steps"
+        steps = "no step limit" if cfg.max_steps >= NO_STEP_LIMIT else f"{cfg.max_steps} steps"
         log(f"stage {stage}: {budget}, {steps}")
         stage_dirs[stage] = train_stage(cfg, data=data, out_dir=run / "stages", device=str(dev), workers=workers,
                                         progress=progress, sources=sources)
