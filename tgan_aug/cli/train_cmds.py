@@ -1,10 +1,14 @@
-"""``tgan-aug train lowres|superres``: train the two generator stages (thin layer over tgan_aug.training)."""
+"""``tgan-aug train``: one command to a model (both stages + quality check), and the two stages
+``train lowres`` / ``train superres`` for experts (thin layer over tgan_aug.training)."""
 
 from __future__ import annotations
 
+import json
+import sys
+
 import click
 
-from tgan_aug.cli.common import device_option, seed_option, workers_option
+from tgan_aug.cli.common import device_option, overwrite_option, parse_size, seed_option, workers_option
 
 
 def _common_options(func):
@@ -54,19 +58,11 @@ def _run(stage: str, *, data, sequence, preset, out_dir, resume, max_steps, max_
             cfg.perceptual = "vgg19"
     if lowres_checkpoint is not None:
         cfg.lowres_checkpoint = str(lowres_checkpoint)
-    if max_steps is not None:
-        cfg.max_steps = max_steps
-    if max_minutes is not None:
-        cfg.max_minutes = max_minutes
     cfg = cfg.with_overrides(list(overrides))
-    if resume is not None and dry_run:  # a resumed run uses the checkpoint's config
-        from tgan_aug.training import load_checkpoint
+    if dry_run:  # the very resolver the run uses (resumed checkpoints, limits)
+        from tgan_aug.training.checkpoint import resolve_run_config
 
-        cfg = TrainConfig.from_dict(load_checkpoint(resume)["config"])
-        if max_steps is not None:
-            cfg.max_steps = max_steps
-    if dry_run:
-        click.echo(cfg.to_json())
+        click.echo(resolve_run_config(cfg, resume=resume, max_steps=max_steps, max_minutes=max_minutes)[0].to_json())
         return
     if data is None:
         raise UserError(f"--data is required: give the training data (zarr store, CTC folder or IMAGES.tif:MASKS.tif) for 'tgan-aug train {stage}'")
@@ -77,16 +73,86 @@ def _run(stage: str, *, data, sequence, preset, out_dir, resume, max_steps, max_
     click.echo(f"run folder: {run_dir}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def train() -> None:
-    """Train the generator: 'lowres' (video stage) first, then 'superres'.
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data", type=str, default=None,
+              help="Training data: zarr store, CTC folder, or IMAGES.tif:MASKS.tif (images with masks).")
+@click.option("-o", "--out", "run_dir", type=click.Path(file_okay=False), default=None,
+              help="Run folder to create (model.pt, quality.json, summary.md, stages/).")
+@click.option("--preset", type=click.Choice(["paper", "small", "tiny"]), default="small", show_default=True,
+              help="Model and training preset.")
+@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
+              help="Training budget for both stages (default: the preset's step counts).")
+@click.option("--split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=2 / 3, show_default="0.67",
+              help="Share of --minutes for the low-res stage; the super-res stage gets the rest.")
+@click.option("--lo-steps", type=click.IntRange(1), default=None, help="Low-res stage steps (default: preset; unlimited under --minutes).")
+@click.option("--sr-steps", type=click.IntRange(1), default=None, help="Super-res stage steps (default: preset; unlimited under --minutes).")
+@click.option("--size", type=str, default=None, help="Output frame size HEIGHTxWIDTH (px, working resolution; low-res is half). Default: preset.")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.15, show_default=True,
+              help="Fraction of each sequence's last frames held back from training for the quality check.")
+@click.option("--sequence", type=str, default=None, help="Only this sequence of the data (default: all).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key in both stages (JSON values), e.g. --set data_scale=0.5. Repeatable.")
+@click.option("--dry-run", is_flag=True, help="Print both stages' resolved configurations as JSON and exit.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@overwrite_option
+@device_option
+@seed_option
+@workers_option
+@click.pass_context
+def train(ctx: click.Context, data, run_dir, preset, minutes, split, lo_steps, sr_steps, size, holdout, sequence, overrides,
+          dry_run, quiet, overwrite, device, seed, workers) -> None:
+    """Train a model in one command: low-res stage, super-res stage, one model file, a quality verdict.
+
+    Writes RUN/model.pt (what 'tgan-aug render --checkpoint' takes), RUN/quality.json and
+    RUN/summary.md. The last --holdout of every sequence is not trained on; on those frames a
+    quality check asks: are cells drawn where the masks are (Dice of an Otsu segmentation vs the
+    real frames'), with the real contrast and intensities? The run ends with PASSED or NOT PASSED
+    and what to do; a model that draws no cells exits with code 3.
+
+    Experts can run the stages one by one: 'train lowres', then 'train superres' (see their --help).
 
     \b
     Example:
-      tgan-aug train lowres --data data/01 --preset small -o runs/
-      tgan-aug train superres --data data/01 --preset small -o runs/
-      torchrun --nproc_per_node 2 -m tgan_aug.cli train lowres --data data/01 --preset paper
+      tgan-aug train --data ctc/ -o run/ --minutes 60
+      tgan-aug train --data img.tif:masks.tif -o run/ --lo-steps 400 --sr-steps 200 --size 128x192
+      tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt
+      tgan-aug train lowres --data ctc/ --preset small -o runs/      # the stages one by one
     """
+    from click.core import ParameterSource
+
+    if ctx.invoked_subcommand is not None:
+        given = [p.opts[-1] for p in ctx.command.params
+                 if p.name and ctx.get_parameter_source(p.name) not in (ParameterSource.DEFAULT, None)]
+        if given:
+            raise click.UsageError(f"options before '{ctx.invoked_subcommand}' ({', '.join(given)}) belong to the one-command "
+                                   f"'tgan-aug train'; put the options after '{ctx.invoked_subcommand}'")
+        return
+    from tgan_aug.errors import UserError
+    from tgan_aug.training.two_stage import plan_stages, train_model
+
+    shape = parse_size(size, "--size")
+    plan = dict(preset=preset, seed=seed, minutes=minutes, split=split, lo_steps=lo_steps, sr_steps=sr_steps, size=shape,
+                holdout=holdout, overrides=list(overrides))
+    if dry_run:
+        from tgan_aug.training.data import read_sources
+
+        sources = read_sources(data, sequence=sequence) if data is not None else None
+        cfgs = plan_stages(**plan, sources=sources)
+        click.echo(json.dumps({k: c.to_dict() for k, c in cfgs.items()}, indent=2, sort_keys=True))
+        return
+    if data is None or run_dir is None:
+        raise UserError("give --data DATA and -o RUN to train a model (or a stage subcommand: 'tgan-aug train lowres --help')")
+    result = train_model(data, run_dir, **plan, sequence=sequence, device=device, workers=workers, overwrite=overwrite,
+                         progress=not quiet, log=lambda msg: click.echo(msg, err=True))
+    verdict = result.report.verdict()
+    click.echo(f"model: {result.model}")
+    if result.report.passed:
+        click.echo(f"quality check {verdict}")
+    else:
+        click.secho(f"WARNING: quality check {verdict}", fg="red", bold=True, err=True)
+    click.echo(f"details: {result.run_dir / 'summary.md'}")
+    if result.exit_code:  # SystemExit passes through click's non-standalone main unchanged
+        sys.exit(result.exit_code)
 
 
 @train.command("lowres")

@@ -45,6 +45,7 @@ __all__ = [
     "model_config_from_checkpoint",
     "image_stats_from_checkpoint",
     "merge_checkpoints",
+    "resolve_run_config",
 ]
 
 FORMAT_VERSION = 1
@@ -127,6 +128,35 @@ def saved_model_dict(ckpt: dict[str, Any]) -> dict[str, Any]:
     model.setdefault("style_init", 1.0)
     model.setdefault("noise_init", 0.1)
     return model
+
+
+def resolve_run_config(cfg, *, resume: str | Path | None = None, max_steps: int | None = None,
+                       max_minutes: float | None = None):
+    """The configuration a run uses: the one resolver behind both ``train`` and ``--dry-run``.
+
+    cfg: the :class:`~tgan_aug.training.config.TrainConfig` from preset and options (its ``stage``
+        is checked against a resumed checkpoint's).
+    resume: a checkpoint to continue: its config replaces ``cfg``, with the model fields added since
+        it was saved set to what it used (:func:`saved_model_dict`).
+    max_steps, max_minutes: limits applied on top (None keeps the config's).
+    Returns (validated TrainConfig, the loaded checkpoint or None).
+    """
+    from tgan_aug.training.config import TrainConfig
+
+    ckpt = None
+    if resume is not None:
+        ckpt = load_checkpoint(resume)
+        if ckpt["stage"] != cfg.stage:
+            raise UserError(f"--resume {resume}: it is a {ckpt['stage']} checkpoint, not {cfg.stage}; use 'tgan-aug train {ckpt['stage']}'")
+        cfg = TrainConfig.from_dict({**ckpt["config"], "model": saved_model_dict(ckpt)})
+    else:
+        cfg = TrainConfig.from_dict(cfg.to_dict())  # a copy: the caller's object is left alone
+    if max_steps is not None:
+        cfg.max_steps = int(max_steps)
+    if max_minutes is not None:
+        cfg.max_minutes = float(max_minutes)
+    cfg.validate()
+    return cfg, ckpt
 
 
 def lowres_fields(model: dict[str, Any]) -> dict[str, Any]:

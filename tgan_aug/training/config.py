@@ -19,6 +19,9 @@ Stage = Literal["lowres", "superres"]
 PerceptualKind = Literal["auto", "deepsea", "vgg19", "feature_matching", "none"]
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 
+#: ``max_steps`` at or above this means "no step limit": the time limit (``max_minutes``) ends the run
+NO_STEP_LIMIT = 10**7
+
 STAGES = ("lowres", "superres")
 PRESETS = ("paper", "small", "tiny")
 PERCEPTUAL_KINDS = ("auto", "deepsea", "vgg19", "feature_matching", "none")
@@ -67,6 +70,7 @@ class TrainConfig:
     data_scale: float = 0.0  # factor applied to the data before cropping; 0 = fit the frame to out_size
     percentiles: list = field(default_factory=lambda: [0.5, 99.5])
     background_dilate: int = 5  # pixels (at working resolution) grown around cells before the median
+    holdout: float = 0.0  # fraction of each sequence's last frames held back from training for the quality check
     # augmentation
     p_vanilla: float = 0.5
     p_diff: float = 0.5
@@ -174,6 +178,8 @@ class TrainConfig:
             v = getattr(self, key)
             if not 0.0 <= float(v) <= 1.0:
                 raise UserError(f"config {key}={v}: must be a probability in [0, 1]")
+        if not 0.0 <= float(self.holdout) < 1.0:
+            raise UserError(f"config holdout={self.holdout}: must be a fraction in [0, 1) (0 = train on every frame)")
         if not 0.0 <= self.ema_decay < 1.0:
             raise UserError(f"config ema_decay={self.ema_decay}: must be in [0, 1)")
         if isinstance(self.ema_rampup, bool) or not isinstance(self.ema_rampup, int) or self.ema_rampup < 0:

@@ -35,6 +35,7 @@ __all__ = [
     "ImageStats",
     "Sequence",
     "read_sources",
+    "split_holdout",
     "compute_stats",
     "prepare_sequences",
     "binary_resize",
@@ -116,6 +117,32 @@ def read_sources(path: str | Path, *, sequence: str | None = None) -> list[tuple
     if not out:
         raise UserError(f"--data {text}: no sequences found")
     return out
+
+
+def split_holdout(
+    sources: list[tuple[str, np.ndarray, np.ndarray]], fraction: float, *, min_train: int = 2
+) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], list[tuple[str, np.ndarray, np.ndarray]]]:
+    """Hold back the last ``ceil(fraction * T)`` frames of every sequence (for the quality check).
+
+    sources: ``(name, images (T, Y, X), labels (T, Y, X))`` as from :func:`read_sources`.
+    fraction: in [0, 1); 0 returns ``(sources, [])``.
+    Returns (training sources: the first frames, held-back sources: the last frames); the arrays
+    are views. Raises :class:`UserError` when a sequence would keep fewer than ``min_train`` frames.
+    """
+    if fraction <= 0:
+        return list(sources), []
+    train, held = [], []
+    for name, images, labels in sources:
+        T = int(images.shape[0])
+        n = max(1, int(math.ceil(fraction * T - 1e-9)))
+        if T - n < min_train:
+            raise UserError(
+                f"--data: sequence {name!r} has {T} frames; holding back {n} for the quality check leaves fewer than "
+                f"{min_train} to train on; give longer sequences or a smaller holdout (--holdout 0 skips the check)"
+            )
+        train.append((name, images[: T - n], labels[: T - n]))
+        held.append((name, images[T - n :], labels[T - n :]))
+    return train, held
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -244,6 +271,7 @@ def prepare_sequences(
     percentiles: tuple[float, float] = (0.5, 99.5),
     background_dilate: int = 5,
     stats: ImageStats | None = None,
+    backgrounds: dict[str, np.ndarray] | None = None,
 ) -> tuple[list[Sequence], ImageStats]:
     """Normalise, resize and binarise the sources; estimate each sequence's background.
 
@@ -251,6 +279,8 @@ def prepare_sequences(
     crop: (H, W) of the training crops at working resolution (the model's ``out_size``).
     data_scale: working/data pixel ratio (0 = fit: the smallest frame just covers ``crop``).
     stats: reuse these statistics (e.g. from a checkpoint) instead of computing them.
+    backgrounds: name -> (Y, X) background at working resolution to use instead of estimating one
+        (held-back frames get their training sequence's background, never one made from themselves).
     Returns the sequences and the :class:`ImageStats` (with ``scale`` set).
     """
     if not sources:
@@ -274,7 +304,10 @@ def prepare_sequences(
             )
         norm = image_resize(stats.normalise(images), (h, w))
         masks = binary_resize(labels, (h, w))
-        bg = estimate_background(norm, masks, dilate=background_dilate)
+        if backgrounds is not None and name in backgrounds:
+            bg = np.asarray(backgrounds[name], dtype=np.float32)
+        else:
+            bg = estimate_background(norm, masks, dilate=background_dilate)
         seqs.append(Sequence(name, norm, masks, bg))
     return seqs, stats
 

@@ -30,11 +30,12 @@ from tgan_aug.training.checkpoint import (
     image_stats_from_checkpoint,
     load_checkpoint,
     lowres_fields,
+    resolve_run_config,
     save_checkpoint,
     saved_model_dict,
 )
-from tgan_aug.training.config import TrainConfig
-from tgan_aug.training.data import ClipDataset, ImageStats, Sequence, prepare_sequences, read_sources
+from tgan_aug.training.config import NO_STEP_LIMIT, TrainConfig
+from tgan_aug.training.data import ClipDataset, ImageStats, Sequence, prepare_sequences, read_sources, split_holdout
 from tgan_aug.training.ddp import (
     DistInfo,
     average_gradients,
@@ -44,6 +45,7 @@ from tgan_aug.training.ddp import (
     shutdown_distributed,
 )
 from tgan_aug.training.plots import save_loss_plot, save_sample_grid
+from tgan_aug.training.quality_check import prepare_held_out, quality_record, save_quality_grid, stage_quality
 from tgan_aug.training.rundir import MetricsLog, make_run_dir, read_metrics
 from tgan_aug.training.steps import (
     StepContext,
@@ -240,6 +242,7 @@ def train(
     max_steps: int | None = None,
     max_minutes: float | None = None,
     progress: bool = True,
+    sources: list | None = None,
 ) -> Path:
     """Train one stage into a new run folder ``out_dir/NNNNN-<stage>-<preset>/``; returns its path.
 
@@ -248,7 +251,11 @@ def train(
     data: zarr store, CTC folder or ``IMAGES.tif:MASKS.tif`` (see :func:`read_sources`).
     resume: a ``checkpoint.pt`` of the same stage; training continues at its step.
     max_steps, max_minutes: override ``cfg.max_steps`` / ``cfg.max_minutes`` (steps are counted
-        from the start of training, not of this process).
+        from the start of training, not of this process); see :func:`resolve_run_config`.
+    sources: the data already read (``read_sources(data)``), to avoid reading it twice.
+    With ``cfg.holdout`` > 0 the last frames of every sequence are not trained on; every sample grid
+    then also runs the quality check on them (:mod:`tgan_aug.training.quality_check`), logged to
+    metrics.jsonl, written on the sample PNG's title and, at the end, to ``quality.json``.
     The folder holds config.json, metrics.jsonl, log.txt, checkpoint.pt, samples/*.png, loss.png.
     """
     from tgan_aug.cli.common import resolve_device
@@ -256,23 +263,15 @@ def train(
     dev = resolve_device(device)
     info = init_distributed(dev)
     dev = rank_device(dev, info)
-    ckpt = None
-    if resume is not None:
-        ckpt = load_checkpoint(resume)
-        if ckpt["stage"] != cfg.stage:
-            raise UserError(f"--resume {resume}: it is a {ckpt['stage']} checkpoint, not {cfg.stage}; use 'tgan-aug train {ckpt['stage']}'")
-        cfg = TrainConfig.from_dict({**ckpt["config"], "model": saved_model_dict(ckpt)})
-    if max_steps is not None:
-        cfg.max_steps = int(max_steps)
-    if max_minutes is not None:
-        cfg.max_minutes = float(max_minutes)
-    cfg.validate()
+    cfg, ckpt = resolve_run_config(cfg, resume=resume, max_steps=max_steps, max_minutes=max_minutes)
 
-    # ---- data
-    sources = read_sources(data, sequence=sequence)
+    # ---- data (the last `holdout` of every sequence is held back for the quality check)
+    sources, held_sources = split_holdout(read_sources(data, sequence=sequence) if sources is None else sources,
+                                          cfg.holdout)
     stats = image_stats_from_checkpoint(ckpt) if ckpt is not None else None
     seqs, stats = prepare_sequences(sources, crop=cfg.crop_size, data_scale=cfg.data_scale, percentiles=cfg.percentiles,
                                     background_dilate=cfg.background_dilate, stats=stats)
+    held = prepare_held_out(held_sources, cfg, stats, {s.name: s.background for s in seqs}) if held_sources else None
     dataset = ClipDataset(seqs, crop=cfg.crop_size, lowres=cfg.lowres_size, batch_size=cfg.batch_size,
                           clip_len=cfg.clip_len, p_vanilla=cfg.p_vanilla, seed=cfg.seed, rank=info.rank,
                           burn_in=cfg.rollout_burnin if cfg.stage == "lowres" else 0)
@@ -339,19 +338,31 @@ def train(
                         _checkpoint(cfg, nets, opts, ctx, step, stats, seqs, str(data), perceptual_desc, lowres_weights))
         save_loss_plot(run_dir / "loss.png", read_metrics(run_dir / "metrics.jsonl"))
 
+    quality: dict[str, Any] = {}
+
     def samples() -> None:
-        if info.is_main:
-            m, r, f = make_samples(nets, sample_batch, cfg, lowres_G=lowres_G)
-            save_sample_grid(run_dir / "samples" / f"step-{step:06d}.png", m, r, f)
+        if not info.is_main:
+            return
+        m, r, f = make_samples(nets, sample_batch, cfg, lowres_G=lowres_G)
+        title = None
+        if held is not None:
+            report, arrays = stage_quality(cfg.stage, nets["G_ema"], held, seed=cfg.seed, lowres_G=lowres_G)
+            metrics.append(quality_record(cfg.stage, step, report))
+            save_quality_grid(run_dir / "samples" / f"held-{step:06d}.png", report, arrays)
+            quality.update(step=step, **report.to_dict())
+            title = f"step {step}, held-back: {report.headline()}"
+        save_sample_grid(run_dir / "samples" / f"step-{step:06d}.png", m, r, f, title=title)
 
     # ---- loop
     loader: Any = (dataset[s] for s in range(step, cfg.max_steps))
     if workers > 0:
-        loader = torch.utils.data.DataLoader(dataset, batch_size=None, sampler=list(range(step, cfg.max_steps)),
+        loader = torch.utils.data.DataLoader(dataset, batch_size=None, sampler=range(step, cfg.max_steps),
                                              num_workers=workers)
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.max_steps, initial=step, disable=not (progress and info.is_main), desc=f"train {cfg.stage}",
+    limited = cfg.max_steps < NO_STEP_LIMIT  # else only the time limit ends the run: no step total to show
+    desc = f"train {cfg.stage}" + (f" ({cfg.max_minutes:g} min)" if cfg.max_minutes > 0 else "")
+    bar = tqdm(total=cfg.max_steps if limited else None, initial=step, disable=not (progress and info.is_main), desc=desc,
                unit="step", dynamic_ncols=True)
     t_start = time.time()
     t_window, window = time.time(), []
@@ -392,6 +403,9 @@ def train(
     samples()
     save()
     if info.is_main:
+        if quality:
+            (run_dir / "quality.json").write_text(json.dumps(quality, indent=2) + "\n", encoding="utf-8")
+            log(f"quality check ({cfg.stage} stage, {held.n_frames} held-back frames): {quality['verdict']}")
         log(f"done: step {step}, {time.time() - t_start:.1f} s; checkpoint {run_dir / 'checkpoint.pt'}")
         (run_dir / "summary.json").write_text(json.dumps({"step": step, "seconds": round(time.time() - t_start, 2),
                                                           "perceptual": perceptual_desc, "precision": precision,

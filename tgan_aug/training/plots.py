@@ -21,12 +21,14 @@ def _to_u8(x: np.ndarray) -> np.ndarray:
     return np.clip((np.asarray(x, dtype=np.float32) + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
 
 
-def sample_grid(masks: np.ndarray, real: np.ndarray, fake: np.ndarray, *, gap: int = 4, min_height: int = 96) -> np.ndarray:
+def sample_grid(masks: np.ndarray, real: np.ndarray, fake: np.ndarray, *, gap: int = 4, min_height: int = 96,
+                title: str | None = None) -> np.ndarray:
     """One row per clip: its mask frames | real frames | generated frames.
 
     masks: (N, L, H, W) in {0, 1}; real, fake: (N, L, H, W) in [-1, 1] (fake may have L frames too).
     Returns a uint8 (rows, cols) grayscale image with a header line; frames are enlarged by an
     integer factor (nearest) so that they are at least ``min_height`` pixels tall.
+    title: an extra line above the header (e.g. the quality check's verdict).
     """
     masks = np.asarray(masks)
     real = np.asarray(real)
@@ -50,14 +52,20 @@ def sample_grid(masks: np.ndarray, real: np.ndarray, fake: np.ndarray, *, gap: i
                 y = header + n * (h + gap)
                 x = x0 + t * (w + gap)
                 out[y : y + h, x : x + w] = up(img)
+    if title:
+        scale = min(0.5, 0.9 * out.shape[1] / max(1, cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)[0][0]))
+        bar = np.full((22, out.shape[1]), 255, dtype=np.uint8)
+        cv2.putText(bar, title, (2, 16), cv2.FONT_HERSHEY_SIMPLEX, scale, 0, 1, cv2.LINE_AA)
+        out = np.concatenate([bar, out])
     return out
 
 
-def save_sample_grid(path: str | Path, masks: np.ndarray, real: np.ndarray, fake: np.ndarray) -> Path:
+def save_sample_grid(path: str | Path, masks: np.ndarray, real: np.ndarray, fake: np.ndarray, *,
+                     title: str | None = None) -> Path:
     """Write :func:`sample_grid` as a PNG."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), sample_grid(masks, real, fake))
+    cv2.imwrite(str(path), sample_grid(masks, real, fake, title=title))
     return path
 
 
