@@ -209,6 +209,8 @@ def write_geff_sequence(
     """
     import zarr
 
+    from tgan_aug.io.store import _compressors
+
     out_dir = Path(out_dir)
     final, tmp = out_dir / name, out_dir / f".{name}.partial"
     if out_dir.exists() and not out_dir.is_dir():
@@ -218,8 +220,6 @@ def write_geff_sequence(
     shape = tuple(int(s) for s in labels.shape)
     shutil.rmtree(tmp, ignore_errors=True)
     group = zarr.open_group(str(tmp), mode="w", zarr_format=3)
-    from tgan_aug.io.store import _compressors
-
     copy = group.create_array(
         _LABELS, shape=shape, chunks=(1, *shape[1:]), dtype="uint16", fill_value=0,
         compressors=_compressors(), dimension_names=AXES,
@@ -255,10 +255,10 @@ def export_geff(
     overwrite: replace existing ``OUT/NAME`` groups (checked for all before anything is written).
     Returns {store name: path of its tracks.geff}.
     """
-    from tgan_aug.io.store import list_store_sequences, open_store_sequence
+    from tgan_aug.io.store import choose_sequences, open_store_sequence
 
     store, out_dir = Path(store), Path(out_dir)
-    names = _choose(list_store_sequences(store), sequences, store)
+    names = choose_sequences(store, sequences)
     opened = {name: open_store_sequence(store, name) for name in names}  # incomplete -> fails here
     if not overwrite:
         for name in names:
@@ -274,17 +274,6 @@ def export_geff(
         except RuntimeError as exc:  # damaged zarr chunk (checksum / decode error)
             raise UserError(f"{store}/{name}: a chunk is unreadable ({exc}); write the sequence again") from None
     return written
-
-
-def _choose(names: list[str], wanted: list[str] | None, store: Path) -> list[str]:
-    if not names:
-        raise UserError(f"{store} holds no sequences; nothing to export")
-    if not wanted:
-        return names
-    unknown = [n for n in wanted if n not in names]
-    if unknown:
-        raise UserError(f"{store} has no sequence {unknown[0]!r}; it holds {', '.join(names)} (--sequence)")
-    return list(dict.fromkeys(wanted))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -141,6 +141,19 @@ def list_store_sequences(path: str | os.PathLike) -> list[str]:
     )
 
 
+def choose_sequences(path: str | os.PathLike, wanted: list[str] | None) -> list[str]:
+    """The store's sequences to export: ``wanted`` (checked, duplicates dropped) or all of them."""
+    names = list_store_sequences(path)
+    if not names:
+        raise UserError(f"{path} holds no sequences; nothing to export")
+    if not wanted:
+        return names
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise UserError(f"{path} has no sequence {unknown[0]!r}; it holds {', '.join(names)} (--sequence)")
+    return list(dict.fromkeys(wanted))
+
+
 def _next_name(path: Path) -> str:
     existing = set(list_store_sequences(path)) if is_store(path) else set()
     n = 0
