@@ -13,7 +13,8 @@ from skimage.measure import regionprops
 from masksynth import TrackedMasks
 from tgan_aug.errors import UserError
 from tgan_aug.io import read_store, write_ctc, write_store
-from tgan_aug.io.geff_io import export_geff, import_geff, read_geff
+from tgan_aug.io.geff_export import export_geff
+from tgan_aug.io.geff_import import import_geff, read_geff
 
 _ALL_CHECKS = ValidationConfig(graph=True, lineage=True, tracklet=True)
 

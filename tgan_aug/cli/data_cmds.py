@@ -105,7 +105,7 @@ def export_ctc(store: str, out_dir: str, sequences: tuple[str, ...], seg: bool, 
 
 
 def _export_geff(store: str, out_dir: str, sequences: list[str] | None, *, overwrite: bool, quiet: bool) -> None:
-    from tgan_aug.io.geff_io import export_geff as run
+    from tgan_aug.io.geff_export import export_geff as run
 
     written = run(store, out_dir, sequences=sequences, overwrite=overwrite, progress=not quiet)
     click.echo(f"wrote GEFF {', '.join(str(p) for p in written.values())}")
@@ -159,7 +159,7 @@ def import_geff(geff: str, store: str, labels: str | None, seg_prop: str | None,
       tgan-aug import-geff out/bacteria-geff/01/tracks.geff work/again.zarr
       tgan-aug import-geff run.zarr/tracking_graph.geff work/ta.zarr --labels run.zarr/segmentation
     """
-    from tgan_aug.io.geff_io import import_geff as run
+    from tgan_aug.io.geff_import import import_geff as run
 
     written = run(geff, store, name=name, labels=labels, seg_prop=seg_prop, overwrite=overwrite, progress=not quiet)
     click.echo(f"imported {geff} into {store} as {written}")

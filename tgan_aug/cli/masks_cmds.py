@@ -117,7 +117,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
     cfg, bank = plan_synthesis(base, overrides=overrides, calibrate_from=calib, shapes_from=shapes, seed=seed)
 
     from tgan_aug.io.ctc import write_ctc
-    from tgan_aug.io.geff_io import write_geff_sequence
+    from tgan_aug.io.geff_export import write_geff_sequence
     from tgan_aug.io.store import write_store
 
     bar = tqdm.tqdm(total=cfg.frames * sequences, unit="frame", disable=quiet, desc="synth-masks")

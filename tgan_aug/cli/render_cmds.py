@@ -44,7 +44,7 @@ def render(masks, output, checkpoint, background, shard, ctc, geff, batch, frame
                 progress=True)
     click.echo(f"rendered {len(names)} sequence(s) into {output}" + (f" and {ctc}" if ctc else ""))
     if geff is not None:
-        from tgan_aug.io.geff_io import export_geff
+        from tgan_aug.io.geff_export import export_geff
 
         export_geff(output, geff, sequences=list(names), overwrite=overwrite)
         click.echo(f"wrote GEFF graphs into {geff}")

@@ -6,7 +6,8 @@ the file and the fix).
 """
 
 from tgan_aug.io.convert import export_ctc, import_ctc
-from tgan_aug.io.geff_io import export_geff, import_geff, read_geff
+from tgan_aug.io.geff_export import export_geff
+from tgan_aug.io.geff_import import import_geff, read_geff
 from tgan_aug.io.ctc import list_ctc_sequences, read_ctc, read_man_track, write_ctc
 from tgan_aug.io.info import dataset_info, summarize
 from tgan_aug.io.load import describe_source, load_tracked
