@@ -1,7 +1,8 @@
 """I/O speed on the real bacteria-phc set (53 x 1305x1009, 714 tracks): median of N runs.
 
 Times: read the CTC folder (with lineage validation), import-ctc (CTC -> zarr store),
-info on the store, export-ctc (store -> CTC), and info on the CTC folder.
+write_store alone (video in memory -> store), info on the store, export-ctc (store -> CTC),
+export-geff (store -> GEFF graph + labels), import-geff (GEFF -> store), and info on the CTC folder.
 
 Usage:
     python benchmarks/bench_io.py [--repeat 3] [--dataset bacteria-phc]
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     src = data / args.dataset
 
-    from tgan_aug.io import dataset_info, export_ctc, import_ctc, read_ctc
+    from tgan_aug.io import dataset_info, export_ctc, export_geff, import_ctc, import_geff, read_ctc, write_store
 
     work = Path(tempfile.mkdtemp(prefix="bench_io_"))
     try:
@@ -66,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = [
             ("read CTC (read_ctc, validated)", lambda: read_ctc(src)),
             ("import-ctc (CTC -> store)", lambda: import_ctc(src, store, overwrite=True)),
+            ("write_store (memory -> store)", lambda: write_store(work / "w.zarr", video, overwrite=True)),
             ("info on the store", lambda: dataset_info(store)),
             ("export-ctc (store -> CTC)", lambda: export_ctc(store, out, overwrite=True)),
+            ("export-geff (store -> GEFF)", lambda: export_geff(store, work / "geff", overwrite=True)),
+            ("import-geff (GEFF -> store)",
+             lambda: import_geff(work / "geff" / "01" / "tracks.geff", work / "g.zarr", overwrite=True)),
             ("info on the CTC folder", lambda: dataset_info(src)),
         ]
         for name, func in rows:

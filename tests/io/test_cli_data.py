@@ -68,6 +68,8 @@ def test_export_renumbers_store_names(tmp_path, video, capsys):
         (lambda p, c: ["export-ctc", str(p / "missing.zarr"), str(p / "o")], "missing.zarr does not exist"),
         (lambda p, c: ["import-ctc", str(c), str(p / "existing.zarr")], "already exists; pass overwrite=True (--overwrite)"),
         (lambda p, c: ["export-ctc", str(p / "existing.zarr"), str(c)], "01 already exists; pass overwrite=True (--overwrite)"),
+        (lambda p, c: ["import-geff", str(p / "existing.zarr"), str(p / "n.zarr")], "is not a valid GEFF graph"),
+        (lambda p, c: ["export-geff", str(p / "existing.zarr"), str(p / "g"), "--sequence", "02"], "no sequence '02'"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(tmp_path, ctc_dir, video, capsys, make_args, expected):
@@ -80,6 +82,22 @@ def test_user_errors_exit_2_with_one_line(tmp_path, ctc_dir, video, capsys, make
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], err
     assert "Traceback" not in err
+
+
+def test_geff_export_import_and_export_ctc_geff(tmp_path, ctc_dir, video, capsys):
+    store = tmp_path / "s.zarr"
+    assert _run(["import-ctc", str(ctc_dir), str(store), "--quiet"], capsys)[0] == 0
+    code, stdout, _ = _run(["export-geff", str(store), str(tmp_path / "g"), "--quiet"], capsys)
+    assert code == 0 and "01/tracks.geff" in stdout
+    code, stdout, _ = _run(["import-geff", str(tmp_path / "g" / "01" / "tracks.geff"), str(tmp_path / "b.zarr"), "--quiet"], capsys)
+    assert code == 0 and "as 01" in stdout
+    assert read_store(tmp_path / "b.zarr", "01") == video.masks
+    code, _, _ = _run(["export-ctc", str(store), str(tmp_path / "ctc"), "--geff", str(tmp_path / "g2"), "--quiet"], capsys)
+    assert code == 0 and read_ctc(tmp_path / "ctc").masks == video.masks
+    from tgan_aug.io import read_geff
+
+    assert read_geff(tmp_path / "g2" / "01" / "tracks.geff") == video.masks
+    assert _run(["export-geff", str(store), str(tmp_path / "g"), "--quiet"], capsys)[0] == 2  # exists
 
 
 def test_overwrite_flag_replaces(tmp_path, ctc_dir, video, capsys):

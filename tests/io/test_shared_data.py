@@ -81,3 +81,28 @@ def test_info_prints_the_documented_facts(shared_data, capsys):
     for line in ("frames             53", "size (Y x X)       1305 x 1009", "tracks             714",
                  "divisions          356", "cells per frame    2 -> 358"):
         assert line in text
+
+
+@pytest.mark.parametrize("dataset, tracks, divisions", [("bacteria-phc", 714, 356), ("PhC-C2DL-PSC", 89, 0)])
+def test_geff_round_trips_are_exact(shared_data, tmp_path, dataset, tracks, divisions):
+    """store -> GEFF -> store and GEFF -> store -> GEFF give back the same tracks, pixels and graph."""
+    from geff.core_io import read_to_memory
+    from geff.validate.data import ValidationConfig
+
+    from tgan_aug.io import export_geff, import_geff, read_store
+
+    store = tmp_path / "s.zarr"
+    [name] = import_ctc(shared_data / dataset, store)
+    first = export_geff(store, tmp_path / "g1")[name]
+    import_geff(first, tmp_path / "back.zarr")
+    original, back = read_store(store, name).masks, read_store(tmp_path / "back.zarr", name)
+    assert back == original and (back.n_tracks, back.n_divisions) == (tracks, divisions)
+    second = export_geff(tmp_path / "back.zarr", tmp_path / "g2")[name]
+    checks = ValidationConfig(graph=True, lineage=True, tracklet=True)
+    a, b = read_to_memory(str(first), data_validation=checks), read_to_memory(str(second), data_validation=checks)
+    np.testing.assert_array_equal(a["node_ids"], b["node_ids"])
+    np.testing.assert_array_equal(a["edge_ids"], b["edge_ids"])
+    assert a["node_props"].keys() == b["node_props"].keys()
+    for key in a["node_props"]:
+        np.testing.assert_array_equal(a["node_props"][key]["values"], b["node_props"][key]["values"])
+    assert len(a["node_ids"]) == int((original.lineage[:, 2] - original.lineage[:, 1] + 1).sum())

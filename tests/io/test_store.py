@@ -43,10 +43,11 @@ def test_layout_attributes_and_chunks_read_by_plain_zarr(tmp_path, video):
     assert attrs["axes"] == ["t", "y", "x"] and attrs["complete"] is True
     assert attrs["image_dtype"] == "uint8" and attrs["shape"] == list(video.labels.shape)
     assert attrs["intensity_range"] == list(video.intensity_range)
-    for key in ("labels", "images"):
+    for key in ("labels/tracks/0", "0"):  # OME label image level 0, image level 0
         assert group[key].chunks == (1, *video.labels.shape[1:])
         assert tuple(group[key].metadata.dimension_names) == ("t", "y", "x")
-    np.testing.assert_array_equal(group["labels"][...], video.labels)
+    np.testing.assert_array_equal(group["labels/tracks/0"][...], video.labels)
+    np.testing.assert_array_equal(group["0"][...], video.images)
     np.testing.assert_array_equal(group["lineage"][...], video.lineage)
 
 
@@ -189,7 +190,7 @@ def test_paths_that_are_not_stores(tmp_path, video):
 def test_damaged_chunk_is_reported(tmp_path, video):
     store = tmp_path / "s.zarr"
     write_store(store, video)
-    chunk = store / "seq000" / "labels" / "c" / "2" / "0" / "0"
+    chunk = store / "seq000" / "labels" / "tracks" / "0" / "c" / "2" / "0" / "0"
     data = bytearray(chunk.read_bytes())
     data[len(data) // 2] ^= 0xFF
     chunk.write_bytes(bytes(data))

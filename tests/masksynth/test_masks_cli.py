@@ -27,7 +27,7 @@ def test_synth_masks_writes_store_and_ctc_reproducibly(tmp_path):
 
     args = ["synth-masks", "--density", "mid", "--layout", "colony", "--frames", "4", "--size", "64x96",
             "--sequences", "2", "--seed", "3", "--quiet"]
-    out = run(args + ["-o", str(tmp_path / "a.zarr"), "--ctc", str(tmp_path / "ctc")])
+    out = run(args + ["-o", str(tmp_path / "a.zarr"), "--ctc", str(tmp_path / "ctc"), "--geff", str(tmp_path / "g")])
     assert "wrote 2 sequence(s) of 4x64x96" in out
     run(args + ["-o", str(tmp_path / "b.zarr")])
     a = load_tracked(tmp_path / "a.zarr")
@@ -38,6 +38,9 @@ def test_synth_masks_writes_store_and_ctc_reproducibly(tmp_path):
         y = y.masks if hasattr(y, "masks") else y
         assert x == y
         validate_tracked(x.labels, x.lineage)
+    from tgan_aug.io import read_geff
+
+    assert read_geff(tmp_path / "g" / "seq001" / "tracks.geff") == (a[1][1].masks if hasattr(a[1][1], "masks") else a[1][1])
     c = load_tracked(tmp_path / "ctc", sequence="01")[0][1]
     c = c.masks if hasattr(c, "masks") else c
     assert np.array_equal(c.labels, (a[0][1].masks if hasattr(a[0][1], "masks") else a[0][1]).labels)

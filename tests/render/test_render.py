@@ -162,12 +162,15 @@ def test_cli_render_with_ctc(tiny_ckpt, masks_store, tmp_path):
 
     with pytest.raises(SystemExit) as ex:
         main(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), "--checkpoint", str(tiny_ckpt),
-              "--ctc", str(tmp_path / "ctc"), "--seed", "2", "--device", "cpu"])
+              "--ctc", str(tmp_path / "ctc"), "--geff", str(tmp_path / "geff"), "--seed", "2", "--device", "cpu"])
     assert ex.value.code in (0, None)
     v = read_ctc(tmp_path / "ctc", sequence="02")
     src = read_store(masks_store, "seq001")
     np.testing.assert_array_equal(v.masks.labels, src.labels)
     np.testing.assert_array_equal(v.images, read_store(tmp_path / "v.zarr", "seq001").images)
+    from tgan_aug.io import read_geff
+
+    assert read_geff(tmp_path / "geff" / "seq001" / "tracks.geff") == src
 
 
 def test_sequence_seed_depends_on_name_only():

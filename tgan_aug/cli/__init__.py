@@ -20,6 +20,8 @@ _COMMANDS: dict[str, str] = {
     "info": "data_cmds:info",
     "import-ctc": "data_cmds:import_ctc",
     "export-ctc": "data_cmds:export_ctc",
+    "export-geff": "data_cmds:export_geff",
+    "import-geff": "data_cmds:import_geff",
     # masksynth
     "synth-masks": "masks_cmds:synth_masks",
     "augment-masks": "masks_cmds:augment_masks",

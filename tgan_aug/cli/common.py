@@ -19,6 +19,10 @@ seed_option = click.option("--seed", type=int, default=0, show_default=True, hel
 workers_option = click.option(
     "--workers", type=click.IntRange(0), default=0, show_default=True, help="Worker processes for data loading (0 = in the main process)."
 )
+geff_option = click.option(
+    "--geff", type=str, default=None,
+    help="Also write the lineage graphs as GEFF into this folder (one NAME/tracks.geff + labels per sequence).",
+)
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output (never done without this flag).")
 
 

@@ -1,4 +1,5 @@
-"""``tgan-aug info | import-ctc | export-ctc``: look at data and move it between CTC folders and stores.
+"""``tgan-aug info | import-ctc | export-ctc | export-geff | import-geff``: look at data and move it
+between CTC folders, GEFF graphs and stores.
 
 Thin layer over :mod:`tgan_aug.io`: each command parses options and calls one library function.
 """
@@ -9,7 +10,7 @@ import json
 
 import click
 
-from tgan_aug.cli.common import overwrite_option
+from tgan_aug.cli.common import geff_option, overwrite_option
 
 _LINK_HELP = (
     "TIFF pairs only: how to get tracks from the masks. auto = use the ids when they look linked "
@@ -78,9 +79,11 @@ def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: st
 @click.argument("out_dir", type=str)
 @click.option("--sequence", "sequences", multiple=True, help="Store sequence to export (repeatable); default: all.")
 @click.option("--seg", is_flag=True, help="Also write NN_GT/SEG/man_segTTT.tif (the same dense masks as TRA).")
+@geff_option
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @overwrite_option
-def export_ctc(store: str, out_dir: str, sequences: tuple[str, ...], seg: bool, quiet: bool, overwrite: bool) -> None:
+def export_ctc(store: str, out_dir: str, sequences: tuple[str, ...], seg: bool, geff: str | None, quiet: bool,
+               overwrite: bool) -> None:
     """Write the sequences of the store STORE as a CTC dataset folder OUT_DIR.
 
     Writes NN/tTTT.tif (images), NN_GT/TRA/man_trackTTT.tif + man_track.txt (and NN_GT/SEG with
@@ -91,8 +94,72 @@ def export_ctc(store: str, out_dir: str, sequences: tuple[str, ...], seg: bool, 
     Example:
       tgan-aug export-ctc work/bacteria.zarr out/bacteria-ctc
       tgan-aug export-ctc work/synth.zarr out/synth-ctc --sequence seq003 --seg --overwrite
+      tgan-aug export-ctc work/synth.zarr out/synth-ctc --geff out/synth-geff
     """
     from tgan_aug.io.convert import export_ctc as run
 
     mapping = run(store, out_dir, sequences=list(sequences) or None, seg=seg, overwrite=overwrite, progress=not quiet)
     click.echo(f"wrote {', '.join(f'{k} -> {out_dir}/{v}' for k, v in mapping.items())}")
+    if geff is not None:
+        _export_geff(store, geff, list(mapping), overwrite=overwrite, quiet=quiet)
+
+
+def _export_geff(store: str, out_dir: str, sequences: list[str] | None, *, overwrite: bool, quiet: bool) -> None:
+    from tgan_aug.io.geff_export import export_geff as run
+
+    written = run(store, out_dir, sequences=sequences, overwrite=overwrite, progress=not quiet)
+    click.echo(f"wrote GEFF {', '.join(str(p) for p in written.values())}")
+
+
+@click.command("export-geff")
+@click.argument("store", type=str)
+@click.argument("out_dir", type=str)
+@click.option("--sequence", "sequences", multiple=True, help="Store sequence to export (repeatable); default: all.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@overwrite_option
+def export_geff(store: str, out_dir: str, sequences: tuple[str, ...], quiet: bool, overwrite: bool) -> None:
+    """Write the lineage graphs of the store STORE as GEFF into the folder OUT_DIR.
+
+    Each sequence NAME becomes OUT_DIR/NAME/ holding tracks.geff (one node per cell and frame
+    with t, y, x, area, track_id, lineage_id; edges for continuation and division) and labels
+    (the track-id masks the graph points to). motile-tracker, traccuracy, ultrack, trackastra
+    and napari-geff read it; the geff package validates it before it is kept.
+
+    \b
+    Example:
+      tgan-aug export-geff work/bacteria.zarr out/bacteria-geff
+      tgan-aug export-geff work/synth.zarr out/synth-geff --sequence seq003 --overwrite
+    """
+    _export_geff(store, out_dir, list(sequences) or None, overwrite=overwrite, quiet=quiet)
+
+
+@click.command("import-geff")
+@click.argument("geff", type=str)
+@click.argument("store", type=str)
+@click.option("--labels", type=str, default=None,
+              help="The label image (zarr array or OME-Zarr image); default: the graph's related_objects "
+                   "labels entry, else a sibling 'segmentation' or 'labels'.")
+@click.option("--seg-prop", type=str, default=None,
+              help="Node property holding each node's label value; default: the related object's "
+                   "node_prop, else seg_id, label, then the tracklet property.")
+@click.option("--name", type=str, default=None,
+              help="Sequence name in the store; default: the exported name, else the next seqNNN.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@overwrite_option
+def import_geff(geff: str, store: str, labels: str | None, seg_prop: str | None, name: str | None, quiet: bool,
+                overwrite: bool) -> None:
+    """Read the GEFF graph GEFF with its label image into the store STORE as one tracked sequence.
+
+    A run of nodes linked frame to frame is one track; a division (or a gap in time) starts new
+    tracks whose parent is the track before. Merges are refused; the result is checked with the
+    CTC rules. Graphs from trackastra, motile-tracker, ultrack and export-geff are read.
+
+    \b
+    Example:
+      tgan-aug import-geff out/bacteria-geff/01/tracks.geff work/again.zarr
+      tgan-aug import-geff run.zarr/tracking_graph.geff work/ta.zarr --labels run.zarr/segmentation
+    """
+    from tgan_aug.io.geff_import import import_geff as run
+
+    written = run(geff, store, name=name, labels=labels, seg_prop=seg_prop, overwrite=overwrite, progress=not quiet)
+    click.echo(f"imported {geff} into {store} as {written}")

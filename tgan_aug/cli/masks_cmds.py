@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tgan_aug.cli.common import overwrite_option, parse_size, seed_option
+from tgan_aug.cli.common import geff_option, overwrite_option, parse_size, seed_option
 from tgan_aug.errors import UserError
 
 
@@ -33,9 +33,9 @@ def _explicit(ctx: click.Context, name: str) -> bool:
     return src is not None and src.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
-def _check_outputs(output: str | None, ctc: str | None) -> None:
-    if output is None and ctc is None:
-        raise UserError("say where to write: -o/--output STORE.zarr and/or --ctc OUT_DIR")
+def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None) -> None:
+    if output is None and ctc is None and geff is None:
+        raise UserError("say where to write: -o/--output STORE.zarr and/or --ctc OUT_DIR (or --geff OUT_DIR)")
 
 
 @click.command("synth-masks")
@@ -62,6 +62,7 @@ def _check_outputs(output: str | None, ctc: str | None) -> None:
                    "them (explicit flags still win); its cells become the shape bank unless --shapes-from.")
 @click.option("-o", "--output", type=str, default=None, help="zarr store to write (sequences seq000, seq001, ...).")
 @click.option("--ctc", "ctc_dir", type=str, default=None, help="Also/instead write a CTC dataset folder (01, 02, ...).")
+@geff_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @seed_option
 @overwrite_option
@@ -69,7 +70,8 @@ def _check_outputs(output: str | None, ctc: str | None) -> None:
 def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size: str, sequences: int,
                 cells: int | None, coverage: float | None, division_rate: float | None, min_gap: int | None,
                 border: str | None, speed: float | None, shapes_from: str | None, calibrate_from: str | None,
-                output: str | None, ctc_dir: str | None, quiet: bool, seed: int, overwrite: bool) -> None:
+                output: str | None, ctc_dir: str | None, geff: str | None, quiet: bool, seed: int,
+                overwrite: bool) -> None:
     """Synthesize tracked cell mask sequences with exact track ids and lineage.
 
     Cells (real shapes from --shapes-from, or procedural ellipses, rods and blobs) are placed
@@ -83,13 +85,14 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
           --sequences 4 --seed 0 -o masks.zarr
       tgan-aug synth-masks --cells 200 --division-rate 0.02 --ctc out/synth-ctc
       tgan-aug synth-masks --calibrate-from data/bacteria-phc -o bact.zarr --ctc out/bact-ctc
+      tgan-aug synth-masks --cells 100 --frames 20 -o synth.zarr --geff out/synth-geff
     """
     import tqdm
 
     from masksynth import SynthConfig
     from masksynth.batch import plan_synthesis, synthesize_many
 
-    _check_outputs(output, ctc_dir)
+    _check_outputs(output, ctc_dir, geff)
     hw = parse_size(size, "--size")
     overrides: dict[str, Any] = {}
     explicit = {
@@ -114,6 +117,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
     cfg, bank = plan_synthesis(base, overrides=overrides, calibrate_from=calib, shapes_from=shapes, seed=seed)
 
     from tgan_aug.io.ctc import write_ctc
+    from tgan_aug.io.geff_export import write_geff_sequence
     from tgan_aug.io.store import write_store
 
     bar = tqdm.tqdm(total=cfg.frames * sequences, unit="frame", disable=quiet, desc="synth-masks")
@@ -127,12 +131,15 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
                             provenance={**provenance, "sequence_index": k})
             if ctc_dir is not None:
                 write_ctc(ctc_dir, masks, sequence=f"{k + 1:02d}", overwrite=overwrite)
+            if geff is not None:
+                write_geff_sequence(geff, f"seq{k:03d}", masks.labels, masks.lineage, overwrite=overwrite,
+                                    facts={"provenance": {**provenance, "sequence_index": k}})
             s = masks.summary()
             written.append(f"seq{k:03d}: {s['cells_per_frame_mean']:.0f} cells/frame, {s['tracks']} tracks, "
                            f"{s['divisions']} divisions")
     finally:
         bar.close()
-    where = " and ".join(x for x in (output, ctc_dir) if x)
+    where = " and ".join(x for x in (output, ctc_dir, geff) if x)
     click.echo(f"wrote {sequences} sequence(s) of {cfg.frames}x{cfg.size[0]}x{cfg.size[1]} to {where}")
     for line in written:
         click.echo("  " + line)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tgan_aug.cli.common import device_option, overwrite_option, parse_size, seed_option
+from tgan_aug.cli.common import device_option, geff_option, overwrite_option, parse_size, seed_option
 
 
 @click.command("render")
@@ -15,6 +15,7 @@ from tgan_aug.cli.common import device_option, overwrite_option, parse_size, see
               help="'auto' (checkpoint background), 'bank' (drawn per sequence from the checkpoint's backgrounds) or an image file.")
 @click.option("--shard", type=str, default=None, help="K/N: render every N-th sequence from K (0-based); shards may share one store.")
 @click.option("--ctc", "ctc", type=str, default=None, help="Also export CTC folders here.")
+@geff_option
 @click.option("--batch", type=click.IntRange(1), default=4, show_default=True, help="Sequences rendered together in the low-res stage.")
 @click.option("--frame-batch", type=click.IntRange(1), default=8, show_default=True, help="Frames per super-res batch.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
@@ -22,7 +23,7 @@ from tgan_aug.cli.common import device_option, overwrite_option, parse_size, see
 @seed_option
 @device_option
 @overwrite_option
-def render(masks, output, checkpoint, background, shard, ctc, batch, frame_batch, precision, seed, device, overwrite):
+def render(masks, output, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, seed, device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
     Labels and lineage pass through unchanged; images get the training data's dtype and range.
@@ -31,7 +32,7 @@ def render(masks, output, checkpoint, background, shard, ctc, batch, frame_batch
     Example:
       tgan-aug synth-masks --density high --frames 20 -o masks.zarr
       tgan-aug render masks.zarr -o video.zarr --checkpoint run/merged.pt --seed 1
-      tgan-aug render masks.zarr -o video.zarr --shard 0/2 --ctc video_ctc
+      tgan-aug render masks.zarr -o video.zarr --shard 0/2 --ctc video_ctc --geff video_geff
     """
     import sys
 
@@ -42,6 +43,11 @@ def render(masks, output, checkpoint, background, shard, ctc, batch, frame_batch
                 command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
                 progress=True)
     click.echo(f"rendered {len(names)} sequence(s) into {output}" + (f" and {ctc}" if ctc else ""))
+    if geff is not None:
+        from tgan_aug.io.geff_export import export_geff
+
+        export_geff(output, geff, sequences=list(names), overwrite=overwrite)
+        click.echo(f"wrote GEFF graphs into {geff}")
 
 
 @click.command("demo")

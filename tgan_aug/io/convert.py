@@ -10,7 +10,14 @@ from typing import Literal
 from masksynth.tracked import TrackedVideo
 from tgan_aug.errors import UserError
 from tgan_aug.io.ctc import _sequence_outputs, list_ctc_sequences, read_ctc, write_ctc
-from tgan_aug.io.store import _open_root, is_store, list_store_sequences, open_store_sequence, write_store
+from tgan_aug.io.store import (
+    _open_root,
+    choose_sequences,
+    is_store,
+    list_store_sequences,
+    open_store_sequence,
+    write_store,
+)
 
 __all__ = ["export_ctc", "import_ctc"]
 
@@ -99,14 +106,7 @@ def export_ctc(
     Returns {store name: CTC sequence}.
     """
     store, out_dir = Path(store), Path(out_dir)
-    names = list_store_sequences(store)
-    if not names:
-        raise UserError(f"{store} holds no sequences; nothing to export")
-    if sequences:
-        unknown = [n for n in sequences if n not in names]
-        if unknown:
-            raise UserError(f"{store} has no sequence {unknown[0]!r}; it holds {', '.join(names)} (--sequence)")
-        names = list(dict.fromkeys(sequences))
+    names = choose_sequences(store, sequences)
     mapping = _ctc_names(names)
     opened = {name: open_store_sequence(store, name) for name in names}  # incomplete -> fails here
     if not overwrite:

@@ -1,15 +1,22 @@
-"""zarr v3 stores: work in progress and large outputs, one group per sequence.
+"""zarr v3 stores: work in progress and large outputs, one group per sequence, OME-Zarr 0.5 compatible.
 
-Layout of a store (a folder, usually ``*.zarr``)::
+Layout of a store (a folder, usually ``*.zarr``), format version 2::
 
     STORE/zarr.json                 root group; attributes {"tgan_aug": {"format": "tgan-aug-store",
-                                    "format_version": 1}}
-    STORE/<name>/                   one group per sequence (seq000, seq001, ... or given names)
-        labels   (T, Y, X) uint16   track ids, 0 = background; chunk = one frame
-        images   (T, Y, X) <dtype>  only when the sequence has images; chunk = one frame
+                                    "format_version": 2}}
+    STORE/<name>/                   one group per sequence (seq000, seq001, ... or given names); an
+                                    OME-Zarr multiscale image when the sequence has images
+        0        (T, Y, X) <dtype>  images (multiscale level 0); only when the sequence has images
+        labels/                     OME-Zarr labels group, listing the label image "tracks"
+        labels/tracks/0 (T, Y, X) uint16   track ids, 0 = background (OME label image, level 0)
         lineage  (N, 4) int64       rows id, t_start, t_end, parent (CTC man_track.txt)
         attributes: format_version, axes ["t", "y", "x"], shape, image_dtype, intensity_range,
-                    provenance, n_tracks, complete
+                    provenance, n_tracks, complete; "ome" (multiscales, axes t/y/x in frame/pixel)
+
+Image and label arrays are chunked one frame per chunk. The OME metadata comes from
+:mod:`tgan_aug.io.ome`, so napari (napari-ome-zarr), Fiji/MoBIE, bioio and neuroglancer open a
+sequence group as an image with its label layer. Format version 1 stores (``labels`` and
+``images`` arrays directly in the sequence group, no OME metadata) are still read.
 
 Writes stream frame by frame (:class:`StoreWriter`), so a sequence larger than memory can be
 written. ``complete: true`` is written last, after the lineage has been checked against every
@@ -39,6 +46,7 @@ from masksynth.tracked import (
 )
 from tgan_aug.errors import UserError
 from tgan_aug.io._tiff import as_labels
+from tgan_aug.io.ome import IMAGE_PATH, LABEL_NAME, LABELS_PATH, image_attrs, label_image_attrs, labels_group_attrs
 
 __all__ = [
     "FORMAT_VERSION",
@@ -52,7 +60,10 @@ __all__ = [
 ]
 
 #: Version of the store layout written by this code; readers accept this and older.
-FORMAT_VERSION = 1
+#: 1: labels / images arrays in the sequence group; 2: OME-Zarr 0.5 image + label image.
+FORMAT_VERSION = 2
+#: Array paths inside a sequence group, by format version: (labels, images).
+_ARRAY_PATHS = {1: ("labels", "images"), 2: (LABELS_PATH, IMAGE_PATH)}
 _ROOT_KEY = "tgan_aug"
 #: Frames written per call by write_store (their chunks are compressed in parallel).
 _BLOCK = 8
@@ -130,6 +141,19 @@ def list_store_sequences(path: str | os.PathLike) -> list[str]:
     )
 
 
+def choose_sequences(path: str | os.PathLike, wanted: list[str] | None) -> list[str]:
+    """The store's sequences to export: ``wanted`` (checked, duplicates dropped) or all of them."""
+    names = list_store_sequences(path)
+    if not names:
+        raise UserError(f"{path} holds no sequences; nothing to export")
+    if not wanted:
+        return names
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise UserError(f"{path} has no sequence {unknown[0]!r}; it holds {', '.join(names)} (--sequence)")
+    return list(dict.fromkeys(wanted))
+
+
 def _next_name(path: Path) -> str:
     existing = set(list_store_sequences(path)) if is_store(path) else set()
     n = 0
@@ -201,26 +225,31 @@ class StoreWriter:
                 )
             shutil.rmtree(self.path / self.name)
         group = root.create_group(self.name)
-        group.attrs.update(
-            {
-                "format_version": FORMAT_VERSION,
-                "axes": list(AXES),
-                "shape": list(shape),
-                "image_dtype": None if self.image_dtype is None else self.image_dtype.name,
-                "intensity_range": None,
-                "provenance": provenance or {},
-                "complete": False,
-            }
-        )
+        attrs = {
+            "format_version": FORMAT_VERSION,
+            "axes": list(AXES),
+            "shape": list(shape),
+            "image_dtype": None if self.image_dtype is None else self.image_dtype.name,
+            "intensity_range": None,
+            "provenance": provenance or {},
+            "complete": False,
+        }
+        if self.image_dtype is not None:
+            attrs["ome"] = image_attrs(self.name)
+        group.attrs.update(attrs)
         chunks = (1, shape[1], shape[2])
+        label_group = group.create_group("labels", attributes={"ome": labels_group_attrs()})
+        label_group.create_group(
+            LABEL_NAME, attributes={"ome": label_image_attrs(has_image=self.image_dtype is not None)}
+        )
         self._labels = group.create_array(
-            "labels", shape=shape, chunks=chunks, dtype="uint16", fill_value=0,
+            LABELS_PATH, shape=shape, chunks=chunks, dtype="uint16", fill_value=0,
             compressors=_compressors(), dimension_names=AXES,
         )
         self._images = None
         if self.image_dtype is not None:
             self._images = group.create_array(
-                "images", shape=shape, chunks=chunks, dtype=self.image_dtype, fill_value=0,
+                IMAGE_PATH, shape=shape, chunks=chunks, dtype=self.image_dtype, fill_value=0,
                 compressors=_compressors(), dimension_names=AXES,
             )
         self._group = group
@@ -383,9 +412,10 @@ def open_store_sequence(path: str | os.PathLike, name: str) -> StoreSequence:
             f"{path}/{name} is incomplete (its write was interrupted or never finalized); "
             "run the command that writes it again with --overwrite"
         )
+    labels_path, images_path = _ARRAY_PATHS.get(attrs["format_version"], _ARRAY_PATHS[FORMAT_VERSION])
     try:
-        labels = group["labels"]
-        images = group["images"] if "images" in group else None
+        labels = group[labels_path]
+        images = group[images_path] if images_path in group else None
         lineage = np.asarray(group["lineage"][...], dtype=np.int64).reshape(-1, 4)
     except (KeyError, zarr.errors.BaseZarrError) as exc:  # type: ignore[attr-defined]
         raise UserError(f"{path}/{name} is damaged ({exc}); write it again with --overwrite") from None
