@@ -56,6 +56,8 @@ MIN_GAIN = 0.05
 _FAR = 1e6
 #: profile bins with fewer than this share of the cell pixels copy their nearest well-filled bin
 MIN_BIN_SHARE = 0.002
+#: junction bins measured on fewer pixels stay 0 (no seam)
+MIN_JUNCTION_PIXELS = 50
 
 
 @dataclass
@@ -257,7 +259,12 @@ def boundary_distances(labels: np.ndarray, parents: np.ndarray | None = None) ->
     far = np.full(labels.shape, _FAR, dtype=np.float32)
     if not cells.any():
         return far, far.copy(), np.zeros(labels.shape, dtype=labels.dtype)
-    gap = _gaps_between_sisters(labels, parents) if parents is not None else np.zeros(labels.shape, dtype=bool)
+    gap = np.zeros(labels.shape, dtype=bool)
+    if parents is not None:
+        present = parents[np.minimum(np.unique(labels), parents.size - 1)]
+        present = present[present > 0]
+        if present.size > np.unique(present).size:  # some sisters are in this frame
+            gap = _gaps_between_sisters(labels, parents)
     body = cells | gap
     pad = np.pad(labels, 1, mode="edge")
     pad_body = np.pad(body, 1, mode="edge")
@@ -380,9 +387,10 @@ def fit_painter(
     profile = _fill_empty(np.divide(S.sum(1), prof_counts, out=np.zeros(n_d), where=prof_counts > 0), prof_counts,
                           min_count=MIN_BIN_SHARE * prof_counts[: radius + 1].sum())
     # junction: the mean residual left over by the edge profile at 0 .. JUNCTION px from a cell-cell border
+    # (0 where the data has too few junction pixels to say)
     expected = C[:, :-1] * profile[:, None]
     n_junc = C[:, :-1].sum(0)
-    junction = np.divide((S[:, :-1] - expected).sum(0), n_junc, out=np.zeros(JUNCTION + 1), where=n_junc > 0)
+    junction = np.divide((S[:, :-1] - expected).sum(0), n_junc, out=np.zeros(JUNCTION + 1), where=n_junc >= MIN_JUNCTION_PIXELS)
     # per-cell gains: a cell's summed contrast over the summed contrast its shape predicts
     pred_table = (profile[:, None] + np.append(junction, 0.0)[None, :]).ravel()
     gains = np.array([1.0])
