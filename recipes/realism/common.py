@@ -547,9 +547,14 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     cache = WORK / "evals" / scale.name / f"{name}.json"
     frames_file = WORK / "frames" / scale.name / f"{name}.npy"
     ckpt = None if task["method"] == "painter" else merged_checkpoint(task["dataset"], task["method"], task["seed"], scale)
-    if (cache.is_file() and (ckpt is None or cache.stat().st_mtime > ckpt.stat().st_mtime)
-            and (not task.get("keep_frames") or frames_file.is_file())):
-        return json.loads(cache.read_text(encoding="utf-8"))  # same checkpoint, same evaluation: reuse
+    from tgan_aug.baselines.painter import PAINTER_VERSION
+
+    if (cache.is_file() and (not task.get("keep_frames") or frames_file.is_file())):
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if ckpt is not None and cache.stat().st_mtime > ckpt.stat().st_mtime:
+            return cached  # same checkpoint, same evaluation: reuse
+        if ckpt is None and cached.get("painter_version") == PAINTER_VERSION:
+            return cached  # same painter, same evaluation: reuse
     if ckpt is None:
         fake = paint_masks(task["dataset"], scale, test.masks, seed=task["seed"], data_root=task["data_root"])
     else:
@@ -559,6 +564,8 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
         np.save(frames_file, fake.images)
     metrics = both_protocols(test, fake, device=scale.device)
     out = {"task": {k: v for k, v in task.items() if k not in ("scale",)}, "metrics": metrics, "seconds": time.time() - t0}
+    if ckpt is None:
+        out["painter_version"] = PAINTER_VERSION
     save_json(cache, out)
     return out
 

@@ -9,8 +9,10 @@ import pytest
 
 from masksynth import TrackedMasks
 from masksynth.tracked import TrackedVideo
-from tgan_aug.baselines import PainterParams, fit_painter, paint
-from tgan_aug.baselines.painter import signed_boundary_distance
+from scipy import ndimage as ndi
+
+from tgan_aug.baselines import PainterParams, fit_painter, load_painter, paint, save_painter
+from tgan_aug.baselines.painter import boundary_distances
 from tgan_aug.errors import UserError
 
 
@@ -114,19 +116,143 @@ def test_errors_name_the_problem(bright, tracked):
         PainterParams.from_dict({**d, "edge_profile": [0.0, 1.0]})
     with pytest.raises(UserError, match="noise_sd"):
         PainterParams.from_dict({**d, "noise_sd": -1.0})
+    with pytest.raises(UserError, match="cell_gains must be 21 increasing quantiles > 0"):
+        PainterParams.from_dict({**d, "cell_gains": [-1.0] * 21})
+    with pytest.raises(UserError, match="version 1 is not supported"):
+        PainterParams.from_dict({**d, "version": 1})
     empty = TrackedMasks(np.zeros((2, 20, 30), np.uint16), np.zeros((0, 4), np.int64))
     with pytest.raises(UserError, match="no cell pixels"):
         fit_painter([TrackedVideo(empty, np.zeros((2, 20, 30), np.uint8))])
 
 
-def test_signed_distance_separates_touching_cells():
-    lab = np.zeros((9, 12), np.uint16)
+def test_touching_cells_and_bridged_sisters_share_one_outline():
+    lab = np.zeros((9, 14), np.uint16)
     lab[2:7, 2:6] = 1
-    lab[2:7, 6:10] = 2
-    d = signed_boundary_distance(lab)
-    assert d[4, 5] == 0 and d[4, 6] == 0  # the shared border is a boundary
-    assert d[4, 3] < 0 and d[0, 0] > 0
-    assert d[4, 4] == -1
+    lab[2:7, 6:10] = 2  # touches 1
+    lab[2:7, 12:14] = 3  # 2 px gap to 2
+    signed, junction, nearest = boundary_distances(lab)
+    assert signed[4, 5] < 0 and signed[4, 6] < 0  # the shared border is inside, not an edge
+    assert junction[4, 5] == 0 and junction[4, 6] == 0 and junction[4, 3] == 2
+    assert signed[4, 10] > 0 and signed[4, 11] > 0  # unrelated cells: the gap is background
+    assert signed[0, 0] > 0 and signed[2, 2] == 0
+    assert nearest[0, 0] == 1 and nearest[4, 4] == 1 and nearest[8, 13] == 3
+    parents = np.array([0, 0, 9, 9])  # 2 and 3 are sisters: their gap is bridged
+    signed, junction, _ = boundary_distances(lab, parents)
+    assert signed[4, 10] < 0 and signed[4, 11] < 0 and junction[4, 10] == 0
+    empty_signed, _, empty_nearest = boundary_distances(np.zeros((4, 5), np.uint16))
+    assert np.all(empty_signed > 1e5) and not empty_nearest.any()
+
+
+def _discs(frames: int = 3, *, rows: int = 4, cols: int = 5, radius: int = 7, pitch: int = 24) -> TrackedMasks:
+    """Static, separate discs on a grid: labels (frames, rows * pitch, cols * pitch), ids 1 .. rows * cols."""
+    yy, xx = np.mgrid[: rows * pitch, : cols * pitch]
+    frame = np.zeros(yy.shape, np.uint16)
+    for i in range(rows):
+        for j in range(cols):
+            cy, cx = i * pitch + pitch // 2, j * pitch + pitch // 2
+            frame[(yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2] = i * cols + j + 1
+    n = rows * cols
+    lineage = np.array([[k, 0, frames - 1, 0] for k in range(1, n + 1)], np.int64)
+    return TrackedMasks(np.repeat(frame[None], frames, 0), lineage)
+
+
+def _fluorescence(masks: TrackedMasks, brightness: np.ndarray, *, bg: float = 20.0, blur: float = 2.0, seed: int = 0) -> TrackedVideo:
+    """Bright-on-dark cells with soft edges: cell k has ``brightness[k]`` above ``bg``; uint8."""
+    rng = np.random.default_rng(seed)
+    lut = np.concatenate([[0.0], brightness]).astype(np.float32)
+    img = bg + np.stack([ndi.gaussian_filter(lut[f], blur) for f in masks.labels]) + rng.normal(0, 1.0, masks.labels.shape)
+    return TrackedVideo(masks, np.clip(np.rint(img), 0, 255).astype(np.uint8))
+
+
+def test_dim_cells_stay_brighter_than_the_background_with_no_dark_ring():
+    masks = _discs()
+    brightness = np.random.default_rng(1).uniform(3.0, 150.0, 20)  # some cells barely above the background
+    p = fit_painter([_fluorescence(masks, brightness)], radius=4)
+    assert p.cell_gains.min() > 0
+    lab = masks.labels[0]
+    ring = ndi.binary_dilation(lab > 0, iterations=2) & (lab == 0)
+    near = ndi.distance_transform_edt(lab == 0, return_indices=True)[1]
+    owner = lab[near[0], near[1]]
+    for seed in range(4):
+        out = paint(masks, p, seed=seed).images[0].astype(np.float64)
+        bg_mean = out[ndi.distance_transform_edt(lab == 0) > 6].mean()
+        for k in range(1, 21):
+            assert out[lab == k].mean() > bg_mean + 1, f"seed {seed}: cell {k} is not brighter than the background"
+            assert out[ring & (owner == k)].mean() > bg_mean - 1, f"seed {seed}: a dark ring around cell {k}"
+
+
+def test_dividing_daughters_are_not_cut_by_a_dark_line():
+    # fitted on separate soft-edged cells (no junctions in the data: nothing says a seam is dark)
+    fit_masks = _discs()
+    p = fit_painter([_fluorescence(fit_masks, np.full(20, 100.0))], radius=4)
+    contrast = p.cell_contrast
+    yy, xx = np.mgrid[:48, :48]
+    disc = (yy - 24) ** 2 + (xx - 24) ** 2 <= 14**2
+    for gap in (0, 2):  # daughters touching, or cut apart by a 2-pixel gap (as masksynth divides)
+        frame = np.zeros((48, 48), np.uint16)
+        frame[disc & (xx < 24)] = 2
+        frame[disc & (xx >= 24 + gap)] = 3
+        mother = np.where(disc, 1, 0).astype(np.uint16)
+        masks = TrackedMasks(np.stack([mother, frame, frame]), np.array([[1, 0, 0, 0], [2, 1, 2, 1], [3, 1, 2, 1]], np.int64))
+        out = paint(masks, p, seed=0).images.astype(np.float64)
+        across = out[1, 18:31, 14:36].mean(0)  # mean intensity across the cut, columns 14 .. 35
+        interior = out[1][disc & (np.abs(xx - 24) > 4) & (np.abs(xx - 24) < 9)].mean()
+        assert across.min() > interior - 0.15 * contrast, f"gap {gap}: a dark line through the daughters"
+
+
+def test_a_dark_seam_in_the_data_is_painted():
+    # cells that touch in the data with a dark seam between them: the junction profile keeps it
+    frame = np.zeros((96, 128), np.uint16)
+    for k, (y, x) in enumerate((y, x) for y in range(8, 96, 32) for x in range(8, 128, 40)):
+        frame[y : y + 16, x : x + 10] = 2 * k + 1
+        frame[y : y + 16, x + 10 : x + 20] = 2 * k + 2  # touching
+    n = int(frame.max())
+    masks = TrackedMasks(np.repeat(frame[None], 3, 0), np.array([[k, 0, 2, 0] for k in range(1, n + 1)], np.int64))
+    video = _fluorescence(masks, np.full(n, 100.0), blur=1.0)
+    seam = np.zeros(frame.shape, bool)
+    for y in range(8, 96, 32):
+        for x in range(8, 128, 40):
+            seam[y : y + 16, x + 9 : x + 11] = True
+    images = video.images.copy()
+    images[:, seam] = 20  # the data shows a dark seam between touching cells
+    p = fit_painter([TrackedVideo(masks, images)], radius=4)
+    assert p.junction_profile[0] < -0.3 * p.cell_contrast
+
+
+def test_daughters_keep_their_mothers_gain(tracked_factory):
+    masks = _discs()
+    p = fit_painter([_fluorescence(masks, np.random.default_rng(2).uniform(10.0, 200.0, 20))], radius=4)
+    assert p.cell_gains[-1] / p.cell_gains[0] > 2
+    m = tracked_factory(frames=6, divide_at=3)  # cell 1 divides into 4 and 5 at t = 3
+    out = paint(m, p, seed=5).images.astype(np.float64)
+    means = {k: out[3][m.labels[3] == k].mean() for k in (4, 5)}
+    mother = out[2][m.labels[2] == 1].mean()
+    assert abs(means[4] - means[5]) < 0.25 * p.cell_contrast
+    assert abs(means[4] - mother) < 0.4 * p.cell_contrast
+
+
+def test_fit_file_round_trip_and_errors(bright, tmp_path):
+    p = fit_painter([bright], radius=3)
+    path = save_painter(p, tmp_path / "fit")
+    assert path.name == "fit.npz" and path.stat().st_size < 200_000
+    q = load_painter(path)
+    assert np.array_equal(q.background, p.background) and np.array_equal(q.cell_gains, p.cell_gains)
+    assert np.array_equal(paint(bright.masks, p, seed=3).images, paint(bright.masks, q, seed=3).images)
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(UserError, match="not a painter fit"):
+        load_painter(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_text("not a zip")
+    with pytest.raises(UserError, match="cannot read a painter fit"):
+        load_painter(tmp_path / "junk.npz")
+    d = p.to_dict()
+    meta = {k: v for k, v in d.items() if k not in ("background", "edge_profile", "junction_profile", "cell_gains")}
+    arrays = {k: getattr(p, k) for k in ("background", "edge_profile", "junction_profile", "cell_gains")}
+    np.savez(tmp_path / "old.npz", meta=np.array(json.dumps({**meta, "version": 1})), **arrays)
+    with pytest.raises(UserError, match="format version 1 is not supported"):
+        load_painter(tmp_path / "old.npz")
+    np.savez(tmp_path / "pickled.npz", meta=np.array([{"a": 1}], dtype=object), **arrays)
+    with pytest.raises(UserError, match="cannot read a painter fit"):
+        load_painter(tmp_path / "pickled.npz")
 
 
 @pytest.mark.shared_data

@@ -191,3 +191,22 @@ def test_evaluate_paths_zarr_stores_pairs_by_name(tmp_path, video):
     write_store(masks_only, TrackedMasks.from_labels(labels[:8]), name="a")
     with pytest.raises(UserError, match="no images"):
         evaluate_paths(str(masks_only), str(fake), config=cfg, progress=False)
+
+
+def test_painter_baseline_is_evaluated_and_reported(tmp_path, video):
+    from tgan_aug.io.store import write_store
+    from tgan_aug.metrics import evaluate_paths
+
+    imgs, labels = video
+    real = tmp_path / "real.zarr"
+    write_store(real, _tv(imgs[:8], labels[:8]), name="a")
+    cfg = EvalConfig(families=("paired", "microscopy"))
+    out = evaluate_paths(str(real), str(real), config=cfg, progress=False, baseline="painter", out_dir=tmp_path / "rep")
+    seq = out["sequences"]["a"]
+    painter = seq["info"]["painter_baseline"]
+    assert seq["metrics"]["SSIM"] == pytest.approx(1.0)  # REAL against itself
+    assert 0 < painter["SSIM"] < 0.99 and set(painter) == set(seq["metrics"])
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "| metric | value | painter (fitted on REAL) | better |" in text
+    with pytest.raises(UserError, match="--baseline 'gan'"):
+        evaluate_paths(str(real), str(real), config=cfg, progress=False, baseline="gan")

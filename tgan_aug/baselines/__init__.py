@@ -7,6 +7,6 @@
   low-res generator with ``ModelConfig(use_prev_frame=False)``; see :mod:`tgan_aug.models.config`.
 """
 
-from tgan_aug.baselines.painter import PainterParams, fit_painter, paint
+from tgan_aug.baselines.painter import PainterParams, fit_painter, load_painter, paint, save_painter
 
-__all__ = ["PainterParams", "fit_painter", "paint"]
+__all__ = ["PainterParams", "fit_painter", "load_painter", "paint", "save_painter"]

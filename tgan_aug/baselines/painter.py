@@ -1,28 +1,39 @@
 """A non-learned painter: the simplest way to turn tracked masks into microscopy-like frames.
 
-Fitted from real videos (:func:`fit_painter`):
+Fitted from real videos (:func:`fit_painter`, seconds on a CPU):
 
 - ``background`` (Y, X): the cell-free median background of the first video
   (:func:`tgan_aug.training.background.estimate_background`, cells dilated and inpainted);
 - ``edge_profile``: the mean of ``image - background`` as a function of the signed distance to
-  the nearest cell boundary (negative inside a cell, positive outside), at integer distances
-  ``-radius .. +radius``. Its innermost bin is the mean cell contrast (bright or dark cells), the
-  bins around 0 hold the phase-contrast halo and the edge;
-- ``cell_sd``: spread of the per-cell mean contrast between cells (each track keeps one draw);
+  the outline of the cells (negative inside, positive outside), at integer distances
+  ``-radius .. +radius``. Touching cells share one outline (their common border is inside), and so
+  do sisters of a division with a small gap between them (the cut :mod:`masksynth` leaves), so
+  daughters are not cut apart by an edge profile drawn on both sides of their border;
+- ``junction_profile``: what real data adds, on top of the edge profile, at 0 .. ``JUNCTION``
+  pixels from a border between two touching cells (a dark line only where the data has one);
+- ``cell_gains``: quantiles of the per-cell contrast gain (a cell's mean contrast divided by the
+  contrast the profiles predict for its shape), all > 0. A cell's whole profile (inside, edge and
+  halo) is scaled by its gain, so a dim cell stays on the bright side of the background and keeps
+  a halo of its own polarity instead of a ring of the opposite one;
 - ``noise_sd``: sd of ``image - background`` far from any cell (pixel noise and texture);
 - the images' dtype and intensity range.
 
-:func:`paint` draws, for every frame, ``background + profile(signed distance) + per-cell offset``,
-blurs it (Gaussian, ``blur_sigma`` pixels), adds white noise and casts to the fitted dtype,
-clipped to the fitted intensity range. Labels and lineage pass through unchanged. Deterministic
-for a seed. Numpy/scipy only (no torch).
+:func:`paint` draws, for every frame, ``background + gain * (edge + junction profile)`` (the gain
+of the nearest cell, one draw per track, daughters keep their mother's), blurs the contrast (Gaussian, ``blur_sigma`` pixels),
+adds white noise and casts to the fitted dtype, clipped to the fitted intensity range. Labels
+and lineage pass through unchanged. Deterministic for a seed. Numpy/scipy only (no torch).
+
+A fit is kept as a small ``.npz`` file (:func:`save_painter` / :func:`load_painter`, read with
+``allow_pickle=False``), which ``tgan-aug render --renderer painter --fit FILE`` takes as well as data.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -30,9 +41,23 @@ from scipy import ndimage as ndi
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError, reject_unknown_keys
 
-__all__ = ["PainterParams", "fit_painter", "paint", "signed_boundary_distance"]
+__all__ = ["PainterParams", "fit_painter", "paint", "paint_frames", "boundary_distances",
+           "save_painter", "load_painter"]
 
-PAINTER_VERSION = 1
+PAINTER_VERSION = 2
+#: pixels from a cell-cell border over which the junction profile is fitted and painted
+JUNCTION = 3
+#: background pixels between two sister cells, each at most GAP steps away, count as their junction
+GAP = 2
+#: quantiles at which the per-cell gains are stored
+GAIN_QUANTILES = np.linspace(0.0, 1.0, 21)
+#: smallest gain a painted cell gets (its contrast keeps the fitted polarity)
+MIN_GAIN = 0.05
+_FAR = 1e6
+#: profile bins with fewer than this share of the cell pixels copy their nearest well-filled bin
+MIN_BIN_SHARE = 0.002
+#: junction bins measured on fewer pixels stay 0 (no seam)
+MIN_JUNCTION_PIXELS = 50
 
 
 @dataclass
@@ -41,20 +66,24 @@ class PainterParams:
 
     background: (Y, X) float32, cell-free background in image units.
     edge_profile: (2 * radius + 1,) float, mean ``image - background`` at signed distances
-        ``-radius .. radius`` pixels from the nearest cell boundary (negative = inside a cell).
+        ``-radius .. radius`` pixels from the cells' outline (negative = inside a cell).
+    junction_profile: (JUNCTION + 1,) float, contrast added at 0 .. JUNCTION pixels inside a cell
+        from a border with another cell (image units, before the cell's gain).
+    cell_gains: (21,) float > 0, quantiles (0, 5, .., 100 %) of the per-cell contrast gain.
     radius: int, half-width of the profile in pixels; deeper interior uses the first bin,
         farther background the last.
-    cell_sd: sd (image units) of the per-cell mean contrast between cells.
     noise_sd: sd (image units) of the white noise added after blurring.
     blur_sigma: Gaussian blur (pixels) applied to the painted contrast map.
     dtype: numpy dtype name of the fitted images ("uint8", "uint16", "float32").
     intensity_range: (low, high) of the fitted images; output is clipped to it.
+    extra: JSON-able notes (what it was fitted on).
     """
 
     background: np.ndarray
     edge_profile: np.ndarray
+    junction_profile: np.ndarray = field(default_factory=lambda: np.zeros(JUNCTION + 1))
+    cell_gains: np.ndarray = field(default_factory=lambda: np.ones(GAIN_QUANTILES.size))
     radius: int = 8
-    cell_sd: float = 0.0
     noise_sd: float = 0.0
     blur_sigma: float = 1.0
     dtype: str = "uint8"
@@ -65,6 +94,12 @@ class PainterParams:
     def __post_init__(self) -> None:
         self.background = np.asarray(self.background, dtype=np.float32)
         self.edge_profile = np.asarray(self.edge_profile, dtype=np.float64).ravel()
+        self.junction_profile = np.asarray(self.junction_profile, dtype=np.float64).ravel()
+        self.cell_gains = np.asarray(self.cell_gains, dtype=np.float64).ravel()
+        if int(self.version) != PAINTER_VERSION:
+            raise UserError(
+                f"PainterParams version {self.version} is not supported (supported: {PAINTER_VERSION}); refit the painter"
+            )
         if self.background.ndim != 2 or min(self.background.shape, default=0) < 1:
             raise UserError(f"PainterParams.background must be a (Y, X) image, got shape {self.background.shape}")
         if int(self.radius) < 1:
@@ -75,7 +110,14 @@ class PainterParams:
                 f"PainterParams.edge_profile must have 2 * radius + 1 = {2 * self.radius + 1} values, "
                 f"got {self.edge_profile.size}"
             )
-        for name in ("cell_sd", "noise_sd", "blur_sigma"):
+        if self.junction_profile.shape != (JUNCTION + 1,):
+            raise UserError(f"PainterParams.junction_profile must have {JUNCTION + 1} values, got {self.junction_profile.size}")
+        if (self.cell_gains.shape != GAIN_QUANTILES.shape or not np.all(np.isfinite(self.cell_gains))
+                or self.cell_gains.min() <= 0 or np.any(np.diff(self.cell_gains) < 0)):
+            raise UserError(
+                f"PainterParams.cell_gains must be {GAIN_QUANTILES.size} increasing quantiles > 0, got {self.cell_gains.tolist()}"
+            )
+        for name in ("noise_sd", "blur_sigma"):
             value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
                 raise UserError(f"PainterParams.{name} must be a finite number >= 0, got {value}")
@@ -91,10 +133,6 @@ class PainterParams:
         if not hi >= lo:
             raise UserError(f"PainterParams.intensity_range must be (low, high) with low <= high, got {(lo, hi)}")
         self.intensity_range = (lo, hi)
-        if int(self.version) != PAINTER_VERSION:
-            raise UserError(
-                f"PainterParams version {self.version} is not supported (supported: {PAINTER_VERSION}); refit the painter"
-            )
 
     @property
     def cell_contrast(self) -> float:
@@ -102,12 +140,13 @@ class PainterParams:
         return float(self.edge_profile[0])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dict (the background as nested lists); :meth:`from_dict` inverts it."""
-        out = dataclasses.asdict(self)
-        out["background"] = self.background.tolist()
-        out["edge_profile"] = self.edge_profile.tolist()
-        out["intensity_range"] = list(self.intensity_range)
-        return out
+        """JSON-serialisable dict (arrays as nested lists); :meth:`from_dict` inverts it."""
+        return {
+            "background": self.background.tolist(), "edge_profile": self.edge_profile.tolist(),
+            "junction_profile": self.junction_profile.tolist(), "cell_gains": self.cell_gains.tolist(),
+            "radius": self.radius, "noise_sd": self.noise_sd, "blur_sigma": self.blur_sigma, "dtype": self.dtype,
+            "intensity_range": list(self.intensity_range), "version": self.version, "extra": dict(self.extra),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PainterParams":
@@ -119,31 +158,140 @@ class PainterParams:
         return cls(**data)
 
 
-def signed_boundary_distance(labels: np.ndarray) -> np.ndarray:
-    """Signed distance (pixels) to the nearest cell boundary, for one frame.
+_ARRAYS = ("background", "edge_profile", "junction_profile", "cell_gains")
 
-    labels: (Y, X) integer, 0 = background, value = cell id. Touching cells are separated: the
-    boundary is every cell pixel next to a different label (another cell or background).
-    Returns (Y, X) float32: ``<= 0`` inside cells (0 on the boundary pixels, -k k pixels deeper),
-    ``> 0`` outside (distance to the nearest cell pixel); all +inf-free (an empty frame gets a
-    large positive constant).
+
+def save_painter(params: PainterParams, path: str | os.PathLike) -> Path:
+    """Write a fit as an ``.npz`` (the arrays + a JSON ``meta`` string with the format version).
+
+    Returns the path written (``.npz`` appended when missing). Overwrites ``path``: callers check first.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    d = params.to_dict()
+    meta = {k: v for k, v in d.items() if k not in _ARRAYS}
+    arrays = {k: getattr(params, k) for k in _ARRAYS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)  # never a half-written fit under the final name
+    return path
+
+
+def load_painter(path: str | os.PathLike) -> PainterParams:
+    """Read a fit written by :func:`save_painter` (no pickles); a wrong file or version raises :class:`UserError`."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            if "meta" not in names or not set(_ARRAYS) <= names:
+                raise UserError(f"{path}: not a painter fit (lacks {sorted({'meta', *_ARRAYS} - names)}); "
+                                "write one with 'tgan-aug fit-painter DATA -o FIT.npz' (or save_painter)")
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in _ARRAYS}
+    except UserError:
+        raise
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: cannot read a painter fit ({type(exc).__name__}: {exc}); give an .npz from save_painter") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{path}: painter fit metadata is not a JSON object")
+    version = meta.get("version")
+    if version != PAINTER_VERSION:
+        raise UserError(f"{path}: painter fit format version {version} is not supported "
+                        f"(supported: {PAINTER_VERSION}); refit from the data")
+    return PainterParams.from_dict({**meta, **arrays})
+
+
+def _first_label(pad: np.ndarray, shape: tuple[int, int], dy: int, dx: int) -> np.ndarray:
+    """For every pixel, the first non-zero label 1 .. GAP steps away along (dy, dx) (0 = none)."""
+    found = np.zeros(shape, dtype=pad.dtype)
+    for k in range(1, GAP + 1):
+        y0, x0 = GAP + k * dy, GAP + k * dx
+        found = np.where(found == 0, pad[y0 : y0 + shape[0], x0 : x0 + shape[1]], found)
+    return found
+
+
+def _parents(lineage: np.ndarray | None, max_id: int) -> np.ndarray | None:
+    """(max_id + 1,) int64: the parent of every track id (0 = none); None without lineage."""
+    if lineage is None or not len(lineage):
+        return None
+    lin = np.asarray(lineage, dtype=np.int64)
+    lin = lin[(lin[:, 0] > 0) & (lin[:, 0] <= max_id)]
+    parents = np.zeros(max_id + 1, dtype=np.int64)
+    parents[lin[:, 0]] = lin[:, 3]
+    return parents
+
+
+def _gaps_between_sisters(labels: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """(Y, X) bool: background pixels with a cell on one side and its sister (same parent) on the
+    opposite side, each at most ``GAP`` steps away along a row, a column or a diagonal."""
+    pad = np.pad(labels, GAP)
+    gap = np.zeros(labels.shape, dtype=bool)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a = _first_label(pad, labels.shape, dy, dx)
+        b = _first_label(pad, labels.shape, -dy, -dx)
+        pa, pb = parents[np.minimum(a, parents.size - 1)], parents[np.minimum(b, parents.size - 1)]
+        gap |= (a != 0) & (b != 0) & (a != b) & (pa > 0) & (pa == pb)
+    return gap & (labels == 0)
+
+
+def boundary_distances(labels: np.ndarray, parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distances that the painter's profiles are functions of, for one frame.
+
+    labels: (Y, X) integer, 0 = background, value = cell id.
+    parents: optional (max_id + 1,) int, the parent track of every id (0 = none): sisters (daughters
+        of one division) separated by a background gap of up to ``2 * GAP`` pixels, such as the cut
+        :mod:`masksynth` leaves between daughters, are bridged: the gap belongs to their junction.
+    Cells that touch, and bridged sisters, form one body whose common border is a junction, not an edge.
+    Returns three (Y, X) arrays:
+    - ``signed`` float32: signed distance (pixels) to the outline of the bodies, ``<= 0`` inside
+      (0 on body pixels next to background, -k k pixels deeper), ``> 0`` outside (distance to the
+      nearest cell pixel). A border between two cells is inside, not an edge.
+    - ``junction`` float32: inside bodies, distance to the nearest junction pixel (a cell pixel next
+      to a different cell, or a gap pixel); a large constant elsewhere.
+    - ``nearest`` int: the label of the nearest cell pixel (the pixel's own label inside cells;
+      0 everywhere when the frame has no cells).
+    No +inf anywhere: an empty frame gets a large positive constant.
     """
     labels = np.asarray(labels)
     cells = labels != 0
+    far = np.full(labels.shape, _FAR, dtype=np.float32)
     if not cells.any():
-        return np.full(labels.shape, 1e6, dtype=np.float32)
+        return far, far.copy(), np.zeros(labels.shape, dtype=labels.dtype)
+    gap = np.zeros(labels.shape, dtype=bool)
+    if parents is not None:
+        present = parents[np.minimum(np.unique(labels), parents.size - 1)]
+        present = present[present > 0]
+        if present.size > np.unique(present).size:  # some sisters are in this frame
+            gap = _gaps_between_sisters(labels, parents)
+    body = cells | gap
     pad = np.pad(labels, 1, mode="edge")
+    pad_body = np.pad(body, 1, mode="edge")
     core = pad[1:-1, 1:-1]
-    differs = np.zeros(labels.shape, dtype=bool)
+    next_to_bg = np.zeros(labels.shape, dtype=bool)
+    next_to_cell = np.zeros(labels.shape, dtype=bool)
     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        differs |= pad[dy : dy + labels.shape[0], dx : dx + labels.shape[1]] != core
-    boundary = cells & differs
-    if boundary.any():
-        inside = ndi.distance_transform_edt(~boundary)
-    else:  # one cell filling the frame
-        inside = np.full(labels.shape, 1e6)
-    outside = ndi.distance_transform_edt(~cells)
-    return np.where(cells, -inside, outside).astype(np.float32)
+        window = (slice(dy, dy + labels.shape[0]), slice(dx, dx + labels.shape[1]))
+        nb = pad[window]
+        next_to_bg |= ~pad_body[window]
+        next_to_cell |= (nb != core) & (nb != 0)
+    outline = body & next_to_bg
+    inside = ndi.distance_transform_edt(~outline) if outline.any() else np.full(labels.shape, _FAR)
+    outside, (iy, ix) = ndi.distance_transform_edt(~cells, return_indices=True)
+    signed = np.where(body, -inside, outside).astype(np.float32)
+    border = (cells & next_to_cell) | gap
+    junction = far
+    if border.any():
+        junction = np.where(body, ndi.distance_transform_edt(~border), _FAR).astype(np.float32)
+    return signed, junction, labels[iy, ix]
+
+
+def _bins(signed: np.ndarray, junction: np.ndarray, radius: int) -> np.ndarray:
+    """Flat 2D bin index: signed-distance bin (0 .. 2r) * (JUNCTION + 2) + junction bin (JUNCTION + 1 = far)."""
+    d = np.clip(np.rint(signed), -radius, radius).astype(np.int64) + radius
+    j = np.minimum(np.rint(junction), JUNCTION + 1).astype(np.int64)
+    return d * (JUNCTION + 2) + j
 
 
 def _check_videos(videos: Any) -> list[TrackedVideo]:
@@ -161,6 +309,17 @@ def _check_videos(videos: Any) -> list[TrackedVideo]:
     return videos
 
 
+def _fill_empty(values: np.ndarray, counts: np.ndarray, *, min_count: float = 1.0) -> np.ndarray:
+    """Copy the nearest bin with at least ``min_count`` pixels into the others (e.g. cells thinner than the radius)."""
+    filled = np.flatnonzero(counts >= max(min_count, 1.0))
+    if filled.size == 0:
+        filled = np.flatnonzero(counts > 0)
+    out = values.copy()
+    for b in np.setdiff1d(np.arange(values.size), filled):
+        out[b] = values[filled[np.argmin(np.abs(filled - b))]]
+    return out
+
+
 def fit_painter(
     videos: list[TrackedVideo],
     *,
@@ -169,10 +328,10 @@ def fit_painter(
     max_frames: int = 32,
     dilate: int = 5,
 ) -> PainterParams:
-    """Measure background, cell contrast, edge profile and noise from real videos.
+    """Measure background, edge and junction profiles, per-cell gains and noise from real videos.
 
     videos: one or more :class:`TrackedVideo` (images (T, Y, X), any real dtype). The background
-        is the first video's cell-free median; the profile and noise pool all videos.
+        is the first video's cell-free median; everything else pools all videos.
     radius: half-width (pixels) of the signed-distance edge profile.
     blur_sigma: Gaussian blur (pixels) that :func:`paint` applies to the painted contrast.
     max_frames: at most this many evenly spaced frames per video are used (time and memory).
@@ -187,15 +346,17 @@ def fit_painter(
         raise UserError(f"fit_painter: radius must be >= 1 pixel, got {radius}")
     if max_frames < 1:
         raise UserError(f"fit_painter: max_frames must be >= 1, got {max_frames}")
-    n_bins = 2 * radius + 1
-    sums = np.zeros(n_bins)
-    counts = np.zeros(n_bins)
-    cell_means: list[float] = []
+    n_d, n_j = 2 * radius + 1, JUNCTION + 2
+    sums = np.zeros(n_d * n_j)
+    counts = np.zeros(n_d * n_j)
+    per_cell_resid: list[np.ndarray] = []  # per cell: summed contrast
+    per_cell_bins: list[np.ndarray] = []  # per cell: pixel counts per 2D bin
     far_sds: list[float] = []
     background = None
     for vi, video in enumerate(videos):
         images = np.asarray(video.images, dtype=np.float32)
         labels = video.masks.labels
+        parents = _parents(video.masks.lineage, int(labels.max()))
         idx = np.arange(images.shape[0])
         if idx.size > max_frames:
             idx = idx[np.linspace(0, idx.size - 1, max_frames).round().astype(np.int64)]
@@ -204,34 +365,50 @@ def fit_painter(
             background = bg
         for t in idx.tolist():
             lab = labels[t]
-            resid = images[t] - bg
-            sd = signed_boundary_distance(lab)
-            bins = np.clip(np.rint(sd), -radius, radius).astype(np.int64) + radius
-            sums += np.bincount(bins.ravel(), weights=resid.ravel().astype(np.float64), minlength=n_bins)
-            counts += np.bincount(bins.ravel(), minlength=n_bins)
-            far = sd > max(radius, dilate + 1)
+            resid = (images[t] - bg).astype(np.float64)
+            signed, junction, _ = boundary_distances(lab, parents)
+            bins = _bins(signed, junction, radius)
+            sums += np.bincount(bins.ravel(), weights=resid.ravel(), minlength=sums.size)
+            counts += np.bincount(bins.ravel(), minlength=counts.size)
+            far = signed > max(radius, dilate + 1)
             if far.sum() > 16:
                 far_sds.append(float(resid[far].std()))
             if lab.any():
-                ids = lab.ravel()
-                n = np.bincount(ids)
-                s = np.bincount(ids, weights=resid.ravel().astype(np.float64))
-                present = np.flatnonzero(n[1:]) + 1
-                cell_means.extend((s[present] / n[present]).tolist())
-    if counts[: radius + 1].sum() == 0:
+                ids, inv = np.unique(lab[lab > 0], return_inverse=True)
+                per_cell_resid.append(np.bincount(inv, weights=resid[lab > 0], minlength=ids.size))
+                per_cell_bins.append(np.bincount(inv * sums.size + bins[lab > 0], minlength=ids.size * sums.size)
+                                     .reshape(ids.size, sums.size))
+    S, C = sums.reshape(n_d, n_j), counts.reshape(n_d, n_j)
+    if C[: radius + 1].sum() == 0:
         raise UserError("fit_painter: the videos contain no cell pixels; fit on videos whose masks are not empty")
-    profile = np.divide(sums, counts, out=np.zeros(n_bins), where=counts > 0)
-    # empty bins (e.g. cells thinner than the radius): copy the nearest filled bin
-    filled = np.flatnonzero(counts > 0)
-    for b in np.flatnonzero(counts == 0):
-        profile[b] = profile[filled[np.argmin(np.abs(filled - b))]]
+    # edge profile from all pixels at each signed distance (junction pixels included: cells far
+    # from any junction are few and atypical in dense data, e.g. large flat cells)
+    prof_counts = C.sum(1)
+    profile = _fill_empty(np.divide(S.sum(1), prof_counts, out=np.zeros(n_d), where=prof_counts > 0), prof_counts,
+                          min_count=MIN_BIN_SHARE * prof_counts[: radius + 1].sum())
+    # junction: the mean residual left over by the edge profile at 0 .. JUNCTION px from a cell-cell border
+    # (0 where the data has too few junction pixels to say)
+    expected = C[:, :-1] * profile[:, None]
+    n_junc = C[:, :-1].sum(0)
+    junction = np.divide((S[:, :-1] - expected).sum(0), n_junc, out=np.zeros(JUNCTION + 1), where=n_junc >= MIN_JUNCTION_PIXELS)
+    # per-cell gains: a cell's summed contrast over the summed contrast its shape predicts
+    pred_table = (profile[:, None] + np.append(junction, 0.0)[None, :]).ravel()
+    gains = np.array([1.0])
+    if per_cell_resid:
+        resid_c = np.concatenate(per_cell_resid)
+        pred_c = np.concatenate(per_cell_bins) @ pred_table
+        ok = np.abs(pred_c) > 1e-9
+        if ok.any():
+            gains = resid_c[ok] / pred_c[ok]
+    cell_gains = np.maximum(np.quantile(gains, GAIN_QUANTILES), MIN_GAIN)
     lows = [v.intensity_range[0] for v in videos]
     highs = [v.intensity_range[1] for v in videos]
     return PainterParams(
         background=background,
         edge_profile=profile,
+        junction_profile=junction,
+        cell_gains=np.maximum.accumulate(cell_gains),
         radius=radius,
-        cell_sd=float(np.std(cell_means)) if len(cell_means) > 1 else 0.0,
         noise_sd=float(np.median(far_sds)) if far_sds else 0.0,
         blur_sigma=float(blur_sigma),
         dtype=np.dtype(videos[0].images.dtype).name,
@@ -253,40 +430,52 @@ def background_for(params: PainterParams, shape: tuple[int, int]) -> np.ndarray:
     return bg[np.ix_(_mirror_index(shape[0], bg.shape[0]), _mirror_index(shape[1], bg.shape[1]))]
 
 
-def paint(masks: TrackedMasks, params: PainterParams, *, seed: int = 0) -> TrackedVideo:
-    """Paint frames for tracked masks with a fitted :class:`PainterParams`.
-
-    masks: :class:`TrackedMasks`, labels (T, Y, X) uint16. Any size: the background is cropped or
-        mirror-tiled to (Y, X).
-    params: from :func:`fit_painter`.
-    seed: seeds the per-cell offsets and the noise; same seed, same output.
-    Returns :class:`TrackedVideo` with the same ``masks`` object (labels bit for bit), images
-    (T, Y, X) in ``params.dtype`` clipped to ``params.intensity_range``.
-    """
+def _check_paint_args(masks: Any, params: Any) -> TrackedMasks:
     if isinstance(masks, TrackedVideo):
         masks = masks.masks
     if not isinstance(masks, TrackedMasks):
         raise UserError(f"paint: masks must be TrackedMasks, got {type(masks).__name__}")
     if not isinstance(params, PainterParams):
         raise UserError(f"paint: params must be PainterParams (from fit_painter), got {type(params).__name__}")
-    labels = masks.labels
+    return masks
+
+
+def _track_gains(max_id: int, lineage: np.ndarray | None, params: PainterParams, rng: np.random.Generator) -> np.ndarray:
+    """(max_id + 1,) float32 gains, one draw per track id; daughters inherit their mother's gain."""
+    gains = np.ones(max_id + 1, dtype=np.float32)
+    if max_id:
+        gains[1:] = np.interp(rng.random(max_id), GAIN_QUANTILES, params.cell_gains)
+    if lineage is not None and len(lineage):
+        for tid, _, _, parent in sorted(np.asarray(lineage, dtype=np.int64).tolist(), key=lambda row: row[1]):
+            if 0 < parent <= max_id and 0 < tid <= max_id:
+                gains[tid] = gains[parent]
+    return gains
+
+
+def paint_frames(labels: np.ndarray, params: PainterParams, *, lineage: np.ndarray | None = None,
+                 seed: int = 0) -> Iterator[np.ndarray]:
+    """Yield painted frames one by one (streaming form of :func:`paint`).
+
+    labels: (T, Y, X) integer, 0 = background, value = track id (one gain per id).
+    lineage: (N, 4) rows ``id, t_start, t_end, parent``: daughters keep their mother's gain (None: all independent).
+    Yields T arrays (Y, X) in ``params.dtype``, clipped to ``params.intensity_range``.
+    """
     n_frames, height, width = labels.shape
     rng = np.random.default_rng(int(seed))
     bg = background_for(params, (height, width))
     r = params.radius
     grid = np.arange(-r, r + 1, dtype=np.float64)
     max_id = int(labels.max()) if labels.size else 0
-    offsets = np.zeros(max_id + 1, dtype=np.float32)
-    if max_id and params.cell_sd > 0:
-        offsets[1:] = rng.normal(0.0, params.cell_sd, size=max_id).astype(np.float32)
+    gains = _track_gains(max_id, lineage, params, rng)
+    parents = _parents(lineage, max_id)
     lo, hi = params.intensity_range
     dtype = np.dtype(params.dtype)
-    out = np.empty(labels.shape, dtype=dtype)
     for t in range(n_frames):
         lab = labels[t]
-        sd = signed_boundary_distance(lab)
-        contrast = np.interp(sd, grid, params.edge_profile).astype(np.float32)
-        contrast += np.where(lab > 0, offsets[lab], 0.0).astype(np.float32)
+        signed, junction, nearest = boundary_distances(lab, parents)
+        contrast = np.interp(signed, grid, params.edge_profile)
+        contrast += np.interp(junction, np.arange(JUNCTION + 1), params.junction_profile, right=0.0)
+        contrast = (contrast * gains[nearest]).astype(np.float32)
         if params.blur_sigma > 0:
             contrast = ndi.gaussian_filter(contrast, params.blur_sigma)
         frame = bg + contrast
@@ -295,10 +484,26 @@ def paint(masks: TrackedMasks, params: PainterParams, *, seed: int = 0) -> Track
         frame = np.clip(frame, lo, hi)
         if np.issubdtype(dtype, np.integer):
             frame = np.rint(frame)
-        out[t] = frame.astype(dtype)
+        yield frame.astype(dtype)
+
+
+def paint(masks: TrackedMasks, params: PainterParams, *, seed: int = 0) -> TrackedVideo:
+    """Paint frames for tracked masks with a fitted :class:`PainterParams`.
+
+    masks: :class:`TrackedMasks`, labels (T, Y, X) uint16. Any size: the background is cropped or
+        mirror-tiled to (Y, X).
+    params: from :func:`fit_painter` or :func:`load_painter`.
+    seed: seeds the per-track gains (daughters keep their mother's) and the noise; same seed, same output.
+    Returns :class:`TrackedVideo` with the same ``masks`` object (labels bit for bit), images
+    (T, Y, X) in ``params.dtype`` clipped to ``params.intensity_range``.
+    """
+    masks = _check_paint_args(masks, params)
+    out = np.empty(masks.labels.shape, dtype=np.dtype(params.dtype))
+    for t, frame in enumerate(paint_frames(masks.labels, params, lineage=masks.lineage, seed=seed)):
+        out[t] = frame
     return TrackedVideo(
         masks=masks,
         images=out,
-        intensity_range=(lo, hi),
+        intensity_range=params.intensity_range,
         provenance={"generator": "painter", "seed": int(seed), "painter_version": params.version},
     )

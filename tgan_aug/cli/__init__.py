@@ -36,6 +36,7 @@ _COMMANDS: dict[str, str] = {
     "eval-tracking": "tracker_cmds:eval_tracking",
     # rendering
     "render": "render_cmds:render",
+    "fit-painter": "render_cmds:fit_painter",
     "demo": "render_cmds:demo",
 }
 

@@ -25,13 +25,15 @@ from tgan_aug.cli.common import device_option, overwrite_option, seed_option
               help="Invert intensities for DeepSea (it expects dark cells); auto: when REAL's cells are brighter than its background.")
 @click.option("--clip-length", type=click.IntRange(2), default=8, show_default=True, help="Frames per clip for FD/KID-DeepSea-clip.")
 @click.option("--flow", type=click.Choice(["dis", "farneback"]), default="dis", show_default=True, help="Optical flow for the warping error.")
+@click.option("--baseline", type=click.Choice(["none", "painter"]), default="none", show_default=True,
+              help="painter: also evaluate the non-learned painter fitted on REAL, painting FAKE's masks (about doubles the time).")
 @click.option("--vgg19-weights", type=click.Path(dir_okay=False), default=None, help="Local torchvision VGG19 state dict: enables VGG19-perceptual.")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None, help="Local Inception-v3 state dict: enables FID-Inception.")
 @device_option
 @seed_option
 @overwrite_option
 def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fake_sequence, preset, feature_scale, invert,
-             clip_length, flow, vgg19_weights, inception_weights, device, seed, overwrite):
+             clip_length, flow, baseline, vgg19_weights, inception_weights, device, seed, overwrite):
     """Measure how realistic FAKE video is against REAL: paired (SSIM, PSNR, DeepSea perceptual),
     distribution (FID/KID on DeepSea features, per frame and per clip), temporal (warping error,
     per-cell flicker, 2-frame flicker "frame parity", drift over the whole video) and microscopy
@@ -42,6 +44,7 @@ def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fa
       tgan-aug evaluate --real data/ctc/01_GT --fake rendered.zarr --out report/
       tgan-aug evaluate --real real.zarr --fake fake.zarr --json > metrics.json
       tgan-aug evaluate --real real.zarr --fake fake.zarr --protocol paper-minmax --out paper_protocol/
+      tgan-aug evaluate --real data/ctc/01_GT --fake rendered.zarr --baseline painter
     """
     from tgan_aug.cli.common import resolve_device
     from tgan_aug.metrics import EvalConfig, evaluate_paths, metric_specs
@@ -52,17 +55,25 @@ def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fa
         overrides["feature_scale"] = feature_scale
     cfg = EvalConfig.preset(preset, **overrides)
     result = evaluate_paths(real, fake, out_dir=out_dir, config=cfg, real_sequence=real_sequence, fake_sequence=fake_sequence,
-                            overwrite=overwrite, progress=not as_json)
+                            overwrite=overwrite, progress=not as_json, baseline=baseline)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     specs = metric_specs(clip_length=clip_length)
     for name, seq in result["sequences"].items():
         click.echo(f"{name} (paired: {seq['info']['paired']}, protocol: {seq['info']['protocol']})")
+        painter = seq["info"].get("painter_baseline")
+        if painter is not None:
+            click.echo(f"  {'metric':<28} {'value':>12} {'painter':>12}")
         for key, val in seq["metrics"].items():
             better = specs[key].better if key in specs else ""
-            click.echo(f"  {key:<28} {'n/a' if val is None else f'{val:.4g}':>12}  ({better} is better)" if better != "match" else f"  {key:<28} {'n/a' if val is None else f'{val:.4g}':>12}")
+            base = "" if painter is None else f" {_num(painter.get(key)):>12}"
+            click.echo(f"  {key:<28} {_num(val):>12}{base}" + (f"  ({better} is better)" if better != "match" else ""))
         for note in seq["notes"]:
             click.echo(f"  note: {note}")
     if out_dir:
         click.echo(f"report: {out_dir}/report.md")
+
+
+def _num(val) -> str:
+    return "n/a" if val is None else f"{val:.4g}"

@@ -1,4 +1,5 @@
-"""``tgan-aug render``: tracked masks -> rendered video (zarr store, optional CTC folders)."""
+"""``tgan-aug render``: tracked masks -> rendered video (zarr store, optional CTC folders), with the
+tGAN or the fitted painter; ``tgan-aug fit-painter``: keep a painter fit as a small file; ``demo``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from tgan_aug.cli.common import device_option, geff_option, overwrite_option, pa
 @click.command("render")
 @click.argument("masks", type=str)
 @click.option("-o", "--output", "output", required=True, type=str, help="Output zarr store (one group per sequence).")
-@click.option("--checkpoint", type=str, default=None, help="Merged checkpoint (.pt); default: the shipped pretrained model.")
+@click.option("--renderer", type=click.Choice(["tgan", "painter"]), default="tgan", show_default=True,
+              help="tgan: the trained generator pair; painter: the non-learned painter fitted with --fit (CPU, seconds, no training).")
+@click.option("--fit", "fit", type=str, default=None,
+              help="Painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a fit saved by 'tgan-aug fit-painter' (.npz).")
+@click.option("--checkpoint", type=str, default=None, help="tgan only: merged checkpoint (.pt); default: the shipped pretrained model.")
 @click.option("--background", type=str, default="auto", show_default=True,
               help="'auto' (checkpoint background), 'bank' (drawn per sequence from the checkpoint's backgrounds) or an image file.")
 @click.option("--shard", type=str, default=None, help="K/N: render every N-th sequence from K (0-based); shards may share one store.")
@@ -23,22 +28,24 @@ from tgan_aug.cli.common import device_option, geff_option, overwrite_option, pa
 @seed_option
 @device_option
 @overwrite_option
-def render(masks, output, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, seed, device, overwrite):
+def render(masks, output, renderer, fit, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, seed,
+           device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
-    Labels and lineage pass through unchanged; images get the training data's dtype and range.
+    Labels and lineage pass through unchanged; images get the training (or fitted) data's dtype and range.
 
     \b
     Example:
       tgan-aug synth-masks --density high --frames 20 -o masks.zarr
       tgan-aug render masks.zarr -o video.zarr --checkpoint run/merged.pt --seed 1
       tgan-aug render masks.zarr -o video.zarr --shard 0/2 --ctc video_ctc --geff video_geff
+      tgan-aug render masks.zarr -o painted.zarr --renderer painter --fit data/PhC-C2DL-PSC --seed 1
     """
     import sys
 
     from tgan_aug.render.pipeline import render as run
 
-    names = run(masks, output, checkpoint=checkpoint, background=background, seed=seed, device=device, shard=shard,
+    names = run(masks, output, renderer=renderer, checkpoint=checkpoint, fit=fit, background=background, seed=seed, device=device, shard=shard,
                 ctc=ctc, overwrite=overwrite, batch=batch, frame_batch=frame_batch, precision=precision,
                 command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
                 progress=True)
@@ -48,6 +55,26 @@ def render(masks, output, checkpoint, background, shard, ctc, geff, batch, frame
 
         export_geff(output, geff, sequences=list(names), overwrite=overwrite)
         click.echo(f"wrote GEFF graphs into {geff}")
+
+
+@click.command("fit-painter")
+@click.argument("data", type=str)
+@click.option("-o", "--output", "output", required=True, type=str, help="Fit file to write (.npz; a few hundred KB).")
+@click.option("--sequence", type=str, default=None, help="Fit on this sequence only (e.g. 01); default: every sequence with images.")
+@overwrite_option
+def fit_painter(data, output, sequence, overwrite):
+    """Fit the non-learned painter on real DATA (images + masks) and save the fit, for
+    'tgan-aug render --renderer painter --fit FIT.npz'.
+
+    \b
+    Example:
+      tgan-aug fit-painter data/PhC-C2DL-PSC -o psc-painter.npz
+      tgan-aug render masks.zarr -o painted.zarr --renderer painter --fit psc-painter.npz
+    """
+    from tgan_aug.render.painter import save_painter_fit
+
+    path = save_painter_fit(data, output, sequence=sequence, overwrite=overwrite)
+    click.echo(f"painter fit of {data} saved to {path}")
 
 
 @click.command("demo")

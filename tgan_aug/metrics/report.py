@@ -142,10 +142,15 @@ def write_report(
         stem = name.replace("/", "_").replace(":", "_")
         lines += [f"## {name}", "", f"paired: {res.info['paired']}; protocol: {res.info['protocol']}; REAL {tuple(res.info['real_shape'])}, "
                   f"FAKE {tuple(res.info['fake_shape'])}; data range {res.info['data_range']}", ""]
-        lines += ["| metric | value | better | family | what it is |", "|---|---|---|---|---|"]
+        painter = res.info.get("painter_baseline")
+        extra = ["painter (fitted on REAL)"] if painter is not None else []
+        lines += ["| " + " | ".join(["metric", "value", *extra, "better", "family", "what it is"]) + " |",
+                  "|---" * (5 + len(extra)) + "|"]
         for key, val in res.metrics.items():
             s = specs.get(key)
-            lines.append(f"| {key} | {_fmt(val)} | {s.better if s else ''} | {s.family if s else ''} | {_cell(s.description) if s else ''} |")
+            base = [_fmt(painter.get(key))] if painter is not None else []
+            cells = [key, _fmt(val), *base, s.better if s else "", s.family if s else "", _cell(s.description) if s else ""]
+            lines.append("| " + " | ".join(cells) + " |")
         base = res.info.get("real_halves_baseline")
         if base:
             lines += ["", "For scale, REAL's first half against its second half (fewer frames, different moments): "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from masksynth.tracked import TrackedVideo
 from tgan_aug.errors import UserError
@@ -59,6 +59,16 @@ def prepare_out_dir(out_dir: str | Path, *, overwrite: bool) -> Path:
     return out
 
 
+def painter_baseline(real: TrackedVideo, fake: TrackedVideo, cfg: EvalConfig, *, progress=None) -> dict[str, float]:
+    """Metrics of the painter fitted on ``real`` and painting ``fake``'s masks, against ``real``."""
+    from tgan_aug.baselines import fit_painter, paint
+
+    if progress is not None:
+        progress("painter baseline")
+    painted = paint(fake.masks, fit_painter([real]), seed=cfg.seed)
+    return evaluate_videos(real, painted, config=cfg).metrics
+
+
 def evaluate_paths(
     real: str,
     fake: str,
@@ -69,15 +79,23 @@ def evaluate_paths(
     fake_sequence: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    baseline: Literal["none", "painter"] = "none",
 ) -> dict[str, Any]:
     """Load REAL and FAKE (anything :func:`tgan_aug.io.load.load_tracked` reads), evaluate each sequence pair,
     write the report under ``out_dir`` (when given) and return the JSON-ready results
-    (``{"format_version", "real", "fake", "sequences": {name: {...}}}``)."""
+    (``{"format_version", "real", "fake", "sequences": {name: {...}}}``).
+
+    baseline: "painter" also evaluates the non-learned painter, fitted on the REAL sequence itself and
+    painting FAKE's masks (seed ``config.seed``), against REAL; its metrics go to
+    ``info["painter_baseline"]`` of each sequence (a renderer that does not beat it is not done).
+    """
     from tqdm import tqdm
 
     from tgan_aug.metrics.report import results_json, write_report
 
     cfg = config or EvalConfig()
+    if baseline not in ("none", "painter"):
+        raise UserError(f"--baseline {baseline!r}: choose none or painter")
     out = prepare_out_dir(out_dir, overwrite=overwrite) if out_dir is not None else None
     pairs = pair_sequences(_load(real, real_sequence, "--real"), _load(fake, fake_sequence, "--fake"))
     done: list[tuple[str, TrackedVideo, TrackedVideo, EvalResult]] = []
@@ -90,6 +108,8 @@ def evaluate_paths(
 
         try:
             res = evaluate_videos(r, f, config=cfg, progress=stage)
+            if baseline == "painter":
+                res.info["painter_baseline"] = painter_baseline(r, f, cfg, progress=stage)
         finally:
             bar.close()
         done.append((name, r, f, res))

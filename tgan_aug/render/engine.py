@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 
 from tgan_aug.errors import UserError
+from tgan_aug.render.shard import sequence_seed
 
 __all__ = ["Renderer", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
 
@@ -48,11 +48,6 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def sequence_seed(seed: int, name: str) -> int:
-    """The per-sequence seed: a function of the run seed and the sequence name only."""
-    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(name.encode())]).generate_state(1)[0])
 
 
 @dataclass

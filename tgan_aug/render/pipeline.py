@@ -1,9 +1,10 @@
-"""The ``render`` job: load masks, pick a checkpoint, render a shard into a store, export CTC."""
+"""The ``render`` job: load masks, pick a renderer (a tGAN checkpoint or the fitted painter), render a
+shard into a store, export CTC."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tgan_aug.errors import UserError
 
@@ -14,7 +15,9 @@ def render(
     masks: str | Path,
     out: str | Path,
     *,
+    renderer: Literal["tgan", "painter"] = "tgan",
     checkpoint: str | Path | None = None,
+    fit: str | Path | None = None,
     background: str = "auto",
     seed: int = 0,
     device: str = "cpu",
@@ -29,23 +32,42 @@ def render(
 ) -> list[str]:
     """Render the tracked masks at ``masks`` (store, CTC folder or TIFF pair) into the store ``out``.
 
-    checkpoint: merged checkpoint (None = the shipped pretrained model).
+    renderer: "tgan" (the generator pair of ``checkpoint``) or "painter" (the non-learned painter of ``fit``).
+    checkpoint: merged checkpoint (None = the shipped pretrained model); tgan only.
+    fit: painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a saved fit (.npz).
+    background, batch, frame_batch, precision, device: tgan only (the painter paints its fitted
+        background on the CPU; ``frame_batch`` is its store write size).
     shard: "K/N" renders every N-th sequence (sorted by name) from K; all shards may write to one store.
     ctc: also export each rendered sequence as a CTC folder here (sequence numbers 01, 02, ... follow
         the sorted order of all sequences, so shards do not collide).
     Returns the names of the sequences rendered.
     """
-    from tgan_aug.cli.common import resolve_device
     from tgan_aug.io import load_tracked
-    from tgan_aug.render.engine import Renderer, render_to_store
     from tgan_aug.render.shard import parse_shard, shard_items
 
-    dev = resolve_device(device)
-    if checkpoint is None:
-        from tgan_aug.pretrained import pretrained_path
+    if renderer not in ("tgan", "painter"):
+        raise UserError(f"--renderer {renderer!r}: choose tgan or painter")
+    if renderer == "painter":
+        if fit is None:
+            raise UserError("--renderer painter needs --fit DATA (real images + masks to fit on) or --fit FIT.npz (a saved fit)")
+        if checkpoint is not None:
+            raise UserError("--checkpoint is for --renderer tgan; the painter takes --fit instead")
+        if background != "auto":
+            raise UserError("--background is for --renderer tgan; the painter paints the background it fitted")
+        from tgan_aug.render.painter import painter_fit
 
-        checkpoint = pretrained_path()
-    renderer = Renderer.from_checkpoint(checkpoint, device=dev)
+        params, fit_info = painter_fit(fit)
+    else:
+        if fit is not None:
+            raise UserError("--fit is for --renderer painter; add --renderer painter (or drop --fit to render with the tGAN)")
+        from tgan_aug.cli.common import resolve_device
+        from tgan_aug.render.engine import Renderer
+
+        if checkpoint is None:
+            from tgan_aug.pretrained import pretrained_path
+
+            checkpoint = pretrained_path()
+        model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device))
     items = load_tracked(masks, images=False)
     if not items:
         raise UserError(f"MASKS {masks}: no sequences found")
@@ -59,10 +81,19 @@ def render(
 
         bar = tqdm(total=total, unit="frame", desc="render")
     prov: dict[str, Any] = {"command": command, "source": str(masks), "shard": shard or "0/1"}
+    step = None if bar is None else bar.update
     try:
-        names = render_to_store(renderer, chosen, out, seed=seed, background=background, batch=batch,
-                                frame_batch=frame_batch, precision=precision, overwrite=overwrite, provenance=prov,
-                                progress=None if bar is None else bar.update)
+        if renderer == "painter":
+            from tgan_aug.render.painter import paint_to_store
+
+            names = paint_to_store(params, chosen, out, seed=seed, overwrite=overwrite, frame_batch=frame_batch,
+                                   provenance={**prov, **fit_info}, progress=step)
+        else:
+            from tgan_aug.render.engine import render_to_store
+
+            names = render_to_store(model, chosen, out, seed=seed, background=background, batch=batch,
+                                    frame_batch=frame_batch, precision=precision, overwrite=overwrite,
+                                    provenance={**prov, "renderer": "tgan"}, progress=step)
     finally:
         if bar is not None:
             bar.close()

@@ -4,11 +4,17 @@ Shards are 0-based like process ranks (``K`` in ``0..N-1``): a SLURM array ``--a
 torchrun ranks map to them directly. Item ``i`` of the sorted list goes to shard ``i % N``, so
 the union of all shards is the whole list, shards never overlap, and the split does not depend
 on the machine, the order of discovery or the number of workers inside a shard.
+
+Each sequence's random draws come from :func:`sequence_seed` (run seed + name), so the result
+does not depend on which shard rendered it.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Sequence, TypeVar
+
+import numpy as np
 
 from tgan_aug.errors import UserError
 
@@ -33,3 +39,8 @@ def shard_items(items: Sequence[T], shard: tuple[int, int]) -> list[T]:
     """The items that belong to ``shard`` = (K, N): every N-th item of the sorted list, from K."""
     k, n = shard
     return [item for i, item in enumerate(sorted(items)) if i % n == k]  # type: ignore[type-var]
+
+
+def sequence_seed(seed: int, name: str) -> int:
+    """The per-sequence seed: a function of the run seed and the sequence name only."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(name.encode())]).generate_state(1)[0])

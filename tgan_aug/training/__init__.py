@@ -5,13 +5,6 @@ numbered run folder), :func:`load_checkpoint` and :func:`build_generator_from_ch
 (used by rendering).
 """
 
-from tgan_aug.training.checkpoint import (
-    FORMAT_VERSION,
-    build_generator_from_checkpoint,
-    load_checkpoint,
-)
-from tgan_aug.training.config import TrainConfig
-
 __all__ = [
     "FORMAT_VERSION",
     "TrainConfig",
@@ -20,10 +13,20 @@ __all__ = [
     "train",
 ]
 
+#: public name -> submodule; loaded on first use, so numpy-only submodules (e.g. ``background``,
+#: used by the painter) import without torch
+_LAZY = {
+    "FORMAT_VERSION": "checkpoint",
+    "build_generator_from_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "TrainConfig": "config",
+    "train": "loop",
+}
 
-def __getattr__(name: str):  # lazy: importing the loop pulls in the models
-    if name == "train":
-        from tgan_aug.training.loop import train
 
-        return train
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"tgan_aug.training.{_LAZY[name]}"), name)
     raise AttributeError(name)
