@@ -11,13 +11,15 @@ import torch
 
 def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0, perturb: bool = False, **model_flags):
     """perturb: add noise to every weight (zero-initialised gates would hide a dependence on an
-    input); model_flags: ModelConfig overrides (e.g. use_background=False)."""
+    input); model_flags: ModelConfig overrides (e.g. use_background=False). The weights start from
+    StyleGAN2's initialisation (style and noise act at once), standing in for a trained model whose
+    style and noise matter; the default initialisation would make every seed render alike."""
     from tgan_aug.models import LowResGenerator, ModelConfig, SuperResGenerator
     from tgan_aug.training.checkpoint import save_checkpoint
     from tgan_aug.training.data import ImageStats
 
     torch.manual_seed(seed)
-    cfg = ModelConfig.preset("tiny", **model_flags)
+    cfg = ModelConfig.preset("tiny", **{"style_init": 1.0, "noise_init": 0.1, **model_flags})
     lo, sr = LowResGenerator(cfg), SuperResGenerator(cfg)
     if perturb:
         with torch.no_grad():
