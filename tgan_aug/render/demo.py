@@ -35,7 +35,7 @@ def run_demo(
     import masksynth
     import numpy as np
 
-    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.device import resolve_device
     from tgan_aug.io import read_store, write_ctc, write_store
     from tgan_aug.preview import write_mp4, write_strip
     from tgan_aug.render.engine import Renderer, render_to_store

@@ -35,7 +35,7 @@ def render(
         the sorted order of all sequences, so shards do not collide).
     Returns the names of the sequences rendered.
     """
-    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.device import resolve_device
     from tgan_aug.io import load_tracked
     from tgan_aug.render.engine import Renderer, render_to_store
     from tgan_aug.render.shard import parse_shard, shard_items

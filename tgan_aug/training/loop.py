@@ -249,7 +249,7 @@ def train(
         from the start of training, not of this process).
     The folder holds config.json, metrics.jsonl, log.txt, checkpoint.pt, samples/*.png, loss.png.
     """
-    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.device import resolve_device
 
     dev = resolve_device(device)
     info = init_distributed(dev)
