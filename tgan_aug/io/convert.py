@@ -52,7 +52,7 @@ def import_ctc(
         clash = [n for n in names if n in existing]
         if clash and not overwrite:
             raise UserError(
-                f"{store}: sequence {clash[0]!r} already exists; pass overwrite=True (--overwrite) to replace it"
+                f"{store}: sequence {clash[0]!r} already exists; pass --overwrite to replace it"
             )
     written = []
     for name in names:
@@ -113,7 +113,7 @@ def export_ctc(
         for ctc_name in mapping.values():
             for p in _sequence_outputs(out_dir, ctc_name):
                 if p.exists():
-                    raise UserError(f"{p} already exists; pass overwrite=True (--overwrite) to replace it")
+                    raise UserError(f"{p} already exists; pass --overwrite to replace it")
     for name, seq in opened.items():
         try:
             write_ctc(out_dir, seq, sequence=mapping[name], seg=seg, overwrite=overwrite, progress=progress)

@@ -196,7 +196,7 @@ class StoreWriter:
         if (self.path / self.name).exists():
             if not overwrite:
                 raise UserError(
-                    f"{self.path}: sequence {self.name!r} already exists; pass overwrite=True (--overwrite) "
+                    f"{self.path}: sequence {self.name!r} already exists; pass --overwrite "
                     "to replace it, or choose another name"
                 )
             shutil.rmtree(self.path / self.name)
