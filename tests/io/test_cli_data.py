@@ -66,7 +66,7 @@ def test_export_renumbers_store_names(tmp_path, video, capsys):
         (lambda p, c: ["info", str(p / "nope")], "nope does not exist"),
         (lambda p, c: ["import-ctc", str(p / "empty"), str(p / "s.zarr")], "empty is empty"),
         (lambda p, c: ["export-ctc", str(p / "missing.zarr"), str(p / "o")], "missing.zarr does not exist"),
-        (lambda p, c: ["import-ctc", str(c), str(p / "existing.zarr")], "already exists; pass --overwrite"),
+        (lambda p, c: ["import-ctc", str(c), str(p / "existing.zarr")], "existing.zarr holds sequences 01; pass --append"),
         (lambda p, c: ["export-ctc", str(p / "existing.zarr"), str(c)], "01 already exists; pass --overwrite"),
     ],
 )

@@ -21,6 +21,8 @@ workers_option = click.option(
     "--workers", type=click.IntRange(0), default=0, show_default=True, help="Worker processes for data loading (0 = in the main process)."
 )
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output (never done without this flag).")
+append_option = click.option("--append", is_flag=True,
+                             help="Add sequences to an existing store (refused without this flag or --overwrite).")
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX,]\s*(\d+)\s*$")

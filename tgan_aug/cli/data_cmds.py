@@ -9,7 +9,7 @@ import json
 
 import click
 
-from tgan_aug.cli.common import overwrite_option
+from tgan_aug.cli.common import append_option, overwrite_option
 
 _LINK_HELP = (
     "TIFF pairs only: how to get tracks from the masks. auto = use the ids when they look linked "
@@ -54,8 +54,10 @@ def info(path: str, sequence: str | None, as_json: bool, link: str) -> None:
 @click.option("--kind", type=click.Choice(["auto", "TRA", "SEG"]), default="auto", show_default=True,
               help="Tracking masks (TRA + man_track.txt) or segmentation masks with ids linked over time (SEG).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@append_option
 @overwrite_option
-def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: str, quiet: bool, overwrite: bool) -> None:
+def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: str, quiet: bool, append: bool,
+               overwrite: bool) -> None:
     """Copy the sequences of the CTC dataset CTC_DIR into the zarr store STORE.
 
     Each sequence keeps its CTC name (01, 02, ...) as its name in the store; the lineage is read
@@ -66,10 +68,12 @@ def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: st
       tgan-aug import-ctc data/bacteria-phc work/bacteria.zarr
       tgan-aug import-ctc data/PhC-C2DL-PSC work/psc.zarr --gt ST --kind SEG
       tgan-aug import-ctc data/bacteria-phc work/bacteria.zarr --overwrite
+      tgan-aug import-ctc data/PhC-C2DL-PSC work/bacteria.zarr --append      # add to an existing store
     """
     from tgan_aug.io.convert import import_ctc as run
 
-    names = run(ctc_dir, store, sequence=sequence, gt=gt, kind=kind, overwrite=overwrite, progress=not quiet)  # type: ignore[arg-type]
+    names = run(ctc_dir, store, sequence=sequence, gt=gt, kind=kind, overwrite=overwrite, append=append,
+                progress=not quiet)  # type: ignore[arg-type]
     click.echo(f"imported {', '.join(names)} into {store}")
 
 

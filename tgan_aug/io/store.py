@@ -130,6 +130,22 @@ def list_store_sequences(path: str | os.PathLike) -> list[str]:
     )
 
 
+def check_store_target(path: str | os.PathLike, *, append: bool = False, overwrite: bool = False,
+                       flag: str = "STORE") -> None:
+    """Refuse to write into an existing, non-empty store unless adding (``append``, ``--append``) or
+    replacing (``overwrite``, ``--overwrite``) was asked for, so no command adds sequences to an
+    existing output silently. ``flag`` names the argument in the message."""
+    path = Path(path)
+    if append or overwrite or not path.exists():
+        return
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    held = list_store_sequences(path) if _root_attrs(path) is not None else []
+    what = f"holds sequences {', '.join(held[:5])}{' ...' if len(held) > 5 else ''}" if held else "exists and is not empty"
+    raise UserError(f"{flag} {path} {what}; pass --append to add sequences to it, --overwrite to also replace "
+                    "sequences of the same names, or choose a new path")
+
+
 def _next_name(path: Path) -> str:
     existing = set(list_store_sequences(path)) if is_store(path) else set()
     n = 0

@@ -37,6 +37,7 @@ def render(
     """
     from tgan_aug.device import resolve_device
     from tgan_aug.io import load_tracked
+    from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.render.engine import Renderer, render_to_store
     from tgan_aug.render.shard import parse_shard, shard_items
 
@@ -59,16 +60,19 @@ def render(
 
         bar = tqdm(total=total, unit="frame", desc="render")
     prov: dict[str, Any] = {"command": command, "source": str(masks), "shard": shard or "0/1"}
-    try:
-        names = render_to_store(renderer, chosen, out, seed=seed, background=background, batch=batch,
-                                frame_batch=frame_batch, precision=precision, overwrite=overwrite, provenance=prov,
-                                progress=None if bar is None else bar.update)
-    finally:
-        if bar is not None:
-            bar.close()
-    if ctc is not None:
-        from tgan_aug.io import read_store, write_ctc
+    # a failed single run removes the store/CTC folder it created; shards may share a new store, so
+    # a failing shard leaves it to the others (its own sequences stay marked incomplete)
+    with removed_on_failure(*((out, ctc) if shard is None else ())):
+        try:
+            names = render_to_store(renderer, chosen, out, seed=seed, background=background, batch=batch,
+                                    frame_batch=frame_batch, precision=precision, overwrite=overwrite, provenance=prov,
+                                    progress=None if bar is None else bar.update)
+        finally:
+            if bar is not None:
+                bar.close()
+        if ctc is not None:
+            from tgan_aug.io import read_store, write_ctc
 
-        for name in names:
-            write_ctc(ctc, read_store(out, name), sequence=f"{all_names.index(name) + 1:02d}", overwrite=overwrite)
+            for name in names:
+                write_ctc(ctc, read_store(out, name), sequence=f"{all_names.index(name) + 1:02d}", overwrite=overwrite)
     return names

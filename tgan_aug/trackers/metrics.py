@@ -193,7 +193,7 @@ def check_result_folder(res: str | Path) -> None:
     from ctc_metrics.metrics import valid
     from ctc_metrics.utils.filesystem import parse_masks, read_tracking_file
 
-    res_dir = resolve_res_dir(res, gt_dir)
+    res_dir = resolve_res_dir(res)
     masks = parse_masks(str(res_dir))
     tracks = read_tracking_file(str(res_dir / "res_track.txt"))
     import tifffile
