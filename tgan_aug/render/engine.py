@@ -15,8 +15,8 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
 Reproducibility: the same seed, checkpoint, options and CPU thread count give bit-identical
 frames (tested). oneDNN splits a convolution's float sums differently for another thread count
 (``torch.set_num_threads``, ``OMP_NUM_THREADS``) or another ``frame_batch``; floats then differ in
-the last bit (~5e-7 in [-1, 1]), which moves about 1 pixel in 2,000 by one grey level where a
-value sits on a rounding boundary. The thread count is recorded in each sequence's provenance
+the last bit (~5e-7 in [-1, 1]), which moves a pixel by one grey level where its value sits on
+a rounding boundary (rare: 0 to ~1 in 2,000 pixels). The thread count is recorded in each sequence's provenance
 (``torch_threads``); CUDA results are not bit-exact across runs.
 
 Sizes: any (H, W) runs fully convolutionally; frames that are not multiples of 2 * 2**depth are
