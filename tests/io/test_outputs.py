@@ -108,3 +108,72 @@ def test_check_store_target_accepts_new_and_empty_paths(tmp_path):
     (tmp_path / "other" / "f.txt").write_text("x")
     with pytest.raises(UserError, match="other exists and is not empty; pass --append"):
         check_store_target(tmp_path / "other", flag="-o/--output")
+
+
+def test_writes_still_running_when_one_fails_do_not_bring_the_output_back(tmp_path, monkeypatch):
+    """zarr writes chunks concurrently: when one hits a full disk the others are still running;
+    the cleanup waits for them, so they cannot re-create the removed store (nor be left pending)."""
+    import asyncio
+    import time
+
+    import numpy as np
+    import zarr.storage
+
+    from tgan_aug.io.store import StoreWriter
+
+    orig, calls = zarr.storage.LocalStore.set, {"n": 0}
+
+    async def slow_or_full(self, key, value):  # chunk 0 fails at once, chunks 1-7 finish later
+        if key.endswith("images/c/0/0/0"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        if "images/c/" in key:
+            await asyncio.sleep(0.3)
+            calls["n"] += 1
+        return await orig(self, key, value)
+
+    monkeypatch.setattr(zarr.storage.LocalStore, "set", slow_or_full)
+    out = tmp_path / "x.zarr"
+    with pytest.raises(OSError, match="No space left"):
+        with removed_on_failure(out):
+            with StoreWriter(out, "s", shape=(8, 32, 32), image_dtype=np.uint8, intensity_range=(0, 255)) as w:
+                w.write_frames(0, np.zeros((8, 32, 32), np.uint16), np.ones((8, 32, 32), np.uint8))
+    time.sleep(0.6)
+    assert calls["n"] == 7 and not out.exists()
+
+
+def test_no_pending_task_warnings_when_a_write_fails(tmp_path):
+    """In a fresh process that exits right after the failure, asyncio must not report zarr's
+    unfinished chunk writes ("Task was destroyed but it is pending!")."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent('''
+        import asyncio, errno, sys
+        import numpy as np
+        import zarr.storage
+        from tgan_aug.io.outputs import removed_on_failure
+        from tgan_aug.io.store import StoreWriter
+
+        orig = zarr.storage.LocalStore.set
+
+        async def slow_or_full(self, key, value):
+            if key.endswith("images/c/0/0/0"):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            if "images/c/" in key:
+                await asyncio.sleep(0.5)
+            return await orig(self, key, value)
+
+        zarr.storage.LocalStore.set = slow_or_full
+        try:
+            with removed_on_failure(sys.argv[1]):
+                with StoreWriter(sys.argv[1], "s", shape=(8, 32, 32), image_dtype=np.uint8, intensity_range=(0, 255)) as w:
+                    w.write_frames(0, np.zeros((8, 32, 32), np.uint16), np.ones((8, 32, 32), np.uint8))
+        except OSError as exc:
+            print("failed:", exc)
+    ''')
+    out = tmp_path / "x.zarr"
+    proc = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True, timeout=120)
+    assert f"failed: [Errno 28] No space left on device: '{out}'" in proc.stdout, proc.stderr
+    assert "Task was destroyed" not in proc.stderr
+    assert not out.exists()
