@@ -61,3 +61,26 @@ def test_eigen_dir_env_wins(tmp_path, monkeypatch):
     (tmp_path / "Eigen" / "Dense").write_text("")
     monkeypatch.setenv("EIGEN_INCLUDE_DIR", str(tmp_path))
     assert _btrack_lib._eigen_dir() == tmp_path
+
+
+def test_track_btrack_without_eigen_says_what_to_install(tmp_path, monkeypatch, capsys):
+    """`track --tracker btrack` on a system where the packaged library does not load and nothing
+    can rebuild it: one line with the reason and the install line, exit 2."""
+    pytest.importorskip("btrack", reason="needs the trackers extra: pip install -c constraints.txt -e '.[trackers]'")
+    from tgan_aug.cli import main
+    from tgan_aug.io import write_ctc
+
+    from .conftest import make_blobs
+
+    write_ctc(tmp_path / "ds", make_blobs(n_cells=3, frames=4, height=48, width=48, seed=0), sequence="01")
+    monkeypatch.setenv("TGAN_AUG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(_btrack_lib, "_checked", False)
+    monkeypatch.setattr(_btrack_lib, "_loads", lambda base: False)
+    monkeypatch.setattr(_btrack_lib, "_eigen_dir", lambda: None)
+    with pytest.raises(SystemExit) as exc:
+        main(["track", "--tracker", "btrack", str(tmp_path / "ds"), "-o", str(tmp_path / "RES")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith("error: btrack's packaged libtracker.so does not load on this system")
+    assert "needs the Eigen 3 headers: pip install -c constraints.txt -e '.[trackers]'" in err
+    assert not (tmp_path / "RES").exists()
