@@ -12,7 +12,6 @@ import click
 
 from tgan_aug.cli.common import append_option, overwrite_option, parse_size, seed_option
 from tgan_aug.errors import UserError
-from tgan_aug.io.outputs import removed_on_failure
 
 
 def _masks_of(data):
@@ -120,6 +119,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
     cfg, bank = plan_synthesis(base, overrides=overrides, calibrate_from=calib, shapes_from=shapes, seed=seed)
 
     from tgan_aug.io.ctc import write_ctc
+    from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.io.store import write_store
 
     bar = tqdm.tqdm(total=cfg.frames * sequences, unit="frame", disable=quiet, desc="synth-masks")
@@ -179,6 +179,7 @@ def augment_masks(input_path: str, output: str | None, ctc_dir: str | None, copi
 
     from masksynth.batch import augment_sequences
     from tgan_aug.io.ctc import write_ctc
+    from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.io.store import write_store
 
     _check_outputs(output, ctc_dir, append=append, overwrite=overwrite)
