@@ -70,7 +70,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.device import resolve_device
     from tgan_aug.training import TrainConfig
     from tgan_aug.training.data import ClipDataset, prepare_sequences, read_sources
     from tgan_aug.training.loop import (

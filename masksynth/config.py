@@ -19,6 +19,12 @@ DENSITIES = tuple(DENSITY_COVERAGE)
 LAYOUTS = ("flat", "colony")
 SHAPE_KINDS = ("mixed", "ellipse", "rod", "blob")
 BORDERS = ("open", "reflect")
+#: config field -> the command-line flag that sets it (synth-masks, demo), named in validation errors
+CLI_FLAGS = {
+    "size": "--size", "frames": "--frames", "density": "--density", "layout": "--layout", "cells": "--cells",
+    "coverage": "--coverage", "min_gap": "--min-gap", "border": "--border", "division_rate": "--division-rate",
+    "speed_mean": "--speed", "morph_prob": "--morph-prob",
+}
 
 Density = Literal["low", "mid", "high"]
 Layout = Literal["flat", "colony"]
@@ -146,10 +152,12 @@ class SynthConfig:
         """Raise :class:`UserError` naming the first bad field, what was expected and what was given."""
 
         def bad(name: str, expected: str) -> None:
-            raise UserError(f"SynthConfig.{name} must be {expected}, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            shown = f"{value[0]}x{value[1]}" if name == "size" and len(value) == 2 else repr(value)
+            raise UserError(f"{CLI_FLAGS.get(name, 'SynthConfig.' + name)} must be {expected}, got {shown}")
 
         if len(self.size) != 2 or min(self.size) < 8:
-            bad("size", "(height, width) with both >= 8 pixels")
+            bad("size", "HEIGHTxWIDTH with both >= 8 pixels")
         if self.frames < 1:
             bad("frames", ">= 1")
         if self.density not in DENSITY_COVERAGE:

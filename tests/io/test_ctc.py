@@ -147,7 +147,7 @@ def test_write_masks_only_and_four_digits(tmp_path, tracked):
 
 def test_existing_output_needs_overwrite(tmp_path, video, tracked_factory, video_maker):
     out = write_ctc(tmp_path / "out", video)
-    with pytest.raises(UserError, match=r"out/01 already exists; pass overwrite=True \(--overwrite\)"):
+    with pytest.raises(UserError, match=r"out/01 already exists; pass --overwrite"):
         write_ctc(out, video)
     other = video_maker(tracked_factory(seed=3, frames=4))
     write_ctc(out, other, sequence="02")  # another sequence in the same dataset is fine

@@ -68,7 +68,7 @@ def test_masks_only_and_several_sequences(tmp_path, tracked, video):
 def test_existing_sequence_needs_overwrite(tmp_path, video, tracked_factory):
     store = tmp_path / "s.zarr"
     write_store(store, video)
-    with pytest.raises(UserError, match=r"sequence 'seq000' already exists; pass overwrite=True \(--overwrite\)"):
+    with pytest.raises(UserError, match=r"sequence 'seq000' already exists; pass --overwrite"):
         write_store(store, video)
     other = tracked_factory(seed=2, frames=4)
     write_store(store, other, overwrite=True)

@@ -30,14 +30,16 @@ def test_from_dict_round_trip_and_unknown_keys():
 @pytest.mark.parametrize(
     "field, value, match",
     [
-        ("density", "extreme", "density must be one of low, mid, high"),
-        ("layout", "grid", "layout must be one of flat, colony"),
-        ("coverage", 0.95, "coverage must be a fraction"),
-        ("frames", 0, "frames must be >= 1"),
-        ("size", (4, 100), "size must be"),
-        ("division_rate", 1.5, "division_rate must be a probability"),
-        ("border", "wrap", "border must be one of open, reflect"),
-        ("min_gap", -1, "min_gap must be an integer"),
+        ("density", "extreme", "^--density must be one of low, mid, high"),
+        ("layout", "grid", "^--layout must be one of flat, colony"),
+        ("coverage", 0.95, "^--coverage must be a fraction"),
+        ("frames", 0, "^--frames must be >= 1"),
+        ("size", (4, 100), "^--size must be HEIGHTxWIDTH with both >= 8 pixels, got 4x100$"),
+        ("division_rate", 1.5, "^--division-rate must be a probability"),
+        ("border", "wrap", "^--border must be one of open, reflect"),
+        ("min_gap", -1, "^--min-gap must be an integer"),
+        ("speed_mean", -1.0, "^--speed must be >= 0"),
+        ("mean_area", 1.0, r"^SynthConfig\.mean_area must be in \[4, 100000\]"),  # no flag: the Python name
     ],
 )
 def test_bad_fields_are_named(field, value, match):

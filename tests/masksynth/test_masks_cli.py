@@ -54,6 +54,8 @@ def test_synth_masks_errors_are_one_line(tmp_path, capsys):
     assert code == 2 and "--size must be HEIGHTxWIDTH" in err
     code, err = run_main(["synth-masks", "--size", "48x48"], capsys)
     assert code == 2 and "-o/--output" in err
+    code, err = run_main(["synth-masks", "--size", "13x7", "--quiet", "-o", str(tmp_path / "x.zarr")], capsys)
+    assert code == 2 and err == "error: --size must be HEIGHTxWIDTH with both >= 8 pixels, got 13x7\n"
 
 
 def test_synth_masks_with_shapes_and_calibration_from_real_data(tmp_path, tracked_factory):

@@ -229,3 +229,53 @@ def test_demo_small_end_to_end(tmp_path, tiny_ckpt):
               "--overwrite"])
     assert ex.value.code in (0, None)
     assert (d / "notes.txt").read_text() == "mine" and not (d / "preview/seq001_strip.png").exists()
+
+
+@pytest.mark.parametrize("case", ["size", "cuda", "checkpoint"])
+def test_failed_demo_leaves_no_output(tmp_path, capsys, case):
+    """A demo that fails (bad --size, CUDA absent, unreadable model found after the masks were
+    written) removes what it created, so the rerun is not refused as 'not empty'; a folder that
+    existed before keeps the user's files."""
+    from tgan_aug.cli import main
+
+    if case == "cuda" and torch.cuda.is_available():
+        pytest.skip("CUDA is available here, so --device cuda does not fail")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(np.random.default_rng(0).bytes(2048))
+    extra = {"size": ["--size", "13x7"], "cuda": ["--device", "cuda"], "checkpoint": ["--checkpoint", str(bad)]}[case]
+    expected = {"size": "--size must be HEIGHTxWIDTH with both >= 8 pixels, got 13x7",
+                "cuda": "--device cuda: CUDA is not available", "checkpoint": "is not a tgan-aug model file"}[case]
+    args = ["--frames", "3", "--size", "64x96", "--sequences", "1", *extra]
+    for out, mine in ((tmp_path / "new" / "d", None), (tmp_path / "existing", "notes.txt")):
+        if mine:
+            out.mkdir()
+            (out / mine).write_text("mine")
+        with pytest.raises(SystemExit) as ex:
+            main(["demo", str(out), *args, *(["--overwrite"] if mine else [])])
+        assert ex.value.code == 2 and expected in capsys.readouterr().err
+        if mine:
+            assert sorted(p.name for p in out.iterdir()) == [mine]
+        else:
+            assert not (tmp_path / "new").exists()
+
+
+def test_cpu_render_is_bit_exact_for_a_seed_and_thread_count(tmp_path, tiny_ckpt):
+    """Same seed + same thread count -> identical images (a fresh renderer each time); another
+    thread count may move values by float rounding only (<= 1 grey level); provenance records it."""
+    import masksynth
+
+    masks = masksynth.synthesize(masksynth.SynthConfig.preset("high", frames=4, size=(64, 96)), seed=5)
+    threads = torch.get_num_threads()
+    images = {}
+    try:
+        for run, n in (("a", 1), ("b", 1), ("c", 2)):
+            torch.set_num_threads(n)
+            r = Renderer.from_checkpoint(tiny_ckpt, device="cpu")
+            render_to_store(r, [("s", masks)], tmp_path / f"{run}.zarr", seed=3)
+            v = read_store(tmp_path / f"{run}.zarr", "s")
+            images[run] = np.asarray(v.images).astype(np.int64)
+            assert v.provenance["torch_threads"] == n
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(images["a"], images["b"])
+    assert np.abs(images["a"] - images["c"]).max() <= 1

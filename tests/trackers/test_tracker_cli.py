@@ -86,3 +86,28 @@ def test_user_errors_are_one_line_exit_2(args, message, ctc_dataset, tmp_path, c
     err = capsys.readouterr().err
     assert info.value.code == 2
     assert message in err and err.startswith("error:")
+
+
+def test_eval_tracking_accepts_the_root_folder_track_writes_for_several_sequences(tmp_path, capsys):
+    """``track`` writes RES/01_RES, RES/02_RES for a two-sequence dataset; --res RES picks the one
+    that matches --gt NN_GT, and says which to pass when it cannot tell."""
+    from tgan_aug.trackers.ctc_results import write_ctc_results
+
+    good, other = make_blobs(n_cells=4, frames=8, height=64, width=64, seed=1), make_blobs(n_cells=3, frames=8, height=64, width=64, seed=2)
+    write_ctc(tmp_path / "ds", good, sequence="01")
+    write_ctc(tmp_path / "ds", other, sequence="02")
+    write_ctc_results(tmp_path / "RES" / "01_RES", good.masks)
+    write_ctc_results(tmp_path / "RES" / "02_RES", other.masks)
+    runner = CliRunner()
+    for seq in ("01", "02"):
+        r = runner.invoke(cli, ["eval-tracking", "--gt", str(tmp_path / "ds" / f"{seq}_GT"), "--res", str(tmp_path / "RES"), "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["MOTA"] == pytest.approx(1.0)
+    r = runner.invoke(cli, ["eval-tracking", "--gt", str(tmp_path / "ds" / "01_GT" / "TRA"), "--res", str(tmp_path / "RES")])
+    assert r.exit_code == 0, r.output  # TRA's parent is 01_GT: still matched
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "ds" / "01_GT").rename(tmp_path / "gt" / "truth")
+    with pytest.raises(SystemExit) as exc:
+        main(["eval-tracking", "--gt", str(tmp_path / "gt" / "truth"), "--res", str(tmp_path / "RES")])
+    assert exc.value.code == 2
+    assert "holds several results (01_RES, 02_RES); pass the one for --gt" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def test_generator_from_checkpoint(tmp_path, tiff_pair):
 def test_unknown_version_names_found_and_supported(tmp_path):
     path = tmp_path / "future.pt"
     torch.save({"format_version": 99, "config": {}, "weights": {}, "step": 0, "data": {}}, path)
-    with pytest.raises(UserError, match=r"format_version 99.*reads format_version 1"):
+    with pytest.raises(UserError, match=r"from another tgan-aug version \(format_version 99\); this tgan-aug reads format_version 1"):
         load_checkpoint(path)
 
 
@@ -78,12 +78,35 @@ def test_missing_and_foreign_files(tmp_path):
         load_checkpoint(tmp_path / "none.pt")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(UserError, match="cannot be read"):
+    with pytest.raises(UserError, match=r"is not a tgan-aug model file: it is not a PyTorch checkpoint \(or it is corrupt"):
         load_checkpoint(junk)
     plain = tmp_path / "plain.pt"
     torch.save({"state_dict": {}}, plain)
-    with pytest.raises(UserError, match="not a tgan-aug checkpoint"):
+    with pytest.raises(UserError, match=r"a dict without format_version \(keys 'state_dict'\), not a tgan-aug model file"):
         load_checkpoint(plain)
+
+
+@pytest.mark.parametrize("kind", ["random", "module", "state_dict", "lightning", "other_kind"])
+def test_foreign_files_are_named_without_pytorch_advice(tmp_path, kind):
+    """Random bytes get no advice to load with weights_only=False (unsafe); other files say what they are."""
+    path = tmp_path / f"{kind}.pt"
+    expected = {
+        "random": r"it is not a PyTorch checkpoint \(or it is corrupt or truncated\)",
+        "module": "it stores pickled Python objects",
+        "state_dict": r"a bare PyTorch state dict \(1 tensors, e.g. 'conv.weight'",
+        "lightning": "a PyTorch Lightning checkpoint",
+        "other_kind": "is a 'tgan-aug-tracker' file, not a tgan-aug generator checkpoint",
+    }[kind]
+    if kind == "random":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    else:
+        obj = {"module": torch.nn.Linear(2, 2), "state_dict": {"conv.weight": torch.zeros(2)},
+               "lightning": {"state_dict": {}, "epoch": 3, "pytorch-lightning_version": "2.4"},
+               "other_kind": {"format_version": 1, "kind": "tgan-aug-tracker"}}[kind]
+        torch.save(obj, path)
+    with pytest.raises(UserError, match=expected) as exc:
+        load_checkpoint(path)
+    assert "weights_only" not in str(exc.value) and str(path) in str(exc.value)
 
 
 def test_resume_with_the_wrong_stage(tmp_path, tiff_pair):

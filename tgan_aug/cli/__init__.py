@@ -88,8 +88,14 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except OSError as exc:  # disk full, permission denied, ...
+        import errno
+
         name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        click.echo(f"error: {exc.strerror or exc}{name}: check the path, permissions and free space", err=True)
+        if exc.errno == errno.ENOSPC:
+            click.echo(f"error: no space left on the device while writing{name or ' the output'}; free space there "
+                       "or write elsewhere (the partial output this command created was removed)", err=True)
+        else:
+            click.echo(f"error: {exc.strerror or exc}{name}: check the path, permissions and free space", err=True)
         sys.exit(2)
     sys.exit(0)
 

@@ -7,6 +7,7 @@ import re
 
 import click
 
+from tgan_aug.device import resolve_device  # noqa: F401  (re-exported for the commands)
 from tgan_aug.errors import UserError
 
 device_option = click.option(
@@ -24,21 +25,8 @@ geff_option = click.option(
     help="Also write the lineage graphs as GEFF into this folder (one NAME/tracks.geff + labels per sequence).",
 )
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output (never done without this flag).")
-
-
-def resolve_device(name: str):
-    """'auto' -> cuda if available else cpu; validates explicit names. Returns torch.device."""
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"--device {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return dev
+append_option = click.option("--append", is_flag=True,
+                             help="Add sequences to an existing store (refused without this flag or --overwrite).")
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX,]\s*(\d+)\s*$")

@@ -10,7 +10,7 @@ import json
 
 import click
 
-from tgan_aug.cli.common import geff_option, overwrite_option
+from tgan_aug.cli.common import append_option, geff_option, overwrite_option
 
 _LINK_HELP = (
     "TIFF pairs only: how to get tracks from the masks. auto = use the ids when they look linked "
@@ -55,8 +55,10 @@ def info(path: str, sequence: str | None, as_json: bool, link: str) -> None:
 @click.option("--kind", type=click.Choice(["auto", "TRA", "SEG"]), default="auto", show_default=True,
               help="Tracking masks (TRA + man_track.txt) or segmentation masks with ids linked over time (SEG).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@append_option
 @overwrite_option
-def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: str, quiet: bool, overwrite: bool) -> None:
+def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: str, quiet: bool, append: bool,
+               overwrite: bool) -> None:
     """Copy the sequences of the CTC dataset CTC_DIR into the zarr store STORE.
 
     Each sequence keeps its CTC name (01, 02, ...) as its name in the store; the lineage is read
@@ -67,10 +69,12 @@ def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: st
       tgan-aug import-ctc data/bacteria-phc work/bacteria.zarr
       tgan-aug import-ctc data/PhC-C2DL-PSC work/psc.zarr --gt ST --kind SEG
       tgan-aug import-ctc data/bacteria-phc work/bacteria.zarr --overwrite
+      tgan-aug import-ctc data/PhC-C2DL-PSC work/bacteria.zarr --append      # add to an existing store
     """
     from tgan_aug.io.convert import import_ctc as run
 
-    names = run(ctc_dir, store, sequence=sequence, gt=gt, kind=kind, overwrite=overwrite, progress=not quiet)  # type: ignore[arg-type]
+    names = run(ctc_dir, store, sequence=sequence, gt=gt, kind=kind, overwrite=overwrite, append=append,
+                progress=not quiet)  # type: ignore[arg-type]
     click.echo(f"imported {', '.join(names)} into {store}")
 
 
@@ -145,8 +149,9 @@ def export_geff(store: str, out_dir: str, sequences: tuple[str, ...], quiet: boo
 @click.option("--name", type=str, default=None,
               help="Sequence name in the store; default: the exported name, else the next seqNNN.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@append_option
 @overwrite_option
-def import_geff(geff: str, store: str, labels: str | None, seg_prop: str | None, name: str | None, quiet: bool,
+def import_geff(geff: str, store: str, labels: str | None, seg_prop: str | None, name: str | None, quiet: bool, append: bool,
                 overwrite: bool) -> None:
     """Read the GEFF graph GEFF with its label image into the store STORE as one tracked sequence.
 
@@ -160,6 +165,8 @@ def import_geff(geff: str, store: str, labels: str | None, seg_prop: str | None,
       tgan-aug import-geff run.zarr/tracking_graph.geff work/ta.zarr --labels run.zarr/segmentation
     """
     from tgan_aug.io.geff_import import import_geff as run
+    from tgan_aug.io.store import check_store_target
 
+    check_store_target(store, append=append, overwrite=overwrite, flag="STORE")
     written = run(geff, store, name=name, labels=labels, seg_prop=seg_prop, overwrite=overwrite, progress=not quiet)
     click.echo(f"imported {geff} into {store} as {written}")

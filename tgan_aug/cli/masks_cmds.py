@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tgan_aug.cli.common import geff_option, overwrite_option, parse_size, seed_option
+from tgan_aug.cli.common import append_option, geff_option, overwrite_option, parse_size, seed_option
 from tgan_aug.errors import UserError
 
 
@@ -33,9 +33,14 @@ def _explicit(ctx: click.Context, name: str) -> bool:
     return src is not None and src.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
-def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None) -> None:
+def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None, *, append: bool = False,
+                   overwrite: bool = False) -> None:
+    from tgan_aug.io.store import check_store_target
+
     if output is None and ctc is None and geff is None:
         raise UserError("say where to write: -o/--output STORE.zarr and/or --ctc OUT_DIR (or --geff OUT_DIR)")
+    if output is not None:
+        check_store_target(output, append=append, overwrite=overwrite, flag="-o/--output")
 
 
 @click.command("synth-masks")
@@ -65,13 +70,14 @@ def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None)
 @geff_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @seed_option
+@append_option
 @overwrite_option
 @click.pass_context
 def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size: str, sequences: int,
                 cells: int | None, coverage: float | None, division_rate: float | None, min_gap: int | None,
                 border: str | None, speed: float | None, shapes_from: str | None, calibrate_from: str | None,
                 output: str | None, ctc_dir: str | None, geff: str | None, quiet: bool, seed: int,
-                overwrite: bool) -> None:
+                append: bool, overwrite: bool) -> None:
     """Synthesize tracked cell mask sequences with exact track ids and lineage.
 
     Cells (real shapes from --shapes-from, or procedural ellipses, rods and blobs) are placed
@@ -92,7 +98,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
     from masksynth import SynthConfig
     from masksynth.batch import plan_synthesis, synthesize_many
 
-    _check_outputs(output, ctc_dir, geff)
+    _check_outputs(output, ctc_dir, geff, append=append, overwrite=overwrite)
     hw = parse_size(size, "--size")
     overrides: dict[str, Any] = {}
     explicit = {
@@ -118,27 +124,29 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
 
     from tgan_aug.io.ctc import write_ctc
     from tgan_aug.io.geff_export import write_geff_sequence
+    from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.io.store import write_store
 
     bar = tqdm.tqdm(total=cfg.frames * sequences, unit="frame", disable=quiet, desc="synth-masks")
     provenance = {"command": "synth-masks", "seed": seed, "config": cfg.to_dict(),
                   "shapes_from": shapes_from, "calibrate_from": calibrate_from}
     written = []
-    try:
-        for k, masks in synthesize_many(cfg, sequences=sequences, seed=seed, shapes=bank, progress=bar.update):
-            if output is not None:
-                write_store(output, masks, name=f"seq{k:03d}", overwrite=overwrite,
-                            provenance={**provenance, "sequence_index": k})
-            if ctc_dir is not None:
-                write_ctc(ctc_dir, masks, sequence=f"{k + 1:02d}", overwrite=overwrite)
-            if geff is not None:
-                write_geff_sequence(geff, f"seq{k:03d}", masks.labels, masks.lineage, overwrite=overwrite,
-                                    facts={"provenance": {**provenance, "sequence_index": k}})
-            s = masks.summary()
-            written.append(f"seq{k:03d}: {s['cells_per_frame_mean']:.0f} cells/frame, {s['tracks']} tracks, "
-                           f"{s['divisions']} divisions")
-    finally:
-        bar.close()
+    with removed_on_failure(output, ctc_dir, geff):  # a failed run leaves no partial store or folder it created
+        try:
+            for k, masks in synthesize_many(cfg, sequences=sequences, seed=seed, shapes=bank, progress=bar.update):
+                if output is not None:
+                    write_store(output, masks, name=f"seq{k:03d}", overwrite=overwrite,
+                                provenance={**provenance, "sequence_index": k})
+                if ctc_dir is not None:
+                    write_ctc(ctc_dir, masks, sequence=f"{k + 1:02d}", overwrite=overwrite)
+                if geff is not None:
+                    write_geff_sequence(geff, f"seq{k:03d}", masks.labels, masks.lineage, overwrite=overwrite,
+                                        facts={"provenance": {**provenance, "sequence_index": k}})
+                s = masks.summary()
+                written.append(f"seq{k:03d}: {s['cells_per_frame_mean']:.0f} cells/frame, {s['tracks']} tracks, "
+                               f"{s['divisions']} divisions")
+        finally:
+            bar.close()
     where = " and ".join(x for x in (output, ctc_dir, geff) if x)
     click.echo(f"wrote {sequences} sequence(s) of {cfg.frames}x{cfg.size[0]}x{cfg.size[1]} to {where}")
     for line in written:
@@ -159,10 +167,11 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
               help="Per-track probability of a 1-px erosion or dilation (whole track, no flicker).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @seed_option
+@append_option
 @overwrite_option
 def augment_masks(input_path: str, output: str | None, ctc_dir: str | None, copies: int, split: int | None,
                   stride: int | None, crop_size: str | None, rotate: bool, flips: bool, morph_prob: float,
-                  quiet: bool, seed: int, overwrite: bool) -> None:
+                  quiet: bool, seed: int, append: bool, overwrite: bool) -> None:
     """Augment real tracked masks IN (CTC folder, store or IMAGES.tif:MASKS.tif), keeping ids
     and lineage valid: rotations, flips, crops, temporal splitting, per-cell erosion/dilation.
 
@@ -178,25 +187,27 @@ def augment_masks(input_path: str, output: str | None, ctc_dir: str | None, copi
 
     from masksynth.batch import augment_sequences
     from tgan_aug.io.ctc import write_ctc
+    from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.io.store import write_store
 
-    _check_outputs(output, ctc_dir)
+    _check_outputs(output, ctc_dir, append=append, overwrite=overwrite)
     crop_hw = parse_size(crop_size, "--crop")
     inputs = _load_masks(input_path, "IN")
     n_ctc = 0
     total = 0
-    for name, masks in tqdm.tqdm(inputs, desc="augment-masks", unit="seq", disable=quiet):
-        outs = augment_sequences(masks, copies=copies, seed=seed, split=split, stride=stride, rotate=rotate,
-                                 flips=flips, crop_size=crop_hw, morph_prob=morph_prob)
-        for suffix, aug in outs:
-            if output is not None:
-                write_store(output, aug, name=f"{name}_{suffix}", overwrite=overwrite,
-                            provenance={"command": "augment-masks", "source": input_path, "sequence": name,
-                                        "seed": seed, "part_copy": suffix})
-            if ctc_dir is not None:
-                n_ctc += 1
-                write_ctc(ctc_dir, aug, sequence=f"{n_ctc:02d}", overwrite=overwrite)
-            total += 1
+    with removed_on_failure(output, ctc_dir):
+        for name, masks in tqdm.tqdm(inputs, desc="augment-masks", unit="seq", disable=quiet):
+            outs = augment_sequences(masks, copies=copies, seed=seed, split=split, stride=stride, rotate=rotate,
+                                     flips=flips, crop_size=crop_hw, morph_prob=morph_prob)
+            for suffix, aug in outs:
+                if output is not None:
+                    write_store(output, aug, name=f"{name}_{suffix}", overwrite=overwrite,
+                                provenance={"command": "augment-masks", "source": input_path, "sequence": name,
+                                            "seed": seed, "part_copy": suffix})
+                if ctc_dir is not None:
+                    n_ctc += 1
+                    write_ctc(ctc_dir, aug, sequence=f"{n_ctc:02d}", overwrite=overwrite)
+                total += 1
     where = " and ".join(x for x in (output, ctc_dir) if x)
     click.echo(f"wrote {total} augmented sequence(s) to {where}")
 

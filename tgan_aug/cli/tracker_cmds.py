@@ -146,7 +146,8 @@ def _train_deepsea(real, synthetic, ratio, out_dir, preset, init, epochs, max_st
 @click.option("--gt", "gt", type=click.Path(exists=True), required=True,
               help="Ground truth: the NN_GT folder (with TRA/), its TRA folder, or a dataset folder with one NN_GT.")
 @click.option("--res", "res", type=click.Path(exists=True, file_okay=False), required=True,
-              help="Result folder: maskTTT.tif + res_track.txt.")
+              help="Result folder: maskTTT.tif + res_track.txt, or the folder `track` wrote for several sequences "
+                   "(its NN_RES matching --gt NN_GT is scored).")
 @click.option("--json", "as_json", is_flag=True, help="Print all metrics as JSON instead of a Markdown table.")
 def eval_tracking(gt, res, as_json):
     """Score a CTC tracking result: MOTA, MT, ML, precision, recall, IDF1, HOTA, TRA, DET, LNK.

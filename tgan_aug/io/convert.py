@@ -10,8 +10,10 @@ from typing import Literal
 from masksynth.tracked import TrackedVideo
 from tgan_aug.errors import UserError
 from tgan_aug.io.ctc import _sequence_outputs, list_ctc_sequences, read_ctc, write_ctc
+from tgan_aug.io.outputs import removed_on_failure
 from tgan_aug.io.store import (
     _open_root,
+    check_store_target,
     choose_sequences,
     is_store,
     list_store_sequences,
@@ -32,6 +34,7 @@ def import_ctc(
     gt: Literal["auto", "GT", "ST"] = "auto",
     kind: Literal["auto", "TRA", "SEG"] = "auto",
     overwrite: bool = False,
+    append: bool = False,
     progress: bool = False,
 ) -> list[str]:
     """Copy CTC sequences into a zarr store; each keeps its CTC name ("01", "02", ...).
@@ -40,7 +43,9 @@ def import_ctc(
     store: the store folder (created when absent).
     sequence: import only this one; gt / kind: which annotation (see :func:`read_ctc`).
     overwrite: replace sequences that already exist in the store.
-    Returns the names written. Existing names are checked before anything is read or written.
+    append: add to an existing store that holds other sequences (refused without it or overwrite).
+    Returns the names written. Existing names are checked before anything is read or written;
+    if the import fails, the store (or folders) it created is removed.
     """
     ctc_dir, store = Path(ctc_dir), Path(store)
     if not ctc_dir.exists():
@@ -53,22 +58,24 @@ def import_ctc(
     if not names:
         read_ctc(ctc_dir, images=False)  # raises the precise reason (empty, no annotations, ...)
         raise UserError(f"{ctc_dir} holds no annotated CTC sequence")
+    check_store_target(store, append=append, overwrite=overwrite)
     if store.exists():
         _open_root(store, create=True)  # a non-store or newer-version path fails here, before reading
         existing = set(list_store_sequences(store)) if is_store(store) else set()
         clash = [n for n in names if n in existing]
         if clash and not overwrite:
             raise UserError(
-                f"{store}: sequence {clash[0]!r} already exists; pass overwrite=True (--overwrite) to replace it"
+                f"{store}: sequence {clash[0]!r} already exists; pass --overwrite to replace it"
             )
     written = []
-    for name in names:
-        data = read_ctc(ctc_dir, sequence=name, gt=gt, kind=kind, progress=progress)
-        provenance = None
-        if not isinstance(data, TrackedVideo):
-            provenance = {"source": str(ctc_dir), "format": "ctc", "sequence": name}
-        write_store(store, data, name=name, overwrite=overwrite, provenance=provenance, progress=progress)
-        written.append(name)
+    with removed_on_failure(store):
+        for name in names:
+            data = read_ctc(ctc_dir, sequence=name, gt=gt, kind=kind, progress=progress)
+            provenance = None
+            if not isinstance(data, TrackedVideo):
+                provenance = {"source": str(ctc_dir), "format": "ctc", "sequence": name}
+            write_store(store, data, name=name, overwrite=overwrite, provenance=provenance, progress=progress)
+            written.append(name)
     return written
 
 
@@ -113,7 +120,7 @@ def export_ctc(
         for ctc_name in mapping.values():
             for p in _sequence_outputs(out_dir, ctc_name):
                 if p.exists():
-                    raise UserError(f"{p} already exists; pass overwrite=True (--overwrite) to replace it")
+                    raise UserError(f"{p} already exists; pass --overwrite to replace it")
     for name, seq in opened.items():
         try:
             write_ctc(out_dir, seq, sequence=mapping[name], seg=seg, overwrite=overwrite, progress=progress)

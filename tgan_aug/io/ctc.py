@@ -217,7 +217,7 @@ def find_ctc(
         if len(image_files) != len(mask_files):
             raise UserError(
                 f"{img_dir} has {len(image_files)} frames but {folder} has {len(mask_files)}; images "
-                "and masks must cover the same frames (remove the extra files or read with images=False)"
+                "and masks must cover the same frames; remove the extra image or mask files"
             )
     man_track = folder / "man_track.txt" if k == "TRA" and (folder / "man_track.txt").is_file() else None
     return CTCLayout(root, sequence, truth, k, folder, mask_files, image_files, man_track)
@@ -376,7 +376,7 @@ def write_ctc(
         raise UserError(f"{out_dir} exists and is not a folder; choose another output folder")
     existing = [p for p in _sequence_outputs(out_dir, sequence) if p.exists()]
     if existing and not overwrite:
-        raise UserError(f"{existing[0]} already exists; pass overwrite=True (--overwrite) to replace it")
+        raise UserError(f"{existing[0]} already exists; pass --overwrite to replace it")
 
     fresh = not out_dir.exists()
     parent = out_dir.parent if fresh else out_dir

@@ -154,6 +154,22 @@ def choose_sequences(path: str | os.PathLike, wanted: list[str] | None) -> list[
     return list(dict.fromkeys(wanted))
 
 
+def check_store_target(path: str | os.PathLike, *, append: bool = False, overwrite: bool = False,
+                       flag: str = "STORE") -> None:
+    """Refuse to write into an existing, non-empty store unless adding (``append``, ``--append``) or
+    replacing (``overwrite``, ``--overwrite``) was asked for, so no command adds sequences to an
+    existing output silently. ``flag`` names the argument in the message."""
+    path = Path(path)
+    if append or overwrite or not path.exists():
+        return
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    held = list_store_sequences(path) if _root_attrs(path) is not None else []
+    what = f"holds sequences {', '.join(held[:5])}{' ...' if len(held) > 5 else ''}" if held else "exists and is not empty"
+    raise UserError(f"{flag} {path} {what}; pass --append to add sequences to it, --overwrite to also replace "
+                    "sequences of the same names, or choose a new path")
+
+
 def _next_name(path: Path) -> str:
     existing = set(list_store_sequences(path)) if is_store(path) else set()
     n = 0
@@ -220,7 +236,7 @@ class StoreWriter:
         if (self.path / self.name).exists():
             if not overwrite:
                 raise UserError(
-                    f"{self.path}: sequence {self.name!r} already exists; pass overwrite=True (--overwrite) "
+                    f"{self.path}: sequence {self.name!r} already exists; pass --overwrite "
                     "to replace it, or choose another name"
                 )
             shutil.rmtree(self.path / self.name)

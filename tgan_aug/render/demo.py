@@ -34,13 +34,17 @@ def run_demo(
     """
     import masksynth
     import numpy as np
+    import torch
 
-    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.device import resolve_device
     from tgan_aug.io import read_store, write_ctc, write_store
+    from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.preview import write_mp4, write_strip
     from tgan_aug.render.engine import Renderer, render_to_store
 
     out = Path(out_dir)
+    dev = resolve_device(device)  # bad options fail before anything is written
+    cfg = masksynth.SynthConfig.preset("high", frames=int(frames), size=tuple(int(v) for v in size))
     if out.exists() and not out.is_dir():
         raise UserError(f"OUT_DIR {out} is a file; give a folder path")
     if out.exists() and any(out.iterdir()):
@@ -52,51 +56,52 @@ def run_demo(
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    times: dict[str, float] = {}
-    t = time.perf_counter()
-    cfg = masksynth.SynthConfig.preset("high", frames=int(frames), size=tuple(int(v) for v in size))
-    masks = [(f"seq{i:03d}", masksynth.synthesize(cfg, seed=int(seed) * 1000 + i)) for i in range(int(sequences))]
-    for name, m in masks:
-        write_store(out / "masks.zarr", m, name=name)
-    times["synthesize masks"] = time.perf_counter() - t
-    t = time.perf_counter()
-    if checkpoint is None:
-        from tgan_aug.pretrained import DEFAULT_MODEL, pretrained_path
+    with removed_on_failure(out, *(out / name for name in DEMO_OUTPUTS)):  # a failed demo leaves no partial output
+        out.mkdir(parents=True, exist_ok=True)
+        times: dict[str, float] = {}
+        t = time.perf_counter()
+        masks = [(f"seq{i:03d}", masksynth.synthesize(cfg, seed=int(seed) * 1000 + i)) for i in range(int(sequences))]
+        for name, m in masks:
+            write_store(out / "masks.zarr", m, name=name)
+        times["synthesize masks"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if checkpoint is None:
+            from tgan_aug.pretrained import DEFAULT_MODEL, pretrained_path
 
-        checkpoint, model_name = pretrained_path(), DEFAULT_MODEL
-    else:
-        model_name = str(checkpoint)
-    renderer = Renderer.from_checkpoint(checkpoint, device=resolve_device(device))
-    render_to_store(renderer, masks, out / "video.zarr", seed=seed,
-                    provenance={"command": "tgan-aug demo", "source": "masksynth high density"})
-    times["render"] = time.perf_counter() - t
-    t = time.perf_counter()
-    notes: list[str] = []
-    for i, (name, _) in enumerate(masks):
-        v = read_store(out / "video.zarr", name)
-        write_ctc(out / "ctc", v, sequence=f"{i + 1:02d}")
-        try:
-            write_mp4(out / "preview" / f"{name}.mp4", v.images, v.masks.labels, intensity_range=None)
-        except UserError as exc:  # an OpenCV build without an MP4 encoder: keep the PNG strip, say so
-            notes.append(f"MP4 not written: {exc}")
-        write_strip(out / "preview" / f"{name}_strip.png", v.images, v.masks.labels)
-    times["export + preview"] = time.perf_counter() - t
-    n_frames = sum(m.labels.shape[0] for _, m in masks)
-    n_tracks = sum(len(m.lineage) for _, m in masks)
-    n_div = sum(int(np.count_nonzero(m.lineage[:, 3])) for _, m in masks)
-    lines = [
-        "# tgan-aug demo", "",
-        f"- model: `{model_name}` (preset {renderer.cfg.preset}, sha256 `{renderer.sha256[:16]}...`)",
-        f"- made: {len(masks)} sequences x {frames} frames of {size[0]}x{size[1]} px (high density), "
-        f"{n_tracks} tracks, {n_div} daughter tracks; images {renderer.stats.dtype}",
-        f"- seed {seed}, device {resolve_device(device)}", "",
-        "| step | seconds |", "|---|---|",
-        *[f"| {k} | {v:.1f} |" for k, v in times.items()],
-        f"| total | {sum(times.values()):.1f} |", "",
-        f"render speed: {n_frames / max(times['render'], 1e-9):.2f} frames/s", "",
-        *[f"- {n}" for n in notes], "",
-        "Files: `masks.zarr`, `video.zarr`, `ctc/NN` + `ctc/NN_GT/TRA`, `preview/*.mp4`, `preview/*_strip.png`.",
-    ]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+            checkpoint, model_name = pretrained_path(), DEFAULT_MODEL
+        else:
+            model_name = str(checkpoint)
+        renderer = Renderer.from_checkpoint(checkpoint, device=dev)
+        render_to_store(renderer, masks, out / "video.zarr", seed=seed,
+                        provenance={"command": "tgan-aug demo", "source": "masksynth high density"})
+        times["render"] = time.perf_counter() - t
+        t = time.perf_counter()
+        notes: list[str] = []
+        for i, (name, _) in enumerate(masks):
+            v = read_store(out / "video.zarr", name)
+            write_ctc(out / "ctc", v, sequence=f"{i + 1:02d}")
+            try:
+                write_mp4(out / "preview" / f"{name}.mp4", v.images, v.masks.labels, intensity_range=None)
+            except UserError as exc:  # an OpenCV build without an MP4 encoder: keep the PNG strip, say so
+                notes.append(f"MP4 not written: {exc}")
+            write_strip(out / "preview" / f"{name}_strip.png", v.images, v.masks.labels)
+        times["export + preview"] = time.perf_counter() - t
+        n_frames = sum(m.labels.shape[0] for _, m in masks)
+        n_tracks = sum(len(m.lineage) for _, m in masks)
+        n_div = sum(int(np.count_nonzero(m.lineage[:, 3])) for _, m in masks)
+        lines = [
+            "# tgan-aug demo", "",
+            f"- model: `{model_name}` (preset {renderer.cfg.preset}, sha256 `{renderer.sha256[:16]}...`)",
+            f"- made: {len(masks)} sequences x {frames} frames of {size[0]}x{size[1]} px (high density), "
+            f"{n_tracks} tracks, {n_div} daughter tracks; images {renderer.stats.dtype}",
+            f"- seed {seed}, device {dev}" + (f" ({torch.get_num_threads()} threads: the same seed and thread count "
+                                               "give the same images bit for bit)" if dev.type == "cpu" else ""), "",
+            "| step | seconds |", "|---|---|",
+            *[f"| {k} | {v:.1f} |" for k, v in times.items()],
+            f"| total | {sum(times.values()):.1f} |", "",
+            f"render speed: {n_frames / max(times['render'], 1e-9):.2f} frames/s", "",
+            *[f"- {n}" for n in notes], "",
+            "Files: `masks.zarr`, `video.zarr`, `ctc/NN` + `ctc/NN_GT/TRA`, `preview/*.mp4`, `preview/*_strip.png`.",
+        ]
+        (out / "summary.md").write_text("\n".join(lines) + "\n")
     return out / "summary.md"

@@ -12,6 +12,13 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   (seed, sequence name), so the result does not depend on batching or sharding;
 - frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
 
+Reproducibility: the same seed, checkpoint, options and CPU thread count give bit-identical
+frames (tested). oneDNN splits a convolution's float sums differently for another thread count
+(``torch.set_num_threads``, ``OMP_NUM_THREADS``) or another ``frame_batch``; floats then differ in
+the last bit (~5e-7 in [-1, 1]), which moves a pixel by one grey level where its value sits on
+a rounding boundary (rare: 0 to ~1 in 2,000 pixels). The thread count is recorded in each sequence's provenance
+(``torch_threads``); CUDA results are not bit-exact across runs.
+
 Sizes: any (H, W) runs fully convolutionally; frames that are not multiples of 2 * 2**depth are
 mirror-padded (masks padded with background) to the next multiple and cropped back. A 512x768
 frame of ``synth-masks --density high`` therefore renders directly with the ``small`` model.
@@ -262,6 +269,8 @@ def render_to_store(
                         "seed": int(seed), "sequence_seed": int(s), "sequence": name,
                         "checkpoint": renderer.checkpoint, "checkpoint_sha256": renderer.sha256,
                         "background": desc, "precision": precision,
+                        # CPU float sums are split across threads: the thread count is part of the recipe
+                        "torch_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
                     }
                     writers.append(stack.enter_context(StoreWriter(
                         out, name, shape=masks.labels.shape, image_dtype=dtype,

@@ -43,6 +43,7 @@ def render(
     Returns the names of the sequences rendered.
     """
     from tgan_aug.io import load_tracked
+    from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.render.shard import parse_shard, shard_items
 
     if renderer not in ("tgan", "painter"):
@@ -60,7 +61,7 @@ def render(
     else:
         if fit is not None:
             raise UserError("--fit is for --renderer painter; add --renderer painter (or drop --fit to render with the tGAN)")
-        from tgan_aug.cli.common import resolve_device
+        from tgan_aug.device import resolve_device
         from tgan_aug.render.engine import Renderer
 
         if checkpoint is None:
@@ -82,24 +83,27 @@ def render(
         bar = tqdm(total=total, unit="frame", desc="render")
     prov: dict[str, Any] = {"command": command, "source": str(masks), "shard": shard or "0/1"}
     step = None if bar is None else bar.update
-    try:
-        if renderer == "painter":
-            from tgan_aug.render.painter import paint_to_store
+    # a failed single run removes the store/CTC folder it created; shards may share a new store, so
+    # a failing shard leaves it to the others (its own sequences stay marked incomplete)
+    with removed_on_failure(*((out, ctc) if shard is None else ())):
+        try:
+            if renderer == "painter":
+                from tgan_aug.render.painter import paint_to_store
 
-            names = paint_to_store(params, chosen, out, seed=seed, overwrite=overwrite, frame_batch=frame_batch,
-                                   provenance={**prov, **fit_info}, progress=step)
-        else:
-            from tgan_aug.render.engine import render_to_store
+                names = paint_to_store(params, chosen, out, seed=seed, overwrite=overwrite, frame_batch=frame_batch,
+                                       provenance={**prov, **fit_info}, progress=step)
+            else:
+                from tgan_aug.render.engine import render_to_store
 
-            names = render_to_store(model, chosen, out, seed=seed, background=background, batch=batch,
-                                    frame_batch=frame_batch, precision=precision, overwrite=overwrite,
-                                    provenance={**prov, "renderer": "tgan"}, progress=step)
-    finally:
-        if bar is not None:
-            bar.close()
-    if ctc is not None:
-        from tgan_aug.io import read_store, write_ctc
+                names = render_to_store(model, chosen, out, seed=seed, background=background, batch=batch,
+                                        frame_batch=frame_batch, precision=precision, overwrite=overwrite,
+                                        provenance={**prov, "renderer": "tgan"}, progress=step)
+        finally:
+            if bar is not None:
+                bar.close()
+        if ctc is not None:
+            from tgan_aug.io import read_store, write_ctc
 
-        for name in names:
-            write_ctc(ctc, read_store(out, name), sequence=f"{all_names.index(name) + 1:02d}", overwrite=overwrite)
+            for name in names:
+                write_ctc(ctc, read_store(out, name), sequence=f"{all_names.index(name) + 1:02d}", overwrite=overwrite)
     return names

@@ -93,11 +93,25 @@ def mostly_tracked_lost(
     return {"MT": float(np.mean(ratios >= high)), "ML": float(np.mean(ratios < low))}
 
 
-def _check_res_dir(path: str | Path) -> Path:
+def resolve_res_dir(path: str | Path, gt_dir: Path | None = None) -> Path:
+    """The folder holding ``res_track.txt``: ``path`` itself, or, for the root folder that
+    ``track`` writes for several sequences, its ``NN_RES`` subfolder matching ``gt_dir``'s
+    ``NN_GT`` (or its only ``*_RES`` subfolder)."""
     path = Path(path)
-    if not (path / "res_track.txt").is_file():
-        raise UserError(f"--res {path}: res_track.txt not found; pass a CTC result folder (maskTTT.tif + res_track.txt)")
-    return path
+    if (path / "res_track.txt").is_file():
+        return path
+    subs = sorted(p for p in path.glob("*_RES") if (p / "res_track.txt").is_file()) if path.is_dir() else []
+    if gt_dir is not None and gt_dir.name.endswith("_GT"):
+        match = path / f"{gt_dir.name[:-3]}_RES"
+        if match in subs:
+            return match
+    if len(subs) == 1:
+        return subs[0]
+    if subs:
+        names = ", ".join(p.name for p in subs)
+        raise UserError(f"--res {path} holds several results ({names}); pass the one for --gt {gt_dir}, e.g. --res {subs[0]}")
+    raise UserError(f"--res {path}: res_track.txt not found; pass a CTC result folder (maskTTT.tif + res_track.txt) "
+                    "or the folder `track` wrote (with NN_RES subfolders)")
 
 
 def _clean(value):
@@ -113,7 +127,8 @@ def evaluate_ctc(gt: str | Path, res: str | Path, *, metrics: Sequence[str] = DE
     """Score a CTC result folder against CTC ground truth with ``py-ctcmetrics``.
 
     gt: ground-truth folder (``NN_GT``, its ``TRA``, or a dataset folder with one ``NN_GT``).
-    res: result folder with ``maskTTT.tif`` and ``res_track.txt`` (same number of frames).
+    res: result folder with ``maskTTT.tif`` and ``res_track.txt`` (same number of frames), or the
+        folder ``track`` writes for several sequences (its ``NN_RES`` matching ``gt``'s ``NN_GT`` is used).
     metrics: py-ctcmetrics names (``TRA``, ``DET``, ``LNK``, ``MOTA``, ``IDF1``, ``HOTA``,
         ``MTML``, ``CHOTA``, ``CT``, ``TF``, ``BC``, ``CCA``, ``Valid``; ``SEG`` needs SEG truth).
     Returns a flat dict of floats/ints (``Valid`` = 1 for a valid result; 0 means the result
@@ -123,7 +138,7 @@ def evaluate_ctc(gt: str | Path, res: str | Path, *, metrics: Sequence[str] = DE
     from ctc_metrics.scripts.evaluate import calculate_metrics, load_data
 
     gt_dir = resolve_gt_dir(gt)
-    res_dir = _check_res_dir(res)
+    res_dir = resolve_res_dir(res, gt_dir)
     n_gt = len(list((gt_dir / "TRA").glob("man_track*.tif")))
     n_res = len(list(res_dir.glob("mask*.tif")))
     if n_gt != n_res:
@@ -178,7 +193,7 @@ def check_result_folder(res: str | Path) -> None:
     from ctc_metrics.metrics import valid
     from ctc_metrics.utils.filesystem import parse_masks, read_tracking_file
 
-    res_dir = _check_res_dir(res)
+    res_dir = resolve_res_dir(res)
     masks = parse_masks(str(res_dir))
     tracks = read_tracking_file(str(res_dir / "res_track.txt"))
     import tifffile

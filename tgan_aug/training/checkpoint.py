@@ -75,14 +75,29 @@ def save_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> Path:
     return path
 
 
+def _describe_foreign(obj: Any) -> str:
+    """What a loaded object that lacks ``format_version`` looks like, for error messages."""
+    if not isinstance(obj, dict):
+        return f"a saved {type(obj).__name__}"
+    if "pytorch-lightning_version" in obj or ("state_dict" in obj and "epoch" in obj):
+        return "a PyTorch Lightning checkpoint"
+    if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return f"a bare PyTorch state dict ({len(obj)} tensors, e.g. {next(iter(obj))!r}; a tracker or another tool's weights?)"
+    keys = ", ".join(map(repr, list(obj)[:5]))
+    return f"a dict without format_version (keys {keys})" if obj else "an empty dict"
+
+
 def check_checkpoint(ckpt: Any, *, source: str = "checkpoint") -> dict[str, Any]:
     """Validate the top level of a loaded checkpoint; :class:`UserError` names what is wrong."""
     if not isinstance(ckpt, dict) or "format_version" not in ckpt:
-        raise UserError(f"{source} is not a tgan-aug checkpoint (no format_version); give a file written by 'tgan-aug train'")
+        raise UserError(f"{source} is {_describe_foreign(ckpt)}, not a tgan-aug model file; give the checkpoint.pt "
+                        "or merged .pt written by 'tgan-aug train'")
+    if ckpt.get("kind", "tgan-aug-checkpoint") != "tgan-aug-checkpoint":
+        raise UserError(f"{source} is a {ckpt['kind']!r} file, not a tgan-aug generator checkpoint")
     version = ckpt["format_version"]
     if version not in SUPPORTED_VERSIONS:
         raise UserError(
-            f"{source} has format_version {version!r}; this tgan-aug reads format_version "
+            f"{source} is from another tgan-aug version (format_version {version!r}); this tgan-aug reads format_version "
             f"{', '.join(map(str, SUPPORTED_VERSIONS))}; upgrade tgan-aug or retrain with this version"
         )
     for key in ("config", "weights", "step", "data"):
@@ -102,9 +117,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise UserError(f"checkpoint {path} does not exist; give the .pt file written by 'tgan-aug train'")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"checkpoint {path} cannot be read as a tgan-aug checkpoint ({first})") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        if "Unsupported global" in str(exc):  # pickled Python objects, e.g. a whole nn.Module
+            what = "it stores pickled Python objects (e.g. a whole model), which tgan-aug does not load"
+        else:
+            what = "it is not a PyTorch checkpoint (or it is corrupt or truncated)"
+        raise UserError(f"checkpoint {path} is not a tgan-aug model file: {what}; "
+                        "give the checkpoint.pt or merged .pt written by 'tgan-aug train'") from None
     return check_checkpoint(ckpt, source=f"checkpoint {path}")
 
 

@@ -258,7 +258,7 @@ def train(
     metrics.jsonl, written on the sample PNG's title and, at the end, to ``quality.json``.
     The folder holds config.json, metrics.jsonl, log.txt, checkpoint.pt, samples/*.png, loss.png.
     """
-    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.device import resolve_device
 
     dev = resolve_device(device)
     info = init_distributed(dev)
