@@ -8,6 +8,7 @@ DeepSea features, temporal and intensity statistics).
 
     python recipes/realism/table1.py --scale cpu      # ~40 min on 2 cores (3 seeds x 2 datasets x 2 models + super-res)
     python recipes/realism/table1.py --scale gpu      # see RESULTS.md for the GPU run
+    python recipes/realism/table1.py --scale cpu --methods full,painter   # tGAN vs painter only (~25 min)
 """
 
 from __future__ import annotations
@@ -35,18 +36,33 @@ def chosen_datasets(args) -> list[str]:
     return datasets
 
 
+def chosen_methods(args) -> list[str]:
+    methods = [m for m in args.methods.split(",") if m]
+    known = [m for m, _ in METHODS]
+    unknown = sorted(set(methods) - set(known))
+    if unknown:
+        raise SystemExit(f"error: --methods {','.join(unknown)}: choose from {','.join(known)}")
+    return methods
+
+
+def _add_args(p) -> None:
+    p.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset of psc,bacteria")
+    p.add_argument("--methods", default=",".join(m for m, _ in METHODS),
+                   help="comma-separated subset of full,perframe,painter (rows of the table)")
+
+
 def main(argv: list[str] | None = None) -> None:
     args, scale, timer, runs = C.start_recipe(
-        __doc__, argv, lambda scale, a: C.lowres_jobs(chosen_datasets(a), ["full", "perframe"], scale.seeds),
-        add_args=lambda p: p.add_argument("--datasets", default=",".join(DATASETS),
-                                          help="comma-separated subset of psc,bacteria"))
-    datasets = chosen_datasets(args)
+        __doc__, argv,
+        lambda scale, a: C.lowres_jobs(chosen_datasets(a), [m for m in chosen_methods(a) if m != "painter"], scale.seeds),
+        add_args=_add_args)
+    datasets, methods = chosen_datasets(args), chosen_methods(args)
     t_train = timer.seconds()
     tasks = [{"dataset": d, "method": m, "seed": s, "scale": scale.to_dict(), "data_root": args.data_root,
               "keep_frames": s == scale.seeds[0]}
-             for d in datasets for m, _ in METHODS for s in scale.seeds]
+             for d in datasets for m in methods for s in scale.seeds]
     results = C.run_pool(C.render_eval_task, tasks, scale.eval_workers)
-    out = {"scale": scale.to_dict(), "datasets": datasets, "runs": runs, "results": results, "train_seconds": t_train,
+    out = {"scale": scale.to_dict(), "datasets": datasets, "methods": methods, "runs": runs, "results": results, "train_seconds": t_train,
            "total_seconds": timer.seconds()}
     C.save_json(C.RESULTS / f"table1-{scale.name}.json", out)
     write_report(out, scale, args.data_root)
@@ -69,7 +85,7 @@ def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
         info = C.prepare_dataset(d, scale.data_scale, data_root)
         lines += [f"## {d}: {info['shape'][1]}x{info['shape'][2]} px, {info['n_train']} train / "
                   f"{info['shape'][0] - info['n_train']} held-out frames", ""]
-        lines.append(C.markdown_table(agg, METHODS, extra))
+        lines.append(C.markdown_table(agg, [(m, label) for m, label in METHODS if m in out.get("methods", [m])], extra))
         lines.append("")
         steps = {k: v for k, v in out["runs"].items() if k.startswith(d + "/")}
         if steps:

@@ -124,9 +124,9 @@ def test_writes_still_running_when_one_fails_do_not_bring_the_output_back(tmp_pa
     orig, calls = zarr.storage.LocalStore.set, {"n": 0}
 
     async def slow_or_full(self, key, value):  # chunk 0 fails at once, chunks 1-7 finish later
-        if key.endswith("images/c/0/0/0"):
+        if key.endswith("s/0/c/0/0/0"):
             raise OSError(errno.ENOSPC, "No space left on device")
-        if "images/c/" in key:
+        if "s/0/c/" in key:  # chunks of the image array (OME level 0 of sequence s)
             await asyncio.sleep(0.3)
             calls["n"] += 1
         return await orig(self, key, value)
@@ -158,9 +158,9 @@ def test_no_pending_task_warnings_when_a_write_fails(tmp_path):
         orig = zarr.storage.LocalStore.set
 
         async def slow_or_full(self, key, value):
-            if key.endswith("images/c/0/0/0"):
+            if key.endswith("s/0/c/0/0/0"):
                 raise OSError(errno.ENOSPC, "No space left on device")
-            if "images/c/" in key:
+            if "s/0/c/" in key:
                 await asyncio.sleep(0.5)
             return await orig(self, key, value)
 
