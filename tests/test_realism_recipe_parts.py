@@ -5,17 +5,12 @@ checks need neither."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-RECIPE_DIR = Path(__file__).resolve().parents[1] / "recipes" / "realism"
-sys.path.insert(0, str(RECIPE_DIR))
-
-import common as C  # noqa: E402
-import fig5_density  # noqa: E402
+from recipes.realism import common as C
+from recipes.realism import fig5_density
 
 
 def _scale(*argv: str) -> C.Scale:

@@ -67,19 +67,6 @@ def make_blobs(
     return TrackedVideo(TrackedMasks(labels, lineage), images)
 
 
-def per_frame_ids(labels: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Detections as a segmenter gives them: ids shuffled independently in every frame."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros(labels.shape, np.int32)
-    for t, frame in enumerate(labels):
-        ids = np.unique(frame)
-        ids = ids[ids > 0]
-        lut = np.zeros(int(frame.max()) + 1, np.int32)
-        lut[ids] = rng.permutation(len(ids)) + 1
-        out[t] = lut[frame]
-    return out
-
-
 @pytest.fixture
 def blobs_factory():
     """The :func:`make_blobs` builder."""

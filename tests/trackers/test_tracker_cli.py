@@ -58,7 +58,7 @@ def test_train_tracker_then_track_with_trackastra(ctc_dataset, tmp_path):
 def test_track_a_tiff_pair_with_unlinked_masks(tmp_path):
     import tifffile
 
-    from .conftest import per_frame_ids
+    from tgan_aug.trackers.detections import per_frame_ids
 
     video = make_blobs(n_cells=4, frames=8, height=64, width=64, seed=7)
     tifffile.imwrite(tmp_path / "movie.tif", video.images)
