@@ -97,3 +97,12 @@ def test_every_variant_command_is_a_train_command(variant):
         for part in key.split("."):
             obj = getattr(obj, part)
         assert str(obj).lower() == raw.lower() or obj == float(raw)
+
+
+def test_table_columns_are_registered_metrics_and_an_unknown_one_fails():
+    assert [c.key for c in C.TABLE_COLUMNS[:3]] == ["SSIM [minmax]", "PSNR [minmax]", "SSIM [strict]"]
+    with pytest.raises(KeyError, match="metric 'FVD' is not in tgan_aug.metrics.registry"):
+        C.Column("FVD", "strict", "FVD ↓")
+    agg = {"full": {"SSIM [minmax]": (0.5, 0.1, 3), "PSNR [minmax]": (20.0, 1.0, 3)}}
+    row = C.markdown_table(agg, [("full", "tGAN")]).splitlines()[2]
+    assert row.startswith("| tGAN | 0.500 ± 0.100 | 20.00 ± 1.00 | n/a |")

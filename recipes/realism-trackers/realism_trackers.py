@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -49,16 +48,14 @@ from pathlib import Path
 
 import numpy as np
 
+from tgan_aug.experiment import file_logger, mark_step_done, step_done
+from tgan_aug.splits import cell_box, grow_box, split_frames, sub_video
+from tgan_aug.trackers import TRACKERS as ALL_TRACKERS
+from tgan_aug.trackers.detections import per_frame_ids
+from tgan_aug.training.two_stage import StageBudget, stage_steps, train_two_stage
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-if str(REPO) not in sys.path:  # this checkout's tgan_aug, also when another one is installed
-    sys.path.insert(0, str(REPO))
-
-from tgan_aug.experiment import file_logger, mark_step_done, step_done  # noqa: E402
-from tgan_aug.splits import cell_box, grow_box, split_frames, sub_video  # noqa: E402
-from tgan_aug.trackers import TRACKERS as ALL_TRACKERS  # noqa: E402
-from tgan_aug.trackers.detections import per_frame_ids  # noqa: E402
-from tgan_aug.training.two_stage import StageBudget, stage_steps, train_two_stage  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,20 @@ def make_blobs(
 
 
 @pytest.fixture
+def ctc_dataset(tmp_path, request):
+    """A CTC dataset folder (``01/`` + ``01_GT/TRA``) of :func:`make_blobs`, written with ``write_ctc``.
+
+    Its size: the test module's ``CTC_DATASET`` dict of :func:`make_blobs` arguments
+    (default 5 cells, 10 frames, 80 x 80, seed 4).
+    """
+    from tgan_aug.io import write_ctc
+
+    kw = {"n_cells": 5, "frames": 10, "height": 80, "width": 80, "seed": 4, **getattr(request.module, "CTC_DATASET", {})}
+    write_ctc(tmp_path / "ds", make_blobs(**kw), sequence="01")
+    return tmp_path / "ds"
+
+
+@pytest.fixture
 def blobs_factory():
     """The :func:`make_blobs` builder."""
     return make_blobs

@@ -8,7 +8,7 @@ the file and the fix).
 from tgan_aug.io.convert import export_ctc, import_ctc
 from tgan_aug.io.ctc import list_ctc_sequences, read_ctc, read_man_track, write_ctc
 from tgan_aug.io.info import dataset_info, summarize
-from tgan_aug.io.load import describe_source, load_tracked
+from tgan_aug.io.load import describe_source, load_masks, load_tracked
 from tgan_aug.io.store import (
     FORMAT_VERSION,
     StoreSequence,
@@ -33,6 +33,7 @@ __all__ = [
     "link_by_overlap",
     "list_ctc_sequences",
     "list_store_sequences",
+    "load_masks",
     "load_tracked",
     "open_store_sequence",
     "read_ctc",
