@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -73,3 +74,12 @@ def test_training_histories_have_one_shape(tracker, options, tmp_path):
     tracked = TRACKERS[tracker].load(model, **({"crop_size": 32} if tracker == "deepsea" else {})).track(
         train[0].images, per_frame_ids(train[0].labels))
     assert tracked.labels.shape == train[0].labels.shape and (tracked.labels > 0).sum() == (train[0].labels > 0).sum()
+
+
+def test_using_trackastra_leaves_the_root_logger_alone():
+    pytest.importorskip("trackastra")
+    code = ("import logging; from tgan_aug.trackers.trackastra_train import TrackastraConfig, build_model; "
+            "build_model(TrackastraConfig.preset_config('tiny')); "
+            "import trackastra.model; root = logging.getLogger(); print(root.level, len(root.handlers))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(logging.WARNING), "0"]  # trackastra's import would make it INFO with a handler

@@ -166,6 +166,17 @@ def _root_logger_kept() -> Iterator[None]:
                 root.removeHandler(h)
 
 
+def import_trackastra() -> None:
+    """Import trackastra (once) without its import's side effect on the root logger.
+
+    Call before any ``from trackastra... import``: the first import of ``trackastra.model`` runs
+    ``logging.basicConfig(level=INFO)``, which would print trackastra's INFO messages (and any
+    other library's) in every program using tgan-aug.
+    """
+    with _root_logger_kept():
+        import trackastra.model  # noqa: F401
+
+
 class _Trackastra(Tracker):
     """trackastra (a transformer over detections), trained with tgan-aug's plain-PyTorch loop; greedy linking."""
 
@@ -189,9 +200,10 @@ class _Trackastra(Tracker):
         missing = [n for n in ("config.yaml", "model.pt", "train_config.yaml") if not (folder / n).is_file()]
         if missing:
             raise UserError(f"--model {folder} is not a trackastra model folder (missing {', '.join(missing)}); train one with tgan-aug train-tracker")
-        with _root_logger_kept():
-            from trackastra.model import Trackastra
+        import_trackastra()
+        from trackastra.model import Trackastra
 
+        with _root_logger_kept():
             loaded = Trackastra.from_folder(folder, device=device)
         return cls(loaded, mode=mode)
 
