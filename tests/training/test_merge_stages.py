@@ -43,3 +43,13 @@ def test_merge_refuses_wrong_stages_and_superres_weights_of_another_network():
     wider = ModelConfig.preset("tiny", base_channels=2 * tiny.base_channels)
     with pytest.raises(UserError, match="super-res weights do not fit the low-res run's model config"):
         merge_stages(lo, _stage("superres", wider, step=1, seed=0))
+
+
+def test_merging_leaves_the_global_random_stream_alone():
+    tiny = ModelConfig.preset("tiny")
+    lo, sr = _stage("lowres", tiny, step=1, seed=0), _stage("superres", tiny, step=1, seed=1)
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    merge_stages(lo, sr)
+    assert torch.equal(torch.rand(3), expected)  # callers that draw next (a detector's init) see the same numbers

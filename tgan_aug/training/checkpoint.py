@@ -192,7 +192,8 @@ def merge_stages(lowres_ckpt: dict[str, Any], superres_ckpt: dict[str, Any]) -> 
     model = {**lowres_fields(saved_model_dict(lo)), **{k: v for k, v in sr_model.items() if k not in lowres_fields(sr_model)}}
     sr_weights = sr["weights"]["superres"]["G_ema"]
     try:
-        SuperResGenerator(ModelConfig.from_dict(model)).load_state_dict(sr_weights)  # strict: the same network
+        with torch.random.fork_rng(devices=[]):  # building the network must not move the caller's random stream
+            SuperResGenerator(ModelConfig.from_dict(model)).load_state_dict(sr_weights)  # strict: the same network
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise UserError(f"the super-res weights do not fit the low-res run's model config; they cannot be merged ({first[:200]})") from None
