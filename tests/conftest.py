@@ -66,6 +66,21 @@ def make_tracked(
 
 
 @pytest.fixture
+def run_cli(capsys):
+    """``run_cli(args)``: run ``tgan-aug ARGS`` through the real entry point (``main``, which exits);
+    returns (exit code, stdout, stderr)."""
+    from tgan_aug.cli import main
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as info:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return int(info.value.code or 0), out, err
+
+    return run
+
+
+@pytest.fixture
 def tracked() -> TrackedMasks:
     """A small valid :class:`TrackedMasks` with one division (see :func:`make_tracked`)."""
     return make_tracked()

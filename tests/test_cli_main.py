@@ -9,18 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from tgan_aug import __version__
-from tgan_aug.cli import _COMMANDS, cli, main
+from tgan_aug.cli import _COMMANDS, cli
 
 
-def _run_main(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
-
-
-def test_version(capsys):
-    code, out, _ = _run_main(["--version"], capsys)
+def test_version(run_cli):
+    code, out, _ = run_cli(["--version"])
     assert code == 0 and __version__ in out
 
 
@@ -31,8 +24,8 @@ def test_every_command_has_help_with_an_example(name):
     assert "Example" in result.output, f"'tgan-aug {name} --help' shows no example"
 
 
-def test_unknown_command_exits_2(capsys):
-    code, _, err = _run_main(["no-such-command"], capsys)
+def test_unknown_command_exits_2(run_cli):
+    code, _, err = run_cli(["no-such-command"])
     assert code == 2 and "no-such-command" in err
 
 

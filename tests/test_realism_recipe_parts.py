@@ -5,17 +5,12 @@ checks need neither."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-RECIPE_DIR = Path(__file__).resolve().parents[1] / "recipes" / "realism"
-sys.path.insert(0, str(RECIPE_DIR))
-
-import common as C  # noqa: E402
-import fig5_density  # noqa: E402
+from recipes.realism import common as C
+from recipes.realism import fig5_density
 
 
 def _scale(*argv: str) -> C.Scale:
@@ -102,3 +97,12 @@ def test_every_variant_command_is_a_train_command(variant):
         for part in key.split("."):
             obj = getattr(obj, part)
         assert str(obj).lower() == raw.lower() or obj == float(raw)
+
+
+def test_table_columns_are_registered_metrics_and_an_unknown_one_fails():
+    assert [c.key for c in C.TABLE_COLUMNS[:3]] == ["SSIM [minmax]", "PSNR [minmax]", "SSIM [strict]"]
+    with pytest.raises(KeyError, match="metric 'FVD' is not in tgan_aug.metrics.registry"):
+        C.Column("FVD", "strict", "FVD ↓")
+    agg = {"full": {"SSIM [minmax]": (0.5, 0.1, 3), "PSNR [minmax]": (20.0, 1.0, 3)}}
+    row = C.markdown_table(agg, [("full", "tGAN")]).splitlines()[2]
+    assert row.startswith("| tGAN | 0.500 ± 0.100 | 20.00 ± 1.00 | n/a |")

@@ -27,8 +27,8 @@ Conditions, per fold and tracker (same tracker config and number of optimisation
   gain (if any) comes from the tGAN images or from the extra masks;
 - ``full``: the whole training part (100 %).
 
-Trackers: :data:`TRACKERS` (``trackastra``; ``deepsea`` when ``tgan_aug.trackers.deepsea_train``
-is importable). Every tracker gets the test frames' ground-truth masks as per-frame detections
+Trackers: the trainable ones of :data:`tgan_aug.trackers.TRACKERS` (``trackastra``, ``deepsea``),
+trained and run through that one interface. Every tracker gets the test frames' ground-truth masks as per-frame detections
 (ids scrambled per frame), so the scores measure linking. Metrics (py-ctcmetrics via
 ``tgan_aug.trackers.metrics``): MOTA, IDF1, HOTA, TRA (+ MT/ML, precision, recall, ...).
 
@@ -49,10 +49,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
-import os
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -62,10 +59,14 @@ from typing import Any
 
 import numpy as np
 
+from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done
+from tgan_aug.splits import cell_frames, fold_boxes, split_frames, sub_video
+from tgan_aug.trackers import TRACKERS as ALL_TRACKERS
+from tgan_aug.trackers.detections import per_frame_ids
+from tgan_aug.training.budgeted import StageBudget, stage_steps, train_two_stage
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 # ----------------------------------------------------------------------------- datasets
 
@@ -119,6 +120,10 @@ class Profile:
     deepsea_crop: int = 128  # DeepSea's input size; 64 is ~6x faster on CPU and fine for sparse cells (PSC)
     render_frame_batch: int = 8
 
+    def generator_budget(self) -> StageBudget:
+        return StageBudget(self.gen_lowres_steps, self.gen_lowres_minutes, self.gen_superres_steps,
+                           self.gen_superres_minutes, preset=self.gen_preset)
+
 
 PROFILES: dict[str, Profile] = {
     # seconds per fold: a check that everything runs
@@ -136,73 +141,19 @@ PROFILES: dict[str, Profile] = {
 
 CONDITIONS = ("limited", "limited+tgan", "limited+painter", "full")
 
-# ----------------------------------------------------------------------------- trackers (the hook)
+# ----------------------------------------------------------------------------- trackers
+
+#: trackers this experiment trains and scores (any trainable one of tgan_aug.trackers.TRACKERS)
+TRACKERS = [name for name, t in ALL_TRACKERS.items() if t.trainable]
 
 
-@dataclass
-class TrackerSpec:
-    """How the recipe trains and runs one tracker.
+def tracker_training(tracker: str, profile: Profile) -> dict[str, Any]:
+    """The training options of ``tracker`` in this experiment (same number of steps in every condition)."""
+    if tracker == "deepsea":
+        return dict(preset="small", max_steps=profile.deepsea_steps, crop_size=profile.deepsea_crop)
+    return dict(preset=profile.tracker_preset, max_steps=profile.tracker_steps, batch_size=profile.tracker_batch,
+                augment=profile.tracker_augment, samples_per_epoch=profile.samples_per_epoch)
 
-    train(real, synthetic, ratio, out_dir, *, profile, seed, device) -> model folder: real and
-        synthetic are lists of (name, TrackedVideo); ``ratio`` is the synthetic fraction.
-    track(model_dir, images (T, Y, X), labels (T, Y, X), *, device) -> TrackedMasks.
-    """
-
-    train: Callable[..., Path]
-    track: Callable[..., Any]
-
-
-def _trackastra_train(real, synthetic, ratio, out_dir, *, profile: Profile, seed: int, device: str) -> Path:
-    from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
-
-    cfg = TrackastraConfig.preset_config(
-        profile.tracker_preset, max_steps=profile.tracker_steps, batch_size=profile.tracker_batch,
-        augment=profile.tracker_augment, samples_per_epoch=profile.samples_per_epoch,
-    )
-    fit_trackastra(real, synthetic, out_dir, ratio=ratio, config=cfg, device=device, seed=seed,
-                   overwrite=True, progress=False)
-    return Path(out_dir)
-
-
-def _trackastra_track(model_dir, images, labels, *, device: str):
-    from tgan_aug.trackers.trackastra_predict import track_trackastra
-
-    return track_trackastra(images, labels, model=model_dir, device=device)
-
-
-TRACKERS: dict[str, TrackerSpec] = {"trackastra": TrackerSpec(_trackastra_train, _trackastra_track)}
-
-
-def register_tracker(name: str, train: Callable[..., Path], track: Callable[..., Any]) -> None:
-    """Add a tracker to the experiment (see :class:`TrackerSpec` for the two functions)."""
-    TRACKERS[name] = TrackerSpec(train, track)
-
-
-def _register_deepsea() -> None:
-    """DeepSea (issue 8), fine-tuned from its shipped weights, when its module is there."""
-    try:
-        if importlib.util.find_spec("tgan_aug.trackers.deepsea_train") is None:
-            return
-    except ImportError:
-        return
-
-    def train(real, synthetic, ratio, out_dir, *, profile: Profile, seed: int, device: str) -> Path:
-        from tgan_aug.trackers.deepsea_train import DeepSeaTrainConfig, fit_deepsea
-
-        cfg = DeepSeaTrainConfig.preset_config("small", max_steps=profile.deepsea_steps)
-        fit_deepsea(real, synthetic, out_dir, ratio=ratio, config=cfg, crop_size=profile.deepsea_crop, device=device,
-                    seed=seed, overwrite=True, progress=False)
-        return Path(out_dir)
-
-    def track(model_dir, images, labels, *, device: str):
-        from tgan_aug.trackers.deepsea_track import track_deepsea
-
-        return track_deepsea(images, labels, model=model_dir, device=device)
-
-    register_tracker("deepsea", train, track)
-
-
-_register_deepsea()
 
 # ----------------------------------------------------------------------------- data: split and folds
 
@@ -224,113 +175,7 @@ def load_dataset(name: str, *, max_frames: int | None = None):
     return seq, video
 
 
-def sub_video(video, *, t0: int = 0, t1: int | None = None, box: tuple[int, int, int, int] | None = None, what: str = ""):
-    """Frames [t0, t1) and the box (y0, y1, x0, x1) of a TrackedVideo, lineage repaired (CTC rules)."""
-    import masksynth
-    from masksynth.tracked import TrackedVideo
-
-    t1 = video.n_frames if t1 is None else t1
-    masks = masksynth.time_slice(video.masks, t0, t1)
-    images = video.images[t0:t1]
-    if box is not None:
-        y0, y1, x0, x1 = box
-        masks = masksynth.crop(masks, y=y0, x=x0, height=y1 - y0, width=x1 - x0)
-        images = images[:, y0:y1, x0:x1]
-    prov = {"source": video.provenance.get("source", ""), "subset": what, "frames": [t0, t1],
-            "box_yyxx": list(box) if box is not None else None}
-    return TrackedVideo(masks, np.ascontiguousarray(images), intensity_range=video.intensity_range, provenance=prov)
-
-
-def split_frames(n_frames: int) -> int:
-    """Number of training frames: the first 70 %; the rest are test frames."""
-    return int(round(n_frames * (1 - TEST_FRACTION)))
-
-
-def fold_boxes(labels: np.ndarray, *, margin: int = ROI_MARGIN, min_size: tuple[int, int] = MIN_FOLD) -> list[tuple[int, int, int, int]]:
-    """The 4 quadrant boxes (y0, y1, x0, x1) of the cell region of training labels (T, Y, X).
-
-    Region: bounding box of all cells over all frames + ``margin`` px; split at the centre of mass
-    of the cell pixels. Order: top-left, top-right, bottom-left, bottom-right. A box smaller than
-    ``min_size`` grows away from the split (inside the frame), so neighbours then overlap a little.
-    """
-    fg = labels > 0
-    _, H, W = labels.shape
-    t_idx, ys, xs = np.nonzero(fg)
-    if ys.size == 0:
-        raise SystemExit("error: the training frames hold no cells")
-    ry0, ry1 = max(0, int(ys.min()) - margin), min(H, int(ys.max()) + 1 + margin)
-    rx0, rx1 = max(0, int(xs.min()) - margin), min(W, int(xs.max()) + 1 + margin)
-    cy, cx = int(round(ys.mean())), int(round(xs.mean()))
-    boxes = []
-    for top in (True, False):
-        for left in (True, False):
-            y0, y1 = (ry0, cy) if top else (cy, ry1)
-            x0, x1 = (rx0, cx) if left else (cx, rx1)
-            if y1 - y0 < min_size[0]:
-                y0, y1 = (y1 - min_size[0], y1) if top else (y0, y0 + min_size[0])
-                y0, y1 = max(0, y0), min(H, max(y1, max(0, y0) + min_size[0]))
-            if x1 - x0 < min_size[1]:
-                x0, x1 = (x1 - min_size[1], x1) if left else (x0, x0 + min_size[1])
-                x0, x1 = max(0, x0), min(W, max(x1, max(0, x0) + min_size[1]))
-            if y1 - y0 < min_size[0] or x1 - x0 < min_size[1]:
-                raise SystemExit(f"error: frames of {H}x{W} are too small for folds of at least {min_size}")
-            boxes.append((y0, y1, x0, x1))
-    return boxes
-
-
-def cell_frames(masks) -> int:
-    """Number of (cell, frame) annotations of a TrackedMasks."""
-    return int(sum(len(np.unique(f)) - 1 for f in masks.labels))
-
-
 # ----------------------------------------------------------------------------- synthetic data
-
-
-def _done(path: Path) -> bool:
-    return (path / "DONE").is_file()
-
-
-def _mark_done(path: Path, info: dict[str, Any] | None = None) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "DONE").write_text(json.dumps(info or {}, indent=2, default=str))
-
-
-def train_generator(fold_store: Path, out: Path, *, profile: Profile, spec: DatasetSpec, seed: int, device: str) -> Path:
-    """Train the tGAN (low-res then super-res, preset ``profile.gen_preset``) on the fold only;
-    returns the merged checkpoint (``out/generator.pt``). Equivalent CLI::
-
-        tgan-aug train lowres   --data FOLD.zarr --preset small --max-steps N --max-minutes M --set data_scale=1.0
-        tgan-aug train superres --data FOLD.zarr --preset small --lowres-checkpoint runs/00000-lowres-small/checkpoint.pt ...
-    """
-    from tgan_aug.training import TrainConfig
-    from tgan_aug.training.checkpoint import merge_checkpoints
-    from tgan_aug.training.loop import train as train_stage
-
-    merged = out / "generator.pt"
-    if merged.is_file():
-        return merged
-    runs = out / "runs"
-    common = dict(seed=seed, data_scale=1.0, deepsea_invert=spec.deepsea_invert)
-    lo_cfg = TrainConfig.preset(profile.gen_preset, stage="lowres", **common)
-    lo_cfg.max_steps, lo_cfg.max_minutes = profile.gen_lowres_steps, profile.gen_lowres_minutes
-    lo_cfg.sample_every, lo_cfg.ckpt_every = 100, max(1, profile.gen_lowres_steps)
-    lo_dir = train_stage(lo_cfg, data=str(fold_store), out_dir=runs, device=device, progress=False)
-    sr_cfg = TrainConfig.preset(profile.gen_preset, stage="superres", lowres_checkpoint=str(lo_dir / "checkpoint.pt"), **common)
-    sr_cfg.max_steps, sr_cfg.max_minutes = profile.gen_superres_steps, profile.gen_superres_minutes
-    sr_cfg.sample_every, sr_cfg.ckpt_every = 100, max(1, profile.gen_superres_steps)
-    sr_dir = train_stage(sr_cfg, data=str(fold_store), out_dir=runs, device=device, progress=False)
-    tmp = out / "generator.pt.tmp"
-    merge_checkpoints(lo_dir / "checkpoint.pt", sr_dir / "checkpoint.pt", tmp)
-    os.replace(tmp, merged)
-    return merged
-
-
-def generator_steps(checkpoint: Path) -> dict[str, int]:
-    """Steps the two stages of a merged checkpoint were trained for (time limits may stop them early)."""
-    from tgan_aug.training.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(checkpoint)
-    return {"generator_lowres_steps": int(ckpt.get("step") or 0), "generator_superres_steps": int(ckpt.get("step_superres") or 0)}
 
 
 def synthetic_masks(fold_masks, *, layout: str, profile: Profile, seed: int) -> list[tuple[str, Any]]:
@@ -357,48 +202,7 @@ def synthetic_masks(fold_masks, *, layout: str, profile: Profile, seed: int) -> 
     return items
 
 
-def render_tgan(checkpoint: Path, items: list[tuple[str, Any]], store: Path, *, seed: int, device: str,
-                frame_batch: int) -> list[tuple[str, Any]]:
-    """Render masks with the fold's generator into ``store`` (``tgan-aug render MASKS -o STORE --checkpoint CKPT``)."""
-    from tgan_aug.io import read_store
-    from tgan_aug.render.engine import Renderer, render_to_store
-
-    if not _done(store.parent / (store.name + ".done")):
-        renderer = Renderer.from_checkpoint(checkpoint, device=device)
-        render_to_store(renderer, items, store, seed=seed, background="auto", batch=4, frame_batch=frame_batch,
-                        precision="auto", overwrite=True, provenance={"command": "recipes/limited-data"})
-        _mark_done(store.parent / (store.name + ".done"))
-    return [(name, read_store(store, name)) for name, _ in items]
-
-
-def render_painter(fold_video, items: list[tuple[str, Any]], *, seed: int) -> list[tuple[str, Any]]:
-    """Render the same masks with the non-learned painter fitted on the fold."""
-    from tgan_aug.baselines.painter import fit_painter, paint
-
-    params = fit_painter([fold_video])
-    return [(name, paint(m, params, seed=seed + k)) for k, (name, m) in enumerate(items)]
-
-
 # ----------------------------------------------------------------------------- one fold
-
-
-def _scramble(labels: np.ndarray, seed: int) -> np.ndarray:
-    """Per-frame detections: the same masks with ids renumbered independently in each frame."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros(labels.shape, np.int32)
-    for t, f in enumerate(labels):
-        ids = np.unique(f)
-        ids = ids[ids > 0]
-        lut = np.zeros(int(f.max()) + 1, np.int32)
-        lut[ids] = rng.permutation(len(ids)) + 1
-        out[t] = lut[f]
-    return out
-
-
-def evaluate(gt_masks, res_masks) -> dict[str, Any]:
-    from tgan_aug.trackers.metrics import evaluate_tracked
-
-    return evaluate_tracked(gt_masks, res_masks)
 
 
 def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, trackers: list[str],
@@ -408,16 +212,19 @@ def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, tr
 
     Returns the result records (also written to ``results/<dataset>/fold<k>/<tracker>__<condition>.json``).
     """
+    from tgan_aug.baselines.painter import fit_painter, paint
     from tgan_aug.io import write_store
+    from tgan_aug.render.video import render_items
+    from tgan_aug.trackers.metrics import evaluate_tracked
 
     spec = DATASETS[dataset]
     seed = fold
     t_start = time.time()
     seq, video = load_dataset(dataset, max_frames=max_frames)
-    n_train = split_frames(video.n_frames)
+    n_train = split_frames(video.n_frames, test_fraction=TEST_FRACTION)
     train_part = sub_video(video, t0=0, t1=n_train, what="training part (first 70% of frames)")
     test = sub_video(video, t0=n_train, what="test (last 30% of frames)")
-    boxes = fold_boxes(train_part.labels)
+    boxes = fold_boxes(train_part.labels, margin=ROI_MARGIN, min_size=MIN_FOLD)
     box = boxes[fold % 4]
     limited = sub_video(train_part, box=box, what=f"fold {fold} (quadrant {fold % 4})")
     fdir = work / profile_name / dataset / f"fold{fold}"
@@ -427,8 +234,8 @@ def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, tr
     data_info = {
         "dataset": dataset, "sequence": seq, "frames": video.n_frames, "train_frames": [0, n_train],
         "test_frames": [n_train, video.n_frames], "fold": fold, "fold_box_yyxx": list(box),
-        "cell_frames": {"limited": cell_frames(limited.masks), "full": cell_frames(train_part.masks),
-                        "test": cell_frames(test.masks)},
+        "cell_frames": {"limited": cell_frames(limited.labels), "full": cell_frames(train_part.labels),
+                        "test": cell_frames(test.labels)},
         "tracks": {"limited": len(limited.lineage), "full": len(train_part.lineage), "test": len(test.lineage)},
     }
     (rdir / "data.json").write_text(json.dumps(data_info, indent=2))
@@ -445,27 +252,30 @@ def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, tr
     synthetic: dict[str, list] = {}
     if "limited+tgan" in conditions:
         fold_store = fdir / "fold.zarr"
-        if not _done(fdir / "fold.zarr.done"):
+        if not step_done(fdir / "fold.zarr.done"):
             write_store(fold_store, limited, name="fold", overwrite=True)
-            _mark_done(fdir / "fold.zarr.done")
+            mark_step_done(fdir / "fold.zarr.done")
         t0 = time.time()
-        ckpt = train_generator(fold_store, fdir / "generator", profile=profile, spec=spec, seed=seed, device=device)
+        ckpt = train_two_stage(fold_store, fdir / "generator", budget=profile.generator_budget(), seed=seed,
+                               device=device, deepsea_invert=spec.deepsea_invert)
         timings["generator_s"] = time.time() - t0
-        timings.update(generator_steps(ckpt))
+        timings.update(stage_steps(ckpt))
         t0 = time.time()
-        synthetic["limited+tgan"] = render_tgan(ckpt, syn_masks, fdir / "synthetic_tgan.zarr", seed=seed,
-                                                device=device, frame_batch=profile.render_frame_batch)
+        synthetic["limited+tgan"] = render_items(ckpt, syn_masks, fdir / "synthetic_tgan.zarr", seed=seed, device=device,
+                                                 frame_batch=profile.render_frame_batch,
+                                                 provenance={"command": "recipes/limited-data"})
         timings["render_s"] = time.time() - t0
         log(f"[{dataset} fold {fold}] tGAN synthetic: {len(syn_masks)} sequences ({timings})")
     if "limited+painter" in conditions:
         t0 = time.time()
-        synthetic["limited+painter"] = render_painter(limited, syn_masks, seed=seed)
+        params = fit_painter([limited])  # the non-learned painter fitted on the fold
+        synthetic["limited+painter"] = [(name, paint(m, params, seed=seed + k)) for k, (name, m) in enumerate(syn_masks)]
         timings["painter_s"] = time.time() - t0
 
-    det = _scramble(test.labels, seed=1000 + fold)
+    det = per_frame_ids(test.labels, seed=1000 + fold)
     records = []
     for tracker in trackers:
-        spec_t = TRACKERS[tracker]
+        kind = ALL_TRACKERS[tracker]
         for cond in conditions:
             out_json = rdir / f"{tracker}__{cond}.json"
             if out_json.is_file():
@@ -479,12 +289,13 @@ def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, tr
             else:
                 real, syn, ratio = [("limited", limited)], synthetic[cond], profile.ratio
             model_dir = fdir / "trackers" / f"{tracker}__{cond.replace('+', '_')}"
-            spec_t.train(real, syn, ratio, model_dir, profile=profile, seed=seed, device=device)
+            kind.train(real, syn, model_dir, ratio=ratio, seed=seed, device=device, overwrite=True, progress=False,
+                       **tracker_training(tracker, profile))
             t_train = time.time() - t0
             t0 = time.time()
-            res = spec_t.track(model_dir, test.images, det, device=device)
+            res = kind.load(model_dir, device=device).track(test.images, det)
             t_track = time.time() - t0
-            scores = evaluate(test.masks, res)
+            scores = evaluate_tracked(test.masks, res)
             rec = {"dataset": dataset, "fold": fold, "seed": seed, "tracker": tracker, "condition": cond,
                    "profile": profile_name, "profile_settings": dataclasses.asdict(profile), "device": device,
                    "scores": scores, "train_s": round(t_train, 1), "track_s": round(t_track, 1),
@@ -502,13 +313,8 @@ def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, tr
 METRICS = ("MOTA", "IDF1", "HOTA", "TRA")
 
 
-def _fmt(values: list[float]) -> str:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return "-"
-    if len(vals) == 1:
-        return f"{vals[0]:.3f}"
-    return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1):.3f}"
+def _cell(values: list[float | None]) -> str:
+    return format_mean_sd(*mean_sd(values), missing="-")
 
 
 def make_table(results: Path) -> str:
@@ -527,7 +333,7 @@ def make_table(results: Path) -> str:
     for d in datasets:
         for t in trackers:
             rs = [r for r in recs if r["dataset"] == d and r["tracker"] == t]
-            cells = [_fmt([r["scores"].get("MOTA") for r in rs if r["condition"] == c]) for c in conds]
+            cells = [_cell([r["scores"].get("MOTA") for r in rs if r["condition"] == c]) for c in conds]
             n = len({r["fold"] for r in rs})
             lines.append(f"| {d} | {t} | " + " | ".join(cells) + f" | {n} |")
     lines.append("\nAll four metrics:\n")
@@ -539,7 +345,7 @@ def make_table(results: Path) -> str:
                 rs = [r for r in recs if r["dataset"] == d and r["tracker"] == t and r["condition"] == c]
                 if not rs:
                     continue
-                cells = [_fmt([r["scores"].get(m) for r in rs]) for m in METRICS]
+                cells = [_cell([r["scores"].get(m) for r in rs]) for m in METRICS]
                 folds = ",".join(str(r["fold"]) for r in sorted(rs, key=lambda r: r["fold"]))
                 lines.append(f"| {d} | {t} | {c} | " + " | ".join(cells) + f" | {folds} |")
     lines.append("\nData per fold (cell-frames = annotated cells summed over frames):\n")
@@ -563,19 +369,6 @@ def make_table(results: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- main
-
-
-def file_logger(logfile: Path):
-    """``log(msg)``: print a time-stamped line and append it to ``logfile``."""
-    logfile.parent.mkdir(parents=True, exist_ok=True)
-
-    def log(msg: str) -> None:
-        line = f"{time.strftime('%H:%M:%S')} {msg}"
-        print(line, flush=True)
-        with open(logfile, "a") as fh:
-            fh.write(line + "\n")
-
-    return log
 
 
 def _worker(job: dict[str, Any]) -> str:

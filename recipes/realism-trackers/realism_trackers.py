@@ -40,42 +40,48 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
-import sys
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from tgan_aug.experiment import file_logger, mark_step_done, step_done
+from tgan_aug.splits import cell_box, grow_box, split_frames, sub_video
+from tgan_aug.trackers import TRACKERS as ALL_TRACKERS
+from tgan_aug.trackers.detections import per_frame_ids
+from tgan_aug.training.budgeted import StageBudget, stage_steps, train_two_stage
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 
-def _load_limited_data():
-    """The limited-data recipe's module (data split, generator training, rendering)."""
-    path = REPO / "recipes" / "limited-data" / "limited_data.py"
-    spec = importlib.util.spec_from_file_location("limited_data_recipe", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["limited_data_recipe"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A real dataset: its CTC folder (relative to the repository root) and whether its cells are
+    brighter than the background (the generator's DeepSea perceptual loss then inverts)."""
+
+    path: str
+    deepsea_invert: bool
 
 
-LD = _load_limited_data()
-DATASETS = LD.DATASETS
+#: the datasets and time split of recipes/limited-data (training part = first 70 % of the frames)
+DATASETS: dict[str, DatasetSpec] = {
+    "psc": DatasetSpec("../shared/data/PhC-C2DL-PSC", deepsea_invert=True),
+    "bacteria": DatasetSpec("../shared/data/bacteria-phc", deepsea_invert=False),
+}
+TEST_FRACTION = 0.3
+#: the generator trains on random 128x192 crops (preset small): the training region is grown to at least this
+MIN_REGION = (144, 208)
 
 
 @dataclass
 class Profile:
     """Sizes of one run (generator and detector training, tracker training)."""
 
-    gen: Any = None  # limited_data Profile (generator fields used)
+    gen: StageBudget = StageBudget(400, 4.0, 200, 2.0)  # generator training
     detector_steps: int = 400
     detector_crop: int = 128
     detector_batch: int = 8
@@ -86,13 +92,12 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile(gen=LD.PROFILES["smoke"], detector_steps=5, tracker_steps=10, samples_per_epoch=16),
-    "cpu": Profile(gen=dataclasses.replace(LD.PROFILES["cpu"], gen_lowres_steps=600, gen_lowres_minutes=6.0,
-                                           gen_superres_steps=300, gen_superres_minutes=3.0)),
+    "smoke": Profile(gen=StageBudget(3, 0.5, 2, 0.5), detector_steps=5, tracker_steps=10, samples_per_epoch=16),
+    "cpu": Profile(gen=StageBudget(600, 6.0, 300, 3.0)),
 }
 
 VIDEOS = ("real", "tGAN", "painter")
-TRACKERS = ("btrack", "trackastra", "deepsea")
+TRACKERS = tuple(ALL_TRACKERS)  # btrack, trackastra, deepsea
 PAPER_KEYS = ("MOTA", "MT", "ML", "Precision", "Recall", "IDF1", "DET")
 
 # ----------------------------------------------------------------------------- detector
@@ -223,49 +228,6 @@ def detect(net, images: np.ndarray, *, min_area: int, device: str) -> np.ndarray
 # ----------------------------------------------------------------------------- one dataset
 
 
-def _roi(labels: np.ndarray, margin: int = 16) -> tuple[int, int, int, int]:
-    """Bounding box (y0, y1, x0, x1) of all cells of (T, Y, X) labels + margin, inside the frame."""
-    _, H, W = labels.shape
-    _, ys, xs = np.nonzero(labels > 0)
-    return (max(0, int(ys.min()) - margin), min(H, int(ys.max()) + 1 + margin),
-            max(0, int(xs.min()) - margin), min(W, int(xs.max()) + 1 + margin))
-
-
-def _grow(box, shape, min_size=LD.MIN_FOLD):
-    y0, y1, x0, x1 = box
-    H, W = shape
-    if y1 - y0 < min_size[0]:
-        y0 = max(0, min(y0, H - min_size[0]))
-        y1 = y0 + min_size[0]
-    if x1 - x0 < min_size[1]:
-        x0 = max(0, min(x0, W - min_size[1]))
-        x1 = x0 + min_size[1]
-    return (y0, y1, x0, x1)
-
-
-def _track(tracker: str, images: np.ndarray, labels: np.ndarray, *, model_dir: Path | None, device: str):
-    if tracker == "btrack":
-        from tgan_aug.trackers.btrack_runner import track_btrack
-
-        return track_btrack(labels, images=images)
-    if tracker == "trackastra":
-        from tgan_aug.trackers.trackastra_predict import track_trackastra
-
-        return track_trackastra(images, labels, model=model_dir, device=device)
-    if tracker == "deepsea":
-        from tgan_aug.trackers.deepsea_track import track_deepsea
-
-        return track_deepsea(images, labels, device=device)
-    raise SystemExit(f"error: unknown tracker {tracker!r}; choose from {', '.join(TRACKERS)}")
-
-
-def _evaluate(gt, res) -> dict[str, Any]:
-    """py-ctcmetrics scores (an empty result scores as "no detections")."""
-    from tgan_aug.trackers.metrics import evaluate_tracked
-
-    return evaluate_tracked(gt, res)
-
-
 def save_preview(path: Path, videos: dict[str, np.ndarray], t: int = 0) -> None:
     """One PNG: frame ``t`` of each video side by side (per-frame percentile scaling)."""
     import cv2
@@ -284,19 +246,24 @@ def save_preview(path: Path, videos: dict[str, np.ndarray], t: int = 0) -> None:
 
 def run_dataset(dataset: str, *, profile_name: str, profile: Profile, trackers: list[str], work: Path,
                 results: Path, device: str, max_frames: int | None, log=print) -> None:
-    from tgan_aug.io import write_store
+    from tgan_aug.baselines.painter import fit_painter, paint
+    from tgan_aug.io import load_tracked, write_store
+    from tgan_aug.render.video import render_items
+    from tgan_aug.trackers.metrics import evaluate_tracked
 
     spec = DATASETS[dataset]
     seed = 0
     t_start = time.time()
-    _, video = LD.load_dataset(dataset, max_frames=max_frames)
-    n_train = LD.split_frames(video.n_frames)
-    train_part = LD.sub_video(video, t0=0, t1=n_train, what="training part (first 70% of frames)")
-    train_box = _grow(_roi(train_part.labels), train_part.labels.shape[1:])
-    train_roi = LD.sub_video(train_part, box=train_box, what="training part, cell region")
-    test_full = LD.sub_video(video, t0=n_train, what="test (last 30% of frames)")
-    test_box = _roi(test_full.labels)
-    test = LD.sub_video(test_full, box=test_box, what="test, cell region")
+    [(_, video)] = load_tracked((REPO / spec.path).resolve())
+    if max_frames is not None and max_frames < video.n_frames:
+        video = sub_video(video, t1=max_frames, what=f"first {max_frames} frames")
+    n_train = split_frames(video.n_frames, test_fraction=TEST_FRACTION)
+    train_part = sub_video(video, t0=0, t1=n_train, what="training part (first 70% of frames)")
+    train_box = grow_box(cell_box(train_part.labels), train_part.labels.shape[1:], MIN_REGION)
+    train_roi = sub_video(train_part, box=train_box, what="training part, cell region")
+    test_full = sub_video(video, t0=n_train, what="test (last 30% of frames)")
+    test_box = cell_box(test_full.labels)
+    test = sub_video(test_full, box=test_box, what="test, cell region")
     wdir = work / profile_name / dataset
     wdir.mkdir(parents=True, exist_ok=True)
     rdir = results / dataset
@@ -305,18 +272,19 @@ def run_dataset(dataset: str, *, profile_name: str, profile: Profile, trackers: 
     log(f"[{dataset}] train frames 0-{n_train - 1} box {train_box}; test frames {n_train}-{video.n_frames - 1} box {test_box}")
 
     # generator trained on the training frames only, then the test masks rendered
-    if not LD._done(wdir / "train.zarr.done"):
+    if not step_done(wdir / "train.zarr.done"):
         write_store(wdir / "train.zarr", train_roi, name="train", overwrite=True)
-        LD._mark_done(wdir / "train.zarr.done")
+        mark_step_done(wdir / "train.zarr.done")
     t0 = time.time()
-    ckpt = LD.train_generator(wdir / "train.zarr", wdir / "generator", profile=profile.gen, spec=spec, seed=seed, device=device)
+    ckpt = train_two_stage(wdir / "train.zarr", wdir / "generator", budget=profile.gen, seed=seed, device=device,
+                           deepsea_invert=spec.deepsea_invert)
     timings["generator_s"] = time.time() - t0
-    timings.update(LD.generator_steps(ckpt))
+    timings.update(stage_steps(ckpt))
     t0 = time.time()
-    [(_, tgan)] = LD.render_tgan(ckpt, [("test", test.masks)], wdir / "test_tgan.zarr", seed=seed, device=device,
-                                 frame_batch=2)
+    [(_, tgan)] = render_items(ckpt, [("test", test.masks)], wdir / "test_tgan.zarr", seed=seed, device=device,
+                               frame_batch=2, provenance={"command": "recipes/limited-data"})
     timings["render_s"] = time.time() - t0
-    [(_, painted)] = LD.render_painter(train_roi, [("test", test.masks)], seed=seed)
+    painted = paint(test.masks, fit_painter([train_roi]), seed=seed)
     videos = {"real": test.images, "tGAN": np.asarray(tgan.images), "painter": np.asarray(painted.images)}
     save_preview(rdir / "preview.png", videos, t=0)
     log(f"[{dataset}] rendered ({timings})")
@@ -329,13 +297,11 @@ def run_dataset(dataset: str, *, profile_name: str, profile: Profile, trackers: 
     min_area = int(max(4, np.percentile(areas[areas > 0], 1) / 2))
     ta_dir = wdir / "trackastra"
     if "trackastra" in trackers and not (ta_dir / "model.pt").is_file():
-        from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
-
         t0 = time.time()
-        cfg = TrackastraConfig.preset_config(profile.tracker_preset, max_steps=profile.tracker_steps,
-                                             augment=profile.tracker_augment, samples_per_epoch=profile.samples_per_epoch)
-        fit_trackastra([("train", train_part)], [], ta_dir, ratio=0.0, config=cfg, device=device, seed=seed,
-                       overwrite=True, progress=False)
+        ALL_TRACKERS["trackastra"].train([("train", train_part)], [], ta_dir, ratio=0.0, preset=profile.tracker_preset,
+                                         max_steps=profile.tracker_steps, augment=profile.tracker_augment,
+                                         samples_per_epoch=profile.samples_per_epoch, device=device, seed=seed,
+                                         overwrite=True, progress=False)
         timings["trackastra_train_s"] = time.time() - t0
     if (rdir / "setup.json").is_file():  # a resumed run: keep the timings of the run that did the work
         timings = {**timings, **json.loads((rdir / "setup.json").read_text())["timings"]}
@@ -347,7 +313,9 @@ def run_dataset(dataset: str, *, profile_name: str, profile: Profile, trackers: 
                              for k, v in dataclasses.asdict(profile).items()},
     }, indent=2, default=str))
 
-    gt_det = LD._scramble(test.labels, seed=7)
+    gt_det = per_frame_ids(test.labels, seed=7)
+    models = {"trackastra": ta_dir}  # btrack: the shipped config; deepsea: the shipped weights
+    linkers = {t: ALL_TRACKERS[t].load(models.get(t), device=device) for t in trackers}
     for vname, images in videos.items():
         t0 = time.time()
         det = detect(net, images, min_area=min_area, device=device)
@@ -358,9 +326,9 @@ def run_dataset(dataset: str, *, profile_name: str, profile: Profile, trackers: 
                 if out_json.is_file():
                     continue
                 t0 = time.time()
-                res = _track(tracker, images, labels, model_dir=ta_dir, device=device)
+                res = linkers[tracker].track(images, labels)
                 t_track = time.time() - t0
-                scores = _evaluate(test.masks, res)
+                scores = evaluate_tracked(test.masks, res)  # an empty result scores as "no detections"
                 out_json.write_text(json.dumps({
                     "dataset": dataset, "video": vname, "tracker": tracker, "detections": detections,
                     "scores": scores, "track_s": round(t_track, 1), "detect_s": round(t_det, 1), "profile": profile_name,
@@ -428,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
     results = args.results or HERE / "results" / args.profile
     results.mkdir(parents=True, exist_ok=True)
     if not args.table_only:
-        log = LD.file_logger(args.work / args.profile / "log.txt")
+        log = file_logger(args.work / args.profile / "log.txt")
         t0 = time.time()
         for d in args.datasets:
             try:

@@ -34,8 +34,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 WORK = HERE / "work"
 RESULTS = HERE / "results"
-if str(REPO) not in sys.path:
+if str(REPO) not in sys.path:  # this checkout's tgan_aug, also when another one is installed
     sys.path.insert(0, str(REPO))
+
+from tgan_aug.experiment import format_mean_sd, mean_sd  # noqa: E402
+from tgan_aug.metrics.registry import metric_spec  # noqa: E402
+from tgan_aug.preview import to_uint8  # noqa: E402
+from tgan_aug.render.video import render_video  # noqa: E402
 
 TRAIN_FRACTION = 0.7
 
@@ -362,12 +367,9 @@ def run_info(job: Job, scale: Scale) -> dict[str, Any]:
 
 
 def merged_checkpoint(dataset: str, variant: str, seed: int, scale: Scale) -> Path:
-    """One file holding the low-res run's G_ema (config, data stats, backgrounds) and the paired
-    super-res run's G_ema; the super-res weights must load into the low-res config's network."""
-    import torch
-
-    from tgan_aug.models import SuperResGenerator
-    from tgan_aug.training.checkpoint import load_checkpoint, model_config_from_checkpoint, save_checkpoint
+    """The low-res run of ``variant`` and its paired super-res run (:func:`superres_for`) merged into
+    one renderable file (``tgan_aug.training.checkpoint.merge_stages``), remade when a run is newer."""
+    from tgan_aug.training.checkpoint import load_checkpoint, merge_stages, save_checkpoint
 
     lo_job = Job(dataset, "lowres", variant, seed)
     sr_job = Job(dataset, "superres", superres_for(variant), seed)
@@ -375,51 +377,13 @@ def merged_checkpoint(dataset: str, variant: str, seed: int, scale: Scale) -> Pa
     if out.is_file() and out.stat().st_mtime > max(lo_job.checkpoint(scale).stat().st_mtime,
                                                    sr_job.checkpoint(scale).stat().st_mtime):
         return out
-    lo = load_checkpoint(lo_job.checkpoint(scale))
-    sr = load_checkpoint(sr_job.checkpoint(scale))
-    sr_weights = sr["weights"]["superres"]["G_ema"]
-    SuperResGenerator(model_config_from_checkpoint(lo)).load_state_dict(sr_weights)  # strict: same network
-    merged = {
-        "format_version": lo["format_version"], "kind": "tgan-aug-checkpoint", "stage": "merged",
-        "config": lo["config"], "config_superres": sr["config"],
-        "weights": {"lowres": {"G_ema": lo["weights"]["lowres"]["G_ema"]}, "superres": {"G_ema": sr_weights}},
-        "optimizers": {}, "step": int(lo["step"]), "step_superres": int(sr["step"]), "data": lo["data"],
-        "perceptual": lo.get("perceptual", ""), "created": sr.get("created", ""),
-        "tgan_aug_version": sr.get("tgan_aug_version", ""),
-    }
+    merged = merge_stages(load_checkpoint(lo_job.checkpoint(scale)), load_checkpoint(sr_job.checkpoint(scale)))
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, merged)
-    del torch
     return out
 
 
 # ---------------------------------------------------------------------------- rendering
-def render_masks(checkpoint: str | Path, masks, *, seed: int, device: str = "cpu", background: np.ndarray | None = None,
-                 name: str = "seq"):
-    """Render TrackedMasks with a merged checkpoint; returns a TrackedVideo in the training dtype/range.
-
-    background: optional (Y, X) float32 in [-1, 1] (default: the checkpoint's training background,
-    centre crop, as ``tgan-aug render --background auto``).
-    """
-    from masksynth.tracked import TrackedVideo
-    from tgan_aug.render.backgrounds import choose_background, fit_background
-    from tgan_aug.render.engine import Renderer, render_frames, sequence_seed
-
-    r = Renderer.from_checkpoint(checkpoint, device=device)
-    size = tuple(masks.labels.shape[1:])
-    s = sequence_seed(seed, name)
-    if background is None:
-        bg, _ = choose_background("auto", bank=r.backgrounds, stats=r.stats, size=size, rng=np.random.default_rng([s, 1]))
-    else:
-        bg = fit_background(background, size)
-    frames = []
-    for _, chunk in render_frames(r, [masks.labels], [bg], [s], precision="fp32"):
-        frames.append(chunk[0])
-    images = r.stats.denormalise(np.concatenate(frames))
-    return TrackedVideo(masks, images, intensity_range=tuple(r.stats.intensity_range),
-                        provenance={"checkpoint": str(checkpoint), "seed": seed})
-
-
 def paint_masks(dataset: str, scale: Scale, masks, *, seed: int, data_root: str):
     """The painter baseline fitted on the training frames of ``dataset``."""
     from tgan_aug.baselines import fit_painter, paint
@@ -470,29 +434,11 @@ def run_pool(fn, tasks: list[dict[str, Any]], workers: int) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------- reporting
-def mean_sd(values: list[float | None]) -> tuple[float, float, int]:
-    v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    if v.size == 0:
-        return float("nan"), float("nan"), 0
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
-
-
-def fmt(m: float, s: float, n: int, digits: int = 3) -> str:
-    if not np.isfinite(m):
-        return "n/a"
-    return f"{m:.{digits}f} ± {s:.{digits}f}" if n > 1 else f"{m:.{digits}f}"
-
-
 def save_json(path: Path, data: Any) -> None:
     from tgan_aug.metrics.evaluate import json_ready
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(json_ready(data), indent=1) + "\n", encoding="utf-8")
-
-
-def to_uint8(img: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    x = (np.asarray(img, dtype=np.float32) - lo) / max(hi - lo, 1e-9)
-    return (np.clip(x, 0, 1) * 255).astype(np.uint8)
 
 
 def montage(rows: list[tuple[str, np.ndarray]], path: Path, *, lo: float, hi: float, gap: int = 4,
@@ -502,7 +448,7 @@ def montage(rows: list[tuple[str, np.ndarray]], path: Path, *, lo: float, hi: fl
 
     tiles = []
     for label, frames in rows:
-        row = [to_uint8(f, lo, hi) for f in frames]
+        row = [to_uint8(f, (lo, hi)) for f in frames]
         h = row[0].shape[0]
         band = np.full((h, 150), 20, np.uint8)
         cv2.putText(band, label[:18], (4, h // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
@@ -558,7 +504,7 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     if ckpt is None:
         fake = paint_masks(task["dataset"], scale, test.masks, seed=task["seed"], data_root=task["data_root"])
     else:
-        fake = render_masks(ckpt, test.masks, seed=task["seed"], device=scale.device, name=task["dataset"])
+        fake = render_video(ckpt, test.masks, seed=task["seed"], device=scale.device, name=task["dataset"])
     if task.get("keep_frames"):
         frames_file.parent.mkdir(parents=True, exist_ok=True)
         np.save(frames_file, fake.images)
@@ -570,18 +516,36 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: columns of the realism tables: (metric key, header)
+@dataclass(frozen=True)
+class Column:
+    """One column of the realism tables: a registered metric (``tgan_aug.metrics.registry``), the
+    protocol it was measured with (the key in the results is ``"NAME [PROTOCOL]"``), header, digits."""
+
+    metric: str
+    protocol: str
+    header: str
+    digits: int = 3
+
+    def __post_init__(self):
+        metric_spec(self.metric)  # an unknown (renamed) metric fails here, not as an empty column
+
+    @property
+    def key(self) -> str:
+        return f"{self.metric} [{self.protocol}]"
+
+
+#: columns of the realism tables
 TABLE_COLUMNS = [
-    ("SSIM [minmax]", "SSIM (min-max) ↑"),
-    ("PSNR [minmax]", "PSNR (min-max) ↑"),
-    ("SSIM [strict]", "SSIM (strict) ↑"),
-    ("PSNR [strict]", "PSNR (strict) ↑"),
-    ("DeepSea-perceptual [strict]", "DeepSea-perc. ↓"),
-    ("FID-DeepSea [strict]", "FID-DeepSea ↓"),
-    ("FD-DeepSea-clip8 [strict]", "FD-DeepSea-clip8 ↓"),
-    ("warp-error-logratio [strict]", "warp-err log-ratio (0 best)"),
-    ("flicker-logratio [strict]", "flicker log-ratio (0 best)"),
-    ("histogram-W1 [strict]", "hist-W1 ↓"),
+    Column("SSIM", "minmax", "SSIM (min-max) ↑"),
+    Column("PSNR", "minmax", "PSNR (min-max) ↑", digits=2),
+    Column("SSIM", "strict", "SSIM (strict) ↑"),
+    Column("PSNR", "strict", "PSNR (strict) ↑", digits=2),
+    Column("DeepSea-perceptual", "strict", "DeepSea-perc. ↓"),
+    Column("FID-DeepSea", "strict", "FID-DeepSea ↓", digits=2),
+    Column("FD-DeepSea-clip8", "strict", "FD-DeepSea-clip8 ↓", digits=2),
+    Column("warp-error-logratio", "strict", "warp-err log-ratio (0 best)"),
+    Column("flicker-logratio", "strict", "flicker log-ratio (0 best)"),
+    Column("histogram-W1", "strict", "hist-W1 ↓"),
 ]
 
 
@@ -599,17 +563,16 @@ def aggregate(results: list[dict[str, Any]], key: str) -> dict[str, dict[str, tu
 
 def markdown_table(agg: dict[str, dict[str, tuple[float, float, int]]], rows: list[tuple[str, str]],
                    extra_rows: list[list[str]] | None = None) -> str:
-    head = "| method | " + " | ".join(h for _, h in TABLE_COLUMNS) + " |"
+    head = "| method | " + " | ".join(c.header for c in TABLE_COLUMNS) + " |"
     sep = "|---" * (len(TABLE_COLUMNS) + 1) + "|"
     lines = [head, sep]
     for key, label in rows:
         if key not in agg:
             continue
         cells = []
-        for col, _ in TABLE_COLUMNS:
-            m, s, n = agg[key].get(col, (float("nan"), float("nan"), 0))
-            digits = 2 if ("PSNR" in col or "FID" in col or "FD-" in col) else 3
-            cells.append(fmt(m, s, n, digits))
+        for col in TABLE_COLUMNS:
+            m, s, n = agg[key].get(col.key, (float("nan"), float("nan"), 0))  # not measured for this method: n/a
+            cells.append(format_mean_sd(m, s, n, digits=col.digits))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for r in extra_rows or []:
         lines.append("| " + " | ".join(r) + " |")

@@ -19,9 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):  # run as a script: import the recipes package of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import common as C  # noqa: E402
+from recipes.realism import common as C  # noqa: E402
+from tgan_aug.render.video import render_video  # noqa: E402
+from tgan_aug.experiment import format_mean_sd, mean_sd  # noqa: E402
 
 N_FRAMES = 8
 BACKGROUNDS = ["A: training", "B: rotated 180", "C: flat + ramp"]
@@ -66,7 +69,7 @@ def task(t: dict) -> dict:
     corr = np.zeros((len(bgs), len(bgs)))
     frames = []
     for i, bg in enumerate(bgs):
-        v = C.render_masks(ckpt, masks, seed=t["seed"], device=scale.device, background=bg, name="fig3")
+        v = render_video(ckpt, masks, seed=t["seed"], device=scale.device, background=bg, name="fig3")
         frames.append(v.images)
         for j, ref in enumerate(bgs):
             cs = [np.corrcoef(f[m].astype(np.float64), ref[m].astype(np.float64))[0, 1]
@@ -101,9 +104,9 @@ def report(out: dict, scale: C.Scale, data_root: str) -> None:
         if not rs:
             continue
         corr = np.mean([r["corr"] for r in rs], axis=0)
-        own = C.mean_sd([r["own"] for r in rs])
-        other = C.mean_sd([r["other"] for r in rs])
-        lines += [f"**{label}**: mean corr. with the given background {C.fmt(*own)}, with the other backgrounds {C.fmt(*other)}", "",
+        own = mean_sd([r["own"] for r in rs])
+        other = mean_sd([r["other"] for r in rs])
+        lines += [f"**{label}**: mean corr. with the given background {format_mean_sd(*own)}, with the other backgrounds {format_mean_sd(*other)}", "",
                   "| given \\ compared | " + " | ".join(BACKGROUNDS) + " |", "|---" * (1 + len(BACKGROUNDS)) + "|"]
         for i, b in enumerate(BACKGROUNDS):
             lines.append(f"| {b} | " + " | ".join(f"{v:.3f}" for v in corr[i]) + " |")

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):  # run as a script: import the recipes package of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import common as C  # noqa: E402
+from recipes.realism import common as C  # noqa: E402
+from tgan_aug.render.video import render_video  # noqa: E402
 
 METHODS = [("full", "tGAN (small)"), ("perframe", "per-frame generator"), ("painter", "painter")]
 LENGTHS = [10, 20, 30, 40, 50]
@@ -40,7 +42,7 @@ def task(t: dict) -> dict:
         fake = C.paint_masks("psc", scale, real.masks, seed=t["seed"], data_root=t["data_root"])
     else:
         ckpt = C.merged_checkpoint("psc", t["method"], t["seed"], scale)
-        fake = C.render_masks(ckpt, real.masks, seed=t["seed"], device=scale.device, name="psc-full")
+        fake = render_video(ckpt, real.masks, seed=t["seed"], device=scale.device, name="psc-full")
     from tgan_aug.metrics import paired as pm
 
     rng = real.intensity_range

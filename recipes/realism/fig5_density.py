@@ -24,9 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):  # run as a script: import the recipes package of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import common as C  # noqa: E402
+from recipes.realism import common as C  # noqa: E402
+from tgan_aug.render.video import render_video  # noqa: E402
+from tgan_aug.experiment import format_mean_sd, mean_sd  # noqa: E402
 
 LAYOUTS = ["flat", "colony"]
 METHODS = [("full", "tGAN (small)"), ("nostyle", "tGAN without style/noise"), ("painter", "painter")]
@@ -132,7 +135,7 @@ def task(t: dict) -> dict:
         if t["method"] == "painter":
             v = C.paint_masks("psc", scale, masks, seed=t["seed"], data_root=t["data_root"])
         else:
-            v = C.render_masks(C.merged_checkpoint("psc", t["method"], t["seed"], scale), masks, seed=t["seed"],
+            v = render_video(C.merged_checkpoint("psc", t["method"], t["seed"], scale), masks, seed=t["seed"],
                                device=scale.device, name=f"synth-{t['layout']}")
         if t.get("keep_frames"):
             p = C.WORK / "frames" / scale.name / f"fig5-{t['layout']}-{t['method']}-seed{t['seed']}.npy"
@@ -166,7 +169,7 @@ def report(out: dict, scale: C.Scale, data_root: str) -> None:
         groups.setdefault((r["task"]["layout"], r["task"]["method"]), []).append(r)
     names = dict(METHODS, real="real frames (reference)")
     for (lay, m), rs in groups.items():
-        cells = [C.fmt(*C.mean_sd([r["scores"][k] for r in rs])) for k in ("dice", "f1", "merged")]
+        cells = [format_mean_sd(*mean_sd([r["scores"][k] for r in rs])) for k in ("dice", "f1", "merged")]
         lines.append(f"| {lay if lay != 'real' else 'PSC held-out (silver truth)'} | {names.get(m, m)} (n={len(rs)}) | "
                      f"{rs[0]['coverage']:.2f} | " + " | ".join(cells) + f" | {np.mean([r['scores']['n_cells'] for r in rs]):.0f} |")
     lines.append("")

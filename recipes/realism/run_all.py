@@ -12,14 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):  # run as a script: import the recipes package of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import common as C  # noqa: E402
-import fig3_backgrounds  # noqa: E402
-import fig4_length  # noqa: E402
-import fig5_density  # noqa: E402
-import table1  # noqa: E402
-import table5  # noqa: E402
+from recipes.realism import common as C  # noqa: E402
+from recipes.realism import fig3_backgrounds, fig4_length, fig5_density, table1, table5  # noqa: E402
 
 RECIPES = [table1, table5, fig4_length, fig3_backgrounds, fig5_density]
 

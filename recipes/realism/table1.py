@@ -16,9 +16,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):  # run as a script: import the recipes package of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import common as C  # noqa: E402
+from recipes.realism import common as C  # noqa: E402
 
 DATASETS = ["psc", "bacteria"]
 METHODS = [("full", "tGAN (small)"), ("perframe", "per-frame generator"), ("painter", "painter")]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from masksynth import validate_tracked
-from tgan_aug.cli import cli, main
+from tgan_aug.cli import cli
 
 
 def run(args: list[str]):
@@ -16,45 +15,36 @@ def run(args: list[str]):
     return result.output
 
 
-def run_main(args: list[str], capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    return exc.value.code, capsys.readouterr().err
-
-
 def test_synth_masks_writes_store_and_ctc_reproducibly(tmp_path):
-    from tgan_aug.io.load import load_tracked
+    from tgan_aug.io.load import load_masks
 
     args = ["synth-masks", "--density", "mid", "--layout", "colony", "--frames", "4", "--size", "64x96",
             "--sequences", "2", "--seed", "3", "--quiet"]
     out = run(args + ["-o", str(tmp_path / "a.zarr"), "--ctc", str(tmp_path / "ctc"), "--geff", str(tmp_path / "g")])
     assert "wrote 2 sequence(s) of 4x64x96" in out
     run(args + ["-o", str(tmp_path / "b.zarr")])
-    a = load_tracked(tmp_path / "a.zarr")
-    b = load_tracked(tmp_path / "b.zarr")
+    a = load_masks(tmp_path / "a.zarr")
+    b = load_masks(tmp_path / "b.zarr")
     assert [n for n, _ in a] == ["seq000", "seq001"]
     for (_, x), (_, y) in zip(a, b):
-        x = x.masks if hasattr(x, "masks") else x
-        y = y.masks if hasattr(y, "masks") else y
         assert x == y
         validate_tracked(x.labels, x.lineage)
     from tgan_aug.io import read_geff
 
-    assert read_geff(tmp_path / "g" / "seq001" / "tracks.geff") == (a[1][1].masks if hasattr(a[1][1], "masks") else a[1][1])
-    c = load_tracked(tmp_path / "ctc", sequence="01")[0][1]
-    c = c.masks if hasattr(c, "masks") else c
-    assert np.array_equal(c.labels, (a[0][1].masks if hasattr(a[0][1], "masks") else a[0][1]).labels)
+    assert read_geff(tmp_path / "g" / "seq001" / "tracks.geff") == a[1][1]
+    c = load_masks(tmp_path / "ctc", sequence="01")[0][1]
+    assert np.array_equal(c.labels, a[0][1].labels)
 
 
-def test_synth_masks_errors_are_one_line(tmp_path, capsys):
-    code, err = run_main(["synth-masks", "--cells", "5000", "--size", "48x48", "--quiet", "-o",
-                          str(tmp_path / "x.zarr")], capsys)
+def test_synth_masks_errors_are_one_line(tmp_path, run_cli):
+    code, _, err = run_cli(["synth-masks", "--cells", "5000", "--size", "48x48", "--quiet", "-o",
+                          str(tmp_path / "x.zarr")])
     assert code == 2 and "only" in err and "cells fit on 48x48" in err
-    code, err = run_main(["synth-masks", "--size", "48by48", "-o", str(tmp_path / "x.zarr")], capsys)
+    code, _, err = run_cli(["synth-masks", "--size", "48by48", "-o", str(tmp_path / "x.zarr")])
     assert code == 2 and "--size must be HEIGHTxWIDTH" in err
-    code, err = run_main(["synth-masks", "--size", "48x48"], capsys)
+    code, _, err = run_cli(["synth-masks", "--size", "48x48"])
     assert code == 2 and "-o/--output" in err
-    code, err = run_main(["synth-masks", "--size", "13x7", "--quiet", "-o", str(tmp_path / "x.zarr")], capsys)
+    code, _, err = run_cli(["synth-masks", "--size", "13x7", "--quiet", "-o", str(tmp_path / "x.zarr")])
     assert code == 2 and err == "error: --size must be HEIGHTxWIDTH with both >= 8 pixels, got 13x7\n"
 
 
@@ -72,17 +62,16 @@ def test_synth_masks_with_shapes_and_calibration_from_real_data(tmp_path, tracke
 
 
 def test_augment_masks_and_stats(tmp_path, tracked_factory):
-    from tgan_aug.io.load import load_tracked
+    from tgan_aug.io.load import load_masks
     from tgan_aug.io.store import write_store
 
     write_store(tmp_path / "real.zarr", tracked_factory(frames=8, height=48, width=64), name="r")
     out = run(["augment-masks", str(tmp_path / "real.zarr"), "-o", str(tmp_path / "aug.zarr"), "--copies", "2",
                "--split", "4", "--crop", "32x40", "--morph-prob", "0.5", "--quiet"])
     assert "wrote 4 augmented sequence(s)" in out
-    seqs = load_tracked(tmp_path / "aug.zarr")
+    seqs = load_masks(tmp_path / "aug.zarr")
     assert [n for n, _ in seqs] == ["r_p00_a00", "r_p00_a01", "r_p01_a00", "r_p01_a01"]
     for _, m in seqs:
-        m = m.masks if hasattr(m, "masks") else m
         assert m.n_frames == 4 and sorted(m.labels.shape[1:]) == [32, 40]
     table = run(["stats", str(tmp_path / "real.zarr"), str(tmp_path / "aug.zarr")])
     lines = table.strip().splitlines()

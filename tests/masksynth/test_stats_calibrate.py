@@ -79,10 +79,10 @@ def test_calibration_recovers_a_synthetic_reference():
 
 def _load_bacteria(root) -> TrackedMasks:
     try:
-        from tgan_aug.io.load import load_tracked
+        from tgan_aug.io.load import load_masks
 
-        (_, data), *_ = load_tracked(root / "bacteria-phc")
-        return data.masks if hasattr(data, "masks") else data
+        (_, masks), *_ = load_masks(root / "bacteria-phc")
+        return masks
     except ImportError:  # the I/O package is not there: read the CTC folder directly
         import tifffile
 

@@ -67,17 +67,18 @@ def make_blobs(
     return TrackedVideo(TrackedMasks(labels, lineage), images)
 
 
-def per_frame_ids(labels: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Detections as a segmenter gives them: ids shuffled independently in every frame."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros(labels.shape, np.int32)
-    for t, frame in enumerate(labels):
-        ids = np.unique(frame)
-        ids = ids[ids > 0]
-        lut = np.zeros(int(frame.max()) + 1, np.int32)
-        lut[ids] = rng.permutation(len(ids)) + 1
-        out[t] = lut[frame]
-    return out
+@pytest.fixture
+def ctc_dataset(tmp_path, request):
+    """A CTC dataset folder (``01/`` + ``01_GT/TRA``) of :func:`make_blobs`, written with ``write_ctc``.
+
+    Its size: the test module's ``CTC_DATASET`` dict of :func:`make_blobs` arguments
+    (default 5 cells, 10 frames, 80 x 80, seed 4).
+    """
+    from tgan_aug.io import write_ctc
+
+    kw = {"n_cells": 5, "frames": 10, "height": 80, "width": 80, "seed": 4, **getattr(request.module, "CTC_DATASET", {})}
+    write_ctc(tmp_path / "ds", make_blobs(**kw), sequence="01")
+    return tmp_path / "ds"
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ from tgan_aug.trackers.btrack_runner import load_btrack_config, search_btrack_pa
 from tgan_aug.trackers.ctc_results import write_ctc_results
 from tgan_aug.trackers.metrics import check_result_folder, evaluate_tracked
 
-from .conftest import make_blobs, per_frame_ids
+from tgan_aug.trackers.detections import per_frame_ids
+
+from .conftest import make_blobs
 
 pytest.importorskip("btrack")
 

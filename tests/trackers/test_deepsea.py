@@ -28,7 +28,9 @@ from tgan_aug.trackers.deepsea_track import (
 from tgan_aug.trackers.deepsea_train import DeepSeaTrainConfig, crop_batches, deepsea_loss, train_step, window_pairs
 from tgan_aug.trackers.metrics import evaluate_tracked
 
-from .conftest import make_blobs, per_frame_ids
+from tgan_aug.trackers.detections import per_frame_ids
+
+from .conftest import make_blobs
 
 #: Tests that need the shipped weights; they skip, saying why, without the optional package.
 needs_deepsea = pytest.mark.skipif(

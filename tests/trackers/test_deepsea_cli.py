@@ -8,11 +8,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from tgan_aug.cli import cli, main
-from tgan_aug.io import write_ctc
+from tgan_aug.cli import cli
 from tgan_aug.trackers.metrics import check_result_folder
 
-from .conftest import make_blobs
 
 #: Tests that run the shipped weights; they skip, saying why, without the optional package.
 needs_deepsea = pytest.mark.skipif(
@@ -22,11 +20,8 @@ needs_deepsea = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def ctc_dataset(tmp_path):
-    video = make_blobs(n_cells=3, frames=5, height=64, width=64, seed=4)
-    write_ctc(tmp_path / "ds", video, sequence="01")
-    return tmp_path / "ds"
+#: the ``ctc_dataset`` fixture's size here: small, DeepSea tracks every cell crop by crop
+CTC_DATASET = {"n_cells": 3, "frames": 5, "height": 64, "width": 64, "seed": 4}
 
 
 @needs_deepsea
@@ -57,11 +52,9 @@ def test_train_tracker_deepsea_then_track_with_the_model(ctc_dataset, tmp_path):
 
 
 @needs_deepsea
-def test_deepsea_crop_size_must_be_a_multiple_of_4(ctc_dataset, tmp_path, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["track", "--tracker", "deepsea", "--crop-size", "30", str(ctc_dataset), "-o", str(tmp_path / "R")])
-    err = capsys.readouterr().err
-    assert info.value.code == 2 and "multiple of 4" in err and len(err.strip().splitlines()) == 1
+def test_deepsea_crop_size_must_be_a_multiple_of_4(ctc_dataset, tmp_path, run_cli):
+    code, _, err = run_cli(["track", "--tracker", "deepsea", "--crop-size", "30", str(ctc_dataset), "-o", str(tmp_path / "R")])
+    assert code == 2 and "multiple of 4" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -76,20 +69,15 @@ def test_deepsea_crop_size_must_be_a_multiple_of_4(ctc_dataset, tmp_path, capsys
          "--config and --search-radius are for --tracker btrack"),
     ],
 )
-def test_deepsea_user_errors_are_one_line_exit_2(args, message, ctc_dataset, tmp_path, capsys):
-    args = [a.format(ds=ctc_dataset, tmp=tmp_path) for a in args]
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    err = capsys.readouterr().err
-    assert info.value.code == 2
+def test_deepsea_user_errors_are_one_line_exit_2(args, message, ctc_dataset, tmp_path, run_cli):
+    code, _, err = run_cli([a.format(ds=ctc_dataset, tmp=tmp_path) for a in args])
+    assert code == 2
     assert message in err and err.startswith("error:") and len(err.strip().splitlines()) == 1
 
 
-def test_missing_deepsea_package_is_a_one_line_error(ctc_dataset, tmp_path, monkeypatch, capsys):
+def test_missing_deepsea_package_is_a_one_line_error(ctc_dataset, tmp_path, monkeypatch, run_cli):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepsea" else real(name, *a))
-    with pytest.raises(SystemExit) as info:
-        main(["track", "--tracker", "deepsea", str(ctc_dataset), "-o", str(tmp_path / "R")])
-    err = capsys.readouterr().err
-    assert info.value.code == 2 and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(["track", "--tracker", "deepsea", str(ctc_dataset), "-o", str(tmp_path / "R")])
+    assert code == 2 and len(err.strip().splitlines()) == 1
     assert err.startswith("error:") and "pip install -c constraints.txt -e '.[trackers]'" in err

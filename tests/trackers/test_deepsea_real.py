@@ -18,7 +18,7 @@ from tgan_aug.trackers.dataset import window_lineage
 from tgan_aug.trackers.deepsea_track import DeepSeaTrackConfig, DeepSeaTracker
 from tgan_aug.trackers.metrics import evaluate_tracked
 
-from .conftest import per_frame_ids
+from tgan_aug.trackers.detections import per_frame_ids
 
 pytestmark = [
     pytest.mark.slow,

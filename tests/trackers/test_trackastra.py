@@ -14,9 +14,10 @@ pytest.importorskip("trackastra")
 
 from masksynth.tracked import TrackedMasks, TrackedVideo, lineage_from_labels, validate_tracked  # noqa: E402
 from tgan_aug.errors import UserError  # noqa: E402
+from tgan_aug.trackers.detections import per_frame_ids  # noqa: E402
 from tgan_aug.trackers.trackastra_train import TrackastraConfig, association_loss, fit_trackastra  # noqa: E402
 
-from .conftest import make_blobs, per_frame_ids  # noqa: E402
+from .conftest import make_blobs  # noqa: E402
 
 
 def _reference_loss(logits, target, t, pad, delta, div_up):

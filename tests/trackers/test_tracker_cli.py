@@ -7,17 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from tgan_aug.cli import cli, main
-from tgan_aug.io import write_ctc
+from tgan_aug.cli import cli
 
 from .conftest import make_blobs
-
-
-@pytest.fixture
-def ctc_dataset(tmp_path):
-    video = make_blobs(n_cells=5, frames=10, height=80, width=80, seed=4)
-    write_ctc(tmp_path / "ds", video, sequence="01")
-    return tmp_path / "ds"
 
 
 def test_track_btrack_then_eval(ctc_dataset, tmp_path):
@@ -58,7 +50,7 @@ def test_train_tracker_then_track_with_trackastra(ctc_dataset, tmp_path):
 def test_track_a_tiff_pair_with_unlinked_masks(tmp_path):
     import tifffile
 
-    from .conftest import per_frame_ids
+    from tgan_aug.trackers.detections import per_frame_ids
 
     video = make_blobs(n_cells=4, frames=8, height=64, width=64, seed=7)
     tifffile.imwrite(tmp_path / "movie.tif", video.images)
@@ -79,12 +71,9 @@ def test_track_a_tiff_pair_with_unlinked_masks(tmp_path):
         (["eval-tracking", "--gt", "{tmp}", "--res", "{tmp}"], "no TRA/man_track.txt"),
     ],
 )
-def test_user_errors_are_one_line_exit_2(args, message, ctc_dataset, tmp_path, capsys):
-    args = [a.format(ds=ctc_dataset, tmp=tmp_path) for a in args]
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    err = capsys.readouterr().err
-    assert info.value.code == 2
+def test_user_errors_are_one_line_exit_2(args, message, ctc_dataset, tmp_path, run_cli):
+    code, _, err = run_cli([a.format(ds=ctc_dataset, tmp=tmp_path) for a in args])
+    assert code == 2
     assert message in err and err.startswith("error:")
 
 

@@ -7,6 +7,7 @@ import json
 import click
 
 from tgan_aug.cli.common import device_option, overwrite_option, seed_option
+from tgan_aug.errors import UserError
 
 
 @click.command("track")
@@ -47,11 +48,22 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
       tgan-aug eval-tracking --gt data/bacteria-phc/01_GT --res RES
     """
     from tgan_aug.cli.common import resolve_device
+    from tgan_aug.trackers import TRACKERS
     from tgan_aug.trackers.run import track_path
 
-    dev = str(resolve_device(device))
-    written = track_path(data, out_dir, tracker=tracker, model=model, config=config, search_radius=search_radius,
-                         mode=mode, crop_size=crop_size, invert=invert, sequence=sequence, device=dev, overwrite=overwrite)
+    kind = TRACKERS[tracker]
+    if kind.model == "required" and model is None:
+        raise UserError(f"--tracker {tracker} needs --model DIR (a {tracker} model folder; train one with tgan-aug train-tracker)")
+    if kind.model == "none" and model is not None:
+        takers = " or ".join(n for n, t in TRACKERS.items() if t.model != "none")
+        raise UserError(f"--model is for --tracker {takers}; {tracker} takes --config JSON")
+    given = dict(config=config, search_radius=search_radius, crop_size=crop_size,
+                 invert={None: None, "auto": "auto", "yes": True, "no": False}[invert])
+    options = _checked_options(tracker, given, "track_options")
+    if "mode" in kind.track_options:
+        options["mode"] = mode
+    written = track_path(data, out_dir, tracker=tracker, model=model, options=options, sequence=sequence,
+                         device=str(resolve_device(device)), overwrite=overwrite)
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -104,42 +116,42 @@ def train_tracker(tracker, real, synthetic, ratio, out_dir, preset, init, epochs
       tgan-aug track --tracker deepsea --model runs/ds data/test -o RES
     """
     from tgan_aug.cli.common import resolve_device
+    from tgan_aug.trackers import TRACKERS
 
-    if tracker == "deepsea":
-        _train_deepsea(real, synthetic, ratio, out_dir, preset, init, epochs, max_steps, window, batch_size, lr,
-                       samples_per_epoch, augment, crop_size, quiet, resolve_device(device), seed, overwrite)
-        return
-    if crop_size is not None:
-        from tgan_aug.errors import UserError
-
-        raise UserError("--crop-size is for --tracker deepsea")
-    from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
-
-    overrides = {k: v for k, v in dict(epochs=epochs, max_steps=max_steps, window=window, batch_size=batch_size, lr=lr,
-                                       samples_per_epoch=samples_per_epoch, augment=augment).items() if v is not None}
-    cfg = TrackastraConfig.preset_config(preset, **overrides)
-    out = fit_trackastra(list(real), list(synthetic), out_dir, ratio=ratio, config=cfg, init=init,
-                         device=resolve_device(device), seed=seed, overwrite=overwrite, progress=not quiet)
-    last = out["history"][-1]["loss"] if out["history"] else float("nan")
-    click.echo(f"wrote {out['model_dir']} ({out['steps']} steps, final loss {last:.4f}, {out['seconds']:.0f} s)")
+    given = dict(epochs=epochs, max_steps=max_steps, window=window, batch_size=batch_size, lr=lr,
+                 samples_per_epoch=samples_per_epoch, augment=augment, crop_size=crop_size)
+    options = _checked_options(tracker, given, "train_options")
+    out = TRACKERS[tracker].train(list(real), list(synthetic), out_dir, ratio=ratio, preset=preset, init=init,
+                                  device=resolve_device(device), seed=seed, overwrite=overwrite, progress=not quiet,
+                                  **options)
+    click.echo(f"wrote {out.model_dir} ({out.steps} steps, final loss {out.final_loss:.4f}, {out.seconds:.0f} s)")
 
 
-def _train_deepsea(real, synthetic, ratio, out_dir, preset, init, epochs, max_steps, window, batch_size, lr,
-                   samples_per_epoch, augment, crop_size, quiet, device, seed, overwrite):
-    """train-tracker --tracker deepsea: option checks, then one call to fit_deepsea."""
-    from tgan_aug.errors import UserError
-    from tgan_aug.trackers.deepsea_train import DeepSeaTrainConfig, fit_deepsea
+#: what a training flag that a tracker does not take is replaced by, per tracker
+_TRAIN_HINTS = {"deepsea": "DeepSea fine-tuning counts --max-steps on two-frame crop pairs"}
 
-    for flag, value in (("--epochs", epochs), ("--window", window), ("--augment", augment)):
-        if value is not None:
-            raise UserError(f"{flag} is for --tracker trackastra; DeepSea fine-tuning counts --max-steps on two-frame crop pairs")
-    overrides = {k: v for k, v in dict(max_steps=max_steps, batch_size=batch_size, lr=lr,
-                                       samples_per_epoch=samples_per_epoch).items() if v is not None}
-    cfg = DeepSeaTrainConfig.preset_config(preset, **overrides)
-    out = fit_deepsea(list(real), list(synthetic), out_dir, ratio=ratio, config=cfg, init=init, crop_size=crop_size,
-                      device=device, seed=seed, overwrite=overwrite, progress=not quiet)
-    last = out["history"][-1] if out["history"] else float("nan")
-    click.echo(f"wrote {out['model_dir']} ({out['steps']} steps, final loss {last:.4f}, {out['seconds']:.0f} s)")
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+def _checked_options(tracker: str, given: dict, which: str) -> dict:
+    """The options given on the command line (not None) that ``tracker`` takes (its ``which``:
+    track_options or train_options); one it does not take is an error naming the flag and its tracker."""
+    from tgan_aug.trackers import TRACKERS
+
+    allowed = getattr(TRACKERS[tracker], which)
+    for option, value in given.items():
+        if value is None or option in allowed:
+            continue
+        owners = [n for n, t in TRACKERS.items() if option in getattr(t, which)]
+        if which == "track_options":  # the owner's whole group of tracking flags
+            group = [o for o in getattr(TRACKERS[owners[0]], which) if o not in allowed]
+            flags = " and ".join(_flag(o) for o in group)
+            raise UserError(f"{flags} {'is' if len(group) == 1 else 'are'} for --tracker {owners[0]}, not {tracker}")
+        hint = f"; {_TRAIN_HINTS[tracker]}" if tracker in _TRAIN_HINTS else ""
+        raise UserError(f"{_flag(option)} is for --tracker {' or '.join(owners)}{hint}")
+    return {k: v for k, v in given.items() if v is not None}
 
 
 @click.command("eval-tracking")

@@ -10,7 +10,7 @@ from tgan_aug.io.geff_export import export_geff
 from tgan_aug.io.geff_import import import_geff, read_geff
 from tgan_aug.io.ctc import list_ctc_sequences, read_ctc, read_man_track, write_ctc
 from tgan_aug.io.info import dataset_info, summarize
-from tgan_aug.io.load import describe_source, load_tracked
+from tgan_aug.io.load import describe_source, load_masks, load_tracked
 from tgan_aug.io.store import (
     FORMAT_VERSION,
     StoreSequence,
@@ -37,6 +37,7 @@ __all__ = [
     "link_by_overlap",
     "list_ctc_sequences",
     "list_store_sequences",
+    "load_masks",
     "load_tracked",
     "open_store_sequence",
     "read_ctc",

@@ -108,6 +108,22 @@ def load_tracked(
     return [(name, read_ctc(path, sequence=name, images=images, progress=progress)) for name in names]
 
 
+def load_masks(
+    path: str | os.PathLike,
+    *,
+    sequence: str | None = None,
+    link: Literal["auto", "ids", "overlap"] = "auto",
+    progress: bool = False,
+) -> list[tuple[str, TrackedMasks]]:
+    """The tracked masks of every sequence at ``path``, as :func:`load_tracked` reads them, without images.
+
+    One type whatever the source: ``[(name, TrackedMasks)]`` (CTC images are not read; a store's
+    or TIFF pair's are dropped).
+    """
+    items = load_tracked(path, sequence=sequence, images=False, link=link, progress=progress)
+    return [(name, item.masks if isinstance(item, TrackedVideo) else item) for name, item in items]
+
+
 def ctc_layout_summary(path: str | os.PathLike, sequence: str) -> str:
     """e.g. ``01_GT/TRA + man_track.txt`` for the folder that :func:`read_ctc` uses."""
     return find_ctc(path, sequence=sequence, images=False).describe()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from tgan_aug.metrics.config import EvalConfig
 from tgan_aug.metrics.evaluate import EvalResult, evaluate_videos
-from tgan_aug.metrics.registry import MetricSpec, metric_specs
+from tgan_aug.metrics.registry import MetricSpec, metric_spec, metric_specs
 from tgan_aug.metrics.run import evaluate_paths
 
-__all__ = ["EvalConfig", "EvalResult", "MetricSpec", "evaluate_paths", "evaluate_videos", "metric_specs"]
+__all__ = ["EvalConfig", "EvalResult", "MetricSpec", "evaluate_paths", "evaluate_videos", "metric_spec", "metric_specs"]

@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from tgan_aug.errors import UserError, reject_unknown_keys
-
-FAMILIES: tuple[str, ...] = ("paired", "distribution", "temporal", "microscopy")
+from tgan_aug.metrics.registry import FAMILIES
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ layer weights are ``*-perceptual`` (not LPIPS).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Family = Literal["paired", "distribution", "temporal", "microscopy"]
+#: the metric families, in the order :func:`tgan_aug.metrics.evaluate_videos` runs them
+FAMILIES: tuple[str, ...] = get_args(Family)
 
 
 @dataclass(frozen=True)
@@ -68,3 +70,19 @@ def _specs(clip_length: int) -> list[MetricSpec]:
 def metric_specs(*, clip_length: int = 8) -> dict[str, MetricSpec]:
     """All metric specs by name (clip metrics are named after ``clip_length``)."""
     return {s.name: s for s in _specs(clip_length)}
+
+
+def metric_spec(name: str, *, clip_length: int = 8) -> MetricSpec:
+    """The spec of metric ``name``; an unknown name raises ``KeyError`` naming it and the registered names.
+
+    For tables and reports that pick metrics by name: a renamed metric fails here instead of
+    printing an empty cell.
+    """
+    specs = metric_specs(clip_length=clip_length)
+    if name not in specs:
+        import difflib
+
+        close = difflib.get_close_matches(name, specs, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; registered: {', '.join(specs)}"
+        raise KeyError(f"metric {name!r} is not in tgan_aug.metrics.registry (clip_length={clip_length}){hint}")
+    return specs[name]

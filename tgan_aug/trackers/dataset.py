@@ -44,6 +44,7 @@ from torch.utils.data import Dataset
 
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError
+from tgan_aug.trackers.registry import import_trackastra
 
 __all__ = [
     "Source",
@@ -405,6 +406,7 @@ def export_ctc_sources(sources: Sequence[Source], workdir: str | Path, *, what: 
 def _quiet_ctcdata(root: Path, **kwargs: Any):
     """trackastra ``CTCData`` on one sequence folder, built without its 8-process feature pool."""
     import joblib
+    import_trackastra()
     from trackastra.data import CTCData
 
     with joblib.parallel_config(backend="sequential"):

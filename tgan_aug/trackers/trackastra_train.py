@@ -34,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from tgan_aug.errors import UserError, reject_unknown_keys, require
+from tgan_aug.trackers.registry import import_trackastra
 
 __all__ = [
     "TrackastraConfig",
@@ -163,6 +164,7 @@ def association_loss(
     association matrix (``CTCData`` ``assoc_matrix``). timepoints: (B, N) long, -1 = padding.
     padding_mask: (B, N) bool, True = padded token. Returns a scalar tensor.
     """
+    import_trackastra()
     from trackastra.utils import blockwise_causal_norm, blockwise_sum
 
     eps = torch.finfo(torch.float32).eps
@@ -194,6 +196,7 @@ def build_model(config: TrackastraConfig, *, init: str | Path | None = None):
     """A fresh ``TrackingTransformer`` for ``config``, or the one in the model folder ``init``
     (fine-tuning: its architecture wins; ``config``'s model fields are ignored)."""
     require("trackastra", "trackers")
+    import_trackastra()
     from trackastra.model import TrackingTransformer
 
     if init is not None:
@@ -274,6 +277,7 @@ def train_trackastra(
     out_dir: the model folder to create (must be new or empty unless ``overwrite``).
     Returns ``{"model_dir", "history" (per-epoch mean loss), "steps", "seconds"}``.
     """
+    import_trackastra()
     from trackastra.data import collate_sequence_padding
     from tqdm import tqdm
 

@@ -223,11 +223,54 @@ def build_generator_from_checkpoint(
     return net
 
 
-def merge_checkpoints(lowres_path: str | Path, superres_path: str | Path, out_path: str | Path) -> Path:
-    """One file with the low-res ``G_ema`` and the super-res ``G_ema`` (for rendering/shipping).
+def merge_stages(lowres_ckpt: dict[str, Any], superres_ckpt: dict[str, Any]) -> dict[str, Any]:
+    """One checkpoint dict with a low-res run's ``G_ema`` and a super-res run's ``G_ema`` (for rendering).
 
-    The result keeps the super-res checkpoint's data statistics and the low-res backgrounds;
-    optimizer states and discriminators are dropped (it cannot resume training).
+    lowres_ckpt, superres_ckpt: loaded checkpoints (:func:`load_checkpoint`) of stage ``lowres``
+    and ``superres``. The low-res run gives the configuration, data statistics and backgrounds; the
+    super-res run its super-res-only model fields (:func:`lowres_fields`) and weights, which must
+    load into the super-res generator of the merged configuration. So a super-res run may serve
+    low-res runs whose other model fields differ (a super-res generator that does not use them);
+    :func:`merge_checkpoints` also requires those to agree. Optimizer states and discriminators
+    are dropped (the result cannot resume training).
+    """
+    from tgan_aug.models import SuperResGenerator
+    from tgan_aug.models.config import ModelConfig
+
+    lo, sr = lowres_ckpt, superres_ckpt
+    if lo.get("stage") != "lowres" or sr.get("stage") != "superres":
+        raise UserError(f"merge needs a lowres then a superres checkpoint, got {lo.get('stage')} and {sr.get('stage')}")
+    sr_model = saved_model_dict(sr)
+    model = {**lowres_fields(saved_model_dict(lo)), **{k: v for k, v in sr_model.items() if k not in lowres_fields(sr_model)}}
+    sr_weights = sr["weights"]["superres"]["G_ema"]
+    try:
+        with torch.random.fork_rng(devices=[]):  # building the network must not move the caller's random stream
+            SuperResGenerator(ModelConfig.from_dict(model)).load_state_dict(sr_weights)  # strict: the same network
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UserError(f"the super-res weights do not fit the low-res run's model config; they cannot be merged ({first[:200]})") from None
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": "tgan-aug-checkpoint",
+        "stage": "merged",
+        "config": {**lo["config"], "model": model},
+        "config_superres": sr["config"],
+        "weights": {"lowres": {"G_ema": lo["weights"]["lowres"]["G_ema"]}, "superres": {"G_ema": sr_weights}},
+        "optimizers": {},
+        "step": int(lo["step"]),
+        "step_superres": int(sr["step"]),
+        "data": lo["data"],
+        "perceptual": lo.get("perceptual", ""),
+        "created": sr.get("created", ""),
+        "tgan_aug_version": sr.get("tgan_aug_version", ""),
+    }
+
+
+def merge_checkpoints(lowres_path: str | Path, superres_path: str | Path, out_path: str | Path) -> Path:
+    """Write :func:`merge_stages` of two checkpoint files trained with the same model config to ``out_path``.
+
+    The result keeps the low-res run's data statistics and backgrounds; optimizer states and
+    discriminators are dropped (it cannot resume training).
     """
     lo = load_checkpoint(lowres_path)
     sr = load_checkpoint(superres_path)
@@ -237,19 +280,4 @@ def merge_checkpoints(lowres_path: str | Path, superres_path: str | Path, out_pa
         )
     if lowres_fields(saved_model_dict(lo)) != lowres_fields(saved_model_dict(sr)):
         raise UserError(f"{lowres_path} and {superres_path} were trained with different model configs; they cannot be merged")
-    out = {
-        "format_version": FORMAT_VERSION,
-        "kind": "tgan-aug-checkpoint",
-        "stage": "merged",
-        "config": {**lo["config"], "model": saved_model_dict(sr)},  # the super-res head as trained
-        "config_superres": sr["config"],
-        "weights": {"lowres": {"G_ema": lo["weights"]["lowres"]["G_ema"]}, "superres": {"G_ema": sr["weights"]["superres"]["G_ema"]}},
-        "optimizers": {},
-        "step": int(lo["step"]),
-        "step_superres": int(sr["step"]),
-        "data": lo["data"],
-        "perceptual": lo.get("perceptual", ""),
-        "created": sr.get("created", ""),
-        "tgan_aug_version": sr.get("tgan_aug_version", ""),
-    }
-    return save_checkpoint(out_path, out)
+    return save_checkpoint(out_path, merge_stages(lo, sr))

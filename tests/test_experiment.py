@@ -1,0 +1,37 @@
+"""Helpers of the experiment scripts: step markers, the file logger, mean ± sd table cells."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done
+
+
+def test_step_markers(tmp_path):
+    marker = tmp_path / "work" / "fold.zarr.done"
+    assert not step_done(marker)
+    mark_step_done(marker, {"frames": 3})
+    assert step_done(marker) and json.loads(marker.read_text()) == {"frames": 3}
+
+
+def test_file_logger_prints_and_appends(tmp_path, capsys):
+    log = file_logger(tmp_path / "logs" / "run.txt")
+    log("first")
+    log("second")
+    lines = (tmp_path / "logs" / "run.txt").read_text().splitlines()
+    assert [ln.split(" ", 1)[1] for ln in lines] == ["first", "second"]
+    assert capsys.readouterr().out.splitlines() == lines
+
+
+def test_mean_sd_leaves_out_missing_values_and_formats_cells():
+    m, s, n = mean_sd([1.0, None, 2.0, float("nan"), 3.0])
+    assert (m, n) == (2.0, 3) and s == pytest.approx(1.0)  # sample sd (ddof=1)
+    assert mean_sd([0.5]) == (0.5, 0.0, 1)
+    assert mean_sd([None, float("nan")])[2] == 0
+    assert format_mean_sd(m, s, n) == "2.000 ± 1.000"
+    assert format_mean_sd(12.345, 0.5, 2, digits=2) == "12.35 ± 0.50"  # noqa: RUF001
+    assert format_mean_sd(0.5, 0.0, 1) == "0.500"
+    assert format_mean_sd(*mean_sd([]), missing="-") == "-" and format_mean_sd(np.nan, np.nan, 0) == "n/a"

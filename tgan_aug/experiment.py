@@ -1,0 +1,54 @@
+"""What every experiment script (``recipes/``) needs besides its experiment: resumable steps,
+a log file, and mean ± sd cells for result tables."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = ["step_done", "mark_step_done", "file_logger", "mean_sd", "format_mean_sd"]
+
+
+def step_done(marker: str | Path) -> bool:
+    """Whether a step finished: its marker file (written by :func:`mark_step_done` last) exists."""
+    return Path(marker).is_file()
+
+
+def mark_step_done(marker: str | Path, info: dict[str, Any] | None = None) -> None:
+    """Write a step's marker file (JSON ``info``); call it after everything the step writes."""
+    marker = Path(marker)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(info or {}, indent=2, default=str))
+
+
+def file_logger(logfile: str | Path) -> Callable[[str], None]:
+    """``log(msg)``: print a time-stamped line and append it to ``logfile``."""
+    logfile = Path(logfile)
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        with open(logfile, "a") as fh:
+            fh.write(line + "\n")
+
+    return log
+
+
+def mean_sd(values: Sequence[float | None]) -> tuple[float, float, int]:
+    """(mean, sample sd (ddof=1; 0 for one value), n) of the finite values; None and NaN are left out."""
+    v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    if v.size == 0:
+        return float("nan"), float("nan"), 0
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
+
+
+def format_mean_sd(mean: float, sd: float, n: int, *, digits: int = 3, missing: str = "n/a") -> str:
+    """A table cell: ``"m ± s"`` for n > 1, ``"m"`` for one value, ``missing`` for none."""
+    if n == 0 or not np.isfinite(mean):
+        return missing
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
