@@ -158,7 +158,7 @@ def train_model(
     Options as in :func:`plan_stages`; ``log`` gets the progress lines and the verdict.
     Returns a :class:`ModelRun`; ``exit_code`` is non-zero when the model draws no cells.
     """
-    from tgan_aug.cli.common import resolve_device
+    from tgan_aug.device import resolve_device
     from tgan_aug.training.checkpoint import image_stats_from_checkpoint, load_checkpoint, merge_checkpoints
     from tgan_aug.training.data import read_sources, split_holdout
     from tgan_aug.training.loop import train as train_stage
