@@ -38,7 +38,8 @@ def test_every_lower_or_higher_metric_ranks_identical_mild_heavy(results):
     specs = metric_specs(clip_length=4)
     names = [n for n in results["identical"].metrics if specs[n].better != "match"]
     assert {"SSIM", "PSNR", "DeepSea-perceptual", "FID-DeepSea", "KID-DeepSea", "FD-DeepSea-clip4", "KID-DeepSea-clip4",
-            "warp-error-logratio", "flicker-logratio", "frame-parity-logratio", "histogram-W1", "spectrum-L1", "mask-stats-L1"} <= set(names)
+            "warp-error-logratio", "flicker-logratio", "frame-parity-logratio", "histogram-W1", "spectrum-L1", "mask-stats-L1",
+            "cell-mean-error", "background-mean-error", "cell-intensity-KS"} <= set(names)
     for name in names:
         sign = -1.0 if specs[name].better == "higher" else 1.0
         s = {k: sign * results[k].metrics[name] for k in KINDS}

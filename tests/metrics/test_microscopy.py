@@ -8,6 +8,8 @@ import pytest
 from tgan_aug.errors import UserError
 from tgan_aug.metrics.microscopy import (
     MASK_STATS,
+    cell_intensity_ks,
+    cell_mean_intensities,
     histogram_distance,
     mask_stats,
     mask_stats_distance,
@@ -73,3 +75,25 @@ def test_microscopy_input_errors(video):
         mask_stats(imgs, labels[:, :10], data_range=(0, 255))
     with pytest.raises(UserError, match="data_range"):
         histogram_distance(imgs, imgs, data_range=(1, 0))
+
+
+def test_per_cell_intensity_ks_sees_a_narrow_or_shifted_cell_distribution():
+    """Cells with the right overall mean but all equally bright (a renderer that ignores per-cell
+    variation) differ from real cells; the same cells shifted by a constant differ too; the real
+    cells against themselves do not."""
+    rng = np.random.default_rng(0)
+    labels = np.zeros((3, 40, 40), np.uint16)
+    for k in range(16):
+        y, x = divmod(k, 4)
+        labels[:, 2 + 10 * y : 8 + 10 * y, 2 + 10 * x : 8 + 10 * x] = k + 1
+    per_cell = rng.uniform(100, 200, size=17)
+    per_cell[0] = 20.0
+    real = per_cell[labels].astype(np.float64)
+    flat = np.where(labels > 0, per_cell[1:].mean(), 20.0)
+    a = cell_mean_intensities(real, labels, data_range=(0, 255))
+    assert a.shape == (48,) and np.allclose(np.sort(a)[-3:], per_cell.max() / 255)
+    same = cell_intensity_ks(a, cell_mean_intensities(real, labels, data_range=(0, 255)))
+    narrow = cell_intensity_ks(a, cell_mean_intensities(flat, labels, data_range=(0, 255)))
+    shifted = cell_intensity_ks(a, cell_mean_intensities(real + 60 * (labels > 0), labels, data_range=(0, 255)))
+    assert same == 0.0 and narrow > 0.4 and shifted > 0.5
+    assert np.isnan(cell_intensity_ks(a, np.zeros(0)))

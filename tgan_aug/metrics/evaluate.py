@@ -293,6 +293,11 @@ def _microscopy(run: FamilyRun) -> None:
     ms_f = micro.mask_stats(F, run.fake.labels, data_range=rng_)
     res.mask_stats = {"real": ms_r, "fake": ms_f}
     metrics["mask-stats-L1"] = micro.mask_stats_distance(ms_r, ms_f)
+    metrics["cell-mean-error"] = abs(ms_f["inside_mean"] - ms_r["inside_mean"])
+    metrics["background-mean-error"] = abs(ms_f["outside_mean"] - ms_r["outside_mean"])
+    metrics["cell-intensity-KS"] = micro.cell_intensity_ks(
+        micro.cell_mean_intensities(R, run.real.labels, data_range=rng_),
+        micro.cell_mean_intensities(F, run.fake.labels, data_range=rng_))
     run.timing["microscopy"] = time.perf_counter() - t0
 
 

@@ -64,6 +64,9 @@ def _specs(clip_length: int) -> list[MetricSpec]:
         MetricSpec("histogram-W1", "microscopy", "lower", "range", "Wasserstein-1 distance between the intensity histograms"),
         MetricSpec("spectrum-L1", "microscopy", "lower", "decades", "mean |log10 difference| of the radially averaged power spectra"),
         MetricSpec("mask-stats-L1", "microscopy", "lower", "range", "mean |difference| of inside/outside-mask mean, std and gradient magnitude", labels=True),
+        MetricSpec("cell-mean-error", "microscopy", "lower", "range", "|mean intensity inside cells, FAKE - REAL|", labels=True),
+        MetricSpec("background-mean-error", "microscopy", "lower", "range", "|mean intensity outside cells, FAKE - REAL|", labels=True),
+        MetricSpec("cell-intensity-KS", "microscopy", "lower", "", "Kolmogorov-Smirnov statistic between per-cell mean intensities (one value per cell and frame)", labels=True),
     ]
 
 
