@@ -8,6 +8,7 @@ import torch
 
 from tgan_aug.errors import UserError
 from tgan_aug.models import LowResGenerator, ModelConfig, SuperResGenerator
+from tgan_aug.models.lowres import BackgroundEncoding
 
 
 def _inputs(G: LowResGenerator, b: int = 2, seed: int = 0):
@@ -104,7 +105,7 @@ def test_attention_weights_sum_to_one_over_three_sources_at_every_level():
 def test_finest_level_uses_the_background_and_its_encoder_learns():
     G = LowResGenerator(ModelConfig.preset("tiny"))
     masks, prev, bg, z, noise = _inputs(G)
-    bg_feats = [f.detach().requires_grad_(True) for f in G.encode_background(bg)]
+    bg_feats = BackgroundEncoding([f.detach().requires_grad_(True) for f in G.encode_background(bg)], bg)
     out = G(masks, prev, bg_feats, G.mapping(z), noise)
     out.square().mean().backward()
     finest = bg_feats[0].grad
@@ -291,3 +292,29 @@ def test_checkpoints_without_the_init_fields_read_the_init_they_were_built_with(
     assert (cfg.style_init, cfg.noise_init) == (1.0, 0.1)
     with pytest.raises(UserError, match="style_init"):
         ModelConfig.preset("tiny", style_init=-1)
+
+
+def test_lowres_residual_head_starts_from_the_background():
+    """Default head: frame = tanh(atanh(bg) + f(x)), so with a zero detail branch a frame IS the
+    (clamped) background, and a dark background cannot drive the head into tanh saturation as the
+    plain head did on HeLa. A plain list of features (no background image) is refused."""
+    cfg = ModelConfig.preset("tiny")
+    assert cfg.lowres_residual is True
+    G = LowResGenerator(cfg)
+    masks, prev, bg, z, noise = _inputs(G)
+    with torch.no_grad():
+        for p in G.to_image.parameters():
+            p.zero_()
+        out = G(masks, prev, G.encode_background(bg), G.mapping(z), noise)
+    torch.testing.assert_close(out, bg.clamp(-0.995, 0.995), rtol=1e-4, atol=1e-4)
+    with pytest.raises(UserError, match="encode_background"):
+        G(masks, prev, list(G.encode_background(bg)), G.mapping(z), noise)
+    plain = LowResGenerator(ModelConfig.preset("tiny", lowres_residual=False))
+    with torch.no_grad():
+        for p in plain.to_image.parameters():
+            p.zero_()
+        assert plain(masks, prev, list(plain.encode_background(bg)), plain.mapping(z), noise).abs().max() < 1e-6
+    from tgan_aug.training.checkpoint import model_config_from_checkpoint
+
+    old = model_config_from_checkpoint({"config": {"model": {"preset": "tiny", **ModelConfig.PRESETS["tiny"]}}})
+    assert old.lowres_residual is False

@@ -231,6 +231,19 @@ def test_demo_small_end_to_end(tmp_path, tiny_ckpt):
     assert (d / "notes.txt").read_text() == "mine" and not (d / "preview/seq001_strip.png").exists()
 
 
+def test_shipped_model_demo_does_not_flicker(tmp_path):
+    """The default demo (shipped model, high-density masks) has no 2-frame flicker: frame-parity index
+    <= 0.025 (real videos 0.008-0.012; the model shipped before the identity style init scored 0.27)."""
+    from tgan_aug.metrics.stability import frame_parity_index
+    from tgan_aug.render.demo import run_demo
+
+    summary = run_demo(tmp_path / "d", frames=12, sequences=1)
+    v = read_store(tmp_path / "d" / "video.zarr", "seq000")
+    index = frame_parity_index(v.images, v.masks.labels)
+    assert index <= 0.025, f"frame-parity index {index:.4f}"
+    assert f"seq000 {index:.4f}" in summary.read_text()
+
+
 @pytest.mark.parametrize("case", ["size", "cuda", "checkpoint"])
 def test_failed_demo_leaves_no_output(tmp_path, capsys, case):
     """A demo that fails (bad --size, CUDA absent, unreadable model found after the masks were

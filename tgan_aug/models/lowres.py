@@ -21,7 +21,20 @@ from tgan_aug.models.config import ModelConfig
 from tgan_aug.models.decoder import StyleDecoder, StyleGeneratorBase, resolve_noise
 from tgan_aug.models.layers import Encoder, MappingNetwork, SourceAttention, ToImage
 
-__all__ = ["LowResGenerator"]
+__all__ = ["LowResGenerator", "BackgroundEncoding"]
+
+#: |bg| is clamped to this before atanh in the residual head (atanh(+-1) is infinite)
+_RESIDUAL_CLAMP = 0.995
+
+
+class BackgroundEncoding(list):
+    """What :meth:`LowResGenerator.encode_background` returns: the background features per level
+    (a list, as before) plus ``image``, the background (B, 1, h, w) in [-1, 1] that the residual
+    head (``ModelConfig.lowres_residual``) starts every frame from."""
+
+    def __init__(self, feats: list[torch.Tensor], image: torch.Tensor) -> None:
+        super().__init__(feats)
+        self.image = image
 
 
 def _check_image(x: torch.Tensor, name: str, channels: int, size: tuple[int, int] | None = None,
@@ -84,7 +97,7 @@ class LowResGenerator(StyleGeneratorBase):
             return []
         _check_image(bg, "bg", 1)
         self._check_frame_size(*bg.shape[-2:])
-        return self.background_encoder(bg)
+        return BackgroundEncoding(self.background_encoder(bg), bg)
 
     def forward(self, masks: torch.Tensor, prev: torch.Tensor, bg_feats: list[torch.Tensor] | None,
                 w: torch.Tensor | None, noise: list[torch.Tensor] | int | None = None, *,
@@ -95,7 +108,8 @@ class LowResGenerator(StyleGeneratorBase):
             masks: (B, n_masks, h, w) float in {0, 1}: current mask first, then previous ones.
             prev: (B, 1, h, w) previously generated frame in [-1, 1] (ignored, may be None, when
                 use_prev_frame=False).
-            bg_feats: output of ``encode_background`` (ignored / may be None when use_background=False).
+            bg_feats: output of ``encode_background`` (ignored / may be None when use_background=False);
+                with ``lowres_residual`` it must be that output (it carries the background image).
             w: (B, style_dim) from ``mapping`` (ignored when use_style_noise=False).
             noise: list from ``make_noise`` (same for every frame of a sequence), an int seed, or
                 None (no noise, deterministic).
@@ -118,14 +132,31 @@ class LowResGenerator(StyleGeneratorBase):
             sources.append(self.prev_encoder(prev))
         if self.background_encoder is not None:
             sources.append(self._check_bg_feats(bg_feats, b, h, w_px))
+        base = self._residual_base(bg_feats, b) if self.residual else None
         fused, weights = [], []
         for level, fuse in enumerate(self.fusion):
             f, a = fuse([src[level] for src in sources])
             fused.append(f)
             weights.append(a)
-        x = self.decoder(fused, w, noise_maps)
-        out = torch.tanh(self.to_image(x, w))
+        x = self.to_image(self.decoder(fused, w, noise_maps), w)
+        out = torch.tanh(x if base is None else x + base)  # residual: start from the background
         return (out, weights) if return_attention else out
+
+    @property
+    def residual(self) -> bool:
+        """Whether frames are a residual over the reference background (``cfg.lowres_residual``
+        with a background input)."""
+        return bool(self.cfg.lowres_residual and self.background_encoder is not None)
+
+    def _residual_base(self, bg_feats, batch: int) -> torch.Tensor:
+        """atanh of the clamped background (B, 1, h, w): the residual head's pre-tanh start."""
+        image = getattr(bg_feats, "image", None)
+        if image is None:
+            raise UserError("bg_feats: this model adds its output to the background; pass what "
+                            "encode_background(bg) returns (it carries the background image)")
+        if image.shape[0] == 1 and batch > 1:
+            image = image.expand(batch, -1, -1, -1)
+        return torch.atanh(image.clamp(-_RESIDUAL_CLAMP, _RESIDUAL_CLAMP))
 
     def _check_bg_feats(self, bg_feats, batch: int, h: int, w: int) -> list[torch.Tensor]:
         chans = self.cfg.channels()

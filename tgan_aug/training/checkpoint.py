@@ -139,11 +139,13 @@ def saved_model_dict(ckpt: dict[str, Any]) -> dict[str, Any]:
 
     ``superres_residual`` (added after format 1 shipped) defaults to False: the plain tanh head;
     ``use_prev_frame`` (added with it) to True: every earlier model fed its previous frame back.
-    ``style_init`` / ``noise_init`` (added in 0.2) to 1.0 / 0.1, the initialisation those models had.
+    ``style_init`` / ``noise_init`` (added in 0.2) to 1.0 / 0.1, the initialisation those models had;
+    ``lowres_residual`` (added with them) to False: the plain tanh head of the low-res generator.
     """
     model = dict(ckpt["config"]["model"])
     model.setdefault("superres_residual", False)
     model.setdefault("use_prev_frame", True)
+    model.setdefault("lowres_residual", False)
     model.setdefault("style_init", 1.0)
     model.setdefault("noise_init", 0.1)
     return model
