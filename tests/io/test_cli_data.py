@@ -92,6 +92,24 @@ def test_geff_export_import_and_export_ctc_geff(tmp_path, ctc_dir, video, run_cl
     assert run_cli(["export-geff", str(store), str(tmp_path / "g"), "--quiet"])[0] == 2  # exists
 
 
+def test_output_option_or_positional(tmp_path, ctc_dir, video, run_cli):
+    """Each data command takes its output as the positional argument or as -o/--output (not two different ones)."""
+    store = tmp_path / "s.zarr"
+    assert run_cli(["import-ctc", str(ctc_dir), "-o", str(store), "--quiet"])[0] == 0
+    assert read_store(store, "01").masks == video.masks
+    assert run_cli(["export-ctc", str(store), "--output", str(tmp_path / "ctc"), "--quiet"])[0] == 0
+    assert read_ctc(tmp_path / "ctc").masks == video.masks
+    assert run_cli(["export-geff", str(store), str(tmp_path / "g"), "-o", str(tmp_path / "g"), "--quiet"])[0] == 0
+    assert run_cli(["import-geff", str(tmp_path / "g" / "01" / "tracks.geff"), "-o", str(tmp_path / "b.zarr"),
+                    "--quiet"])[0] == 0
+    assert read_store(tmp_path / "b.zarr", "01") == video.masks
+    code, _, err = run_cli(["export-ctc", str(store), str(tmp_path / "x"), "-o", str(tmp_path / "y")])
+    assert code == 2 and "OUT_DIR" in err and "-o/--output" in err and "differ" in err
+    code, _, err = run_cli(["import-ctc", str(ctc_dir)])
+    assert code == 2 and "give STORE or -o/--output STORE" in err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
 def test_overwrite_flag_replaces(tmp_path, ctc_dir, video, run_cli):
     store = tmp_path / "s.zarr"
     assert run_cli(["import-ctc", str(ctc_dir), str(store), "--quiet"])[0] == 0

@@ -21,7 +21,7 @@ def test_synth_masks_writes_store_and_ctc_reproducibly(tmp_path):
     args = ["synth-masks", "--density", "mid", "--layout", "colony", "--frames", "4", "--size", "64x96",
             "--sequences", "2", "--seed", "3", "--quiet"]
     out = run(args + ["-o", str(tmp_path / "a.zarr"), "--ctc", str(tmp_path / "ctc"), "--geff", str(tmp_path / "g")])
-    assert "wrote 2 sequence(s) of 4x64x96" in out
+    assert "wrote 2 sequences of 4x64x96" in out
     run(args + ["-o", str(tmp_path / "b.zarr")])
     a = load_masks(tmp_path / "a.zarr")
     b = load_masks(tmp_path / "b.zarr")
@@ -68,7 +68,7 @@ def test_augment_masks_and_stats(tmp_path, tracked_factory):
     write_store(tmp_path / "real.zarr", tracked_factory(frames=8, height=48, width=64), name="r")
     out = run(["augment-masks", str(tmp_path / "real.zarr"), "-o", str(tmp_path / "aug.zarr"), "--copies", "2",
                "--split", "4", "--crop", "32x40", "--morph-prob", "0.5", "--quiet"])
-    assert "wrote 4 augmented sequence(s)" in out
+    assert "wrote 4 augmented sequences" in out
     seqs = load_masks(tmp_path / "aug.zarr")
     assert [n for n, _ in seqs] == ["r_p00_a00", "r_p00_a01", "r_p01_a00", "r_p01_a01"]
     for _, m in seqs:

@@ -154,9 +154,10 @@ def test_cli_evaluate_tiff_pairs(tmp_path, video, capsys):
     assert seq["info"]["paired"] is True and 0 < seq["metrics"]["SSIM"] < 1
     out = tmp_path / "rep"
     with pytest.raises(SystemExit) as exc:
-        main([*args, "--out", str(out)])
+        main([*args, "-o", str(out), "--quiet"])
     assert exc.value.code == 0 and (out / "report.md").is_file()
-    with pytest.raises(SystemExit) as exc:  # refuses to overwrite
+    assert "evaluate" not in capsys.readouterr().err  # --quiet: no progress line
+    with pytest.raises(SystemExit) as exc:  # refuses to overwrite; the old spelling --out still works
         main([*args, "--out", str(out)])
     assert exc.value.code == 2 and "--overwrite" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:

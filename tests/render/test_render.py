@@ -244,6 +244,17 @@ def test_shipped_model_demo_does_not_flicker(tmp_path):
     assert f"seq000 {index:.4f}" in summary.read_text()
 
 
+def test_demo_output_option_quiet_and_one_sequence(tmp_path, tiny_ckpt, run_cli):
+    args = ["demo", "--frames", "3", "--size", "64x96", "--sequences", "1", "--checkpoint", str(tiny_ckpt), "--device", "cpu"]
+    code, out, err = run_cli([*args, "-o", str(tmp_path / "d"), "--quiet"])
+    assert code == 0, err
+    assert "made: 1 sequence x 3 frames" in out and "1 sequences" not in out
+    assert "demo: render" not in err  # --quiet: no bar
+    code, _, err = run_cli([*args, str(tmp_path / "e")])
+    assert code == 0 and "demo: render" in err  # the bar, on stderr
+    assert (tmp_path / "d" / "summary.md").is_file() and (tmp_path / "e" / "summary.md").is_file()
+
+
 @pytest.mark.parametrize("case", ["size", "cuda", "checkpoint"])
 def test_failed_demo_leaves_no_output(tmp_path, capsys, case):
     """A demo that fails (bad --size, CUDA absent, unreadable model found after the masks were

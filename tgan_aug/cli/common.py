@@ -1,5 +1,5 @@
-"""Options shared by every command, so ``--device``, ``--seed``, ``--workers`` and
-``--overwrite`` behave the same everywhere."""
+"""Options shared by every command, so ``-o/--output``, ``--quiet``, ``--device``, ``--seed``,
+``--workers`` and ``--overwrite`` behave the same everywhere."""
 
 from __future__ import annotations
 
@@ -10,6 +10,57 @@ import click
 from tgan_aug.device import resolve_device  # noqa: F401  (re-exported for the commands)
 from tgan_aug.errors import UserError
 
+
+class Option(click.Option):
+    """A click option with two extras.
+
+    aliases: old spellings (e.g. ``--out``) that still work but are left out of ``--help`` and of
+        error messages, so the help shows one grammar.
+    shown_default: the default to print in click's own ``[default: ...]`` bracket when the real
+        default is None (because an explicit value must be told apart from a preset's).
+    """
+
+    def __init__(self, *args, aliases: tuple[str, ...] = (), shown_default: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.aliases = tuple(aliases)
+        self.shown_default = shown_default
+
+    @property
+    def public_opts(self) -> list[str]:
+        """The spellings shown to the user (``self.opts`` without the aliases)."""
+        return [o for o in self.opts if o not in self.aliases]
+
+    def get_help_record(self, ctx: click.Context):
+        saved = self.opts, self.default, self.show_default
+        self.opts = self.public_opts
+        if self.shown_default is not None:
+            self.default, self.show_default = self.shown_default, True
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts, self.default, self.show_default = saved
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        return " / ".join(f"'{o}'" for o in self.public_opts)
+
+
+def output_option(help: str, *, dest: str = "output", aliases: tuple[str, ...] = (), **kwargs):
+    """``-o/--output``: where a command writes its main output (old spellings in ``aliases`` keep working)."""
+    return click.option("-o", "--output", *aliases, dest, cls=Option, aliases=aliases, help=help, **kwargs)
+
+
+def positional_or_output(positional: str | None, output: str | None, arg: str) -> str:
+    """The output path given as the positional ``arg`` or as ``-o/--output`` (either, or both when equal)."""
+    if positional is not None and output is not None and positional != output:
+        raise UserError(f"{arg} {positional} and -o/--output {output} differ; give the output once")
+    chosen = positional if positional is not None else output
+    if chosen is None:
+        raise UserError(f"say where to write: give {arg} or -o/--output {arg}")
+    return chosen
+
+
+quiet_option = click.option("--quiet", is_flag=True,
+                            help="No progress bars or progress messages (results and errors are still printed).")
 device_option = click.option(
     "--device",
     default="auto",

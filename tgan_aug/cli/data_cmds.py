@@ -10,7 +10,8 @@ import json
 
 import click
 
-from tgan_aug.cli.common import append_option, geff_option, overwrite_option
+from tgan_aug.cli.common import (append_option, geff_option, output_option, overwrite_option, positional_or_output,
+                                 quiet_option)
 
 _LINK_HELP = (
     "TIFF pairs only: how to get tracks from the masks. auto = use the ids when they look linked "
@@ -48,17 +49,18 @@ def info(path: str, sequence: str | None, as_json: bool, link: str) -> None:
 
 @click.command("import-ctc")
 @click.argument("ctc_dir", type=str)
-@click.argument("store", type=str)
+@click.argument("store", type=str, required=False)
+@output_option("The zarr store to write (instead of the positional STORE).")
 @click.option("--sequence", type=str, default=None, help="Import only this CTC sequence (e.g. 01); default: all.")
 @click.option("--gt", type=click.Choice(["auto", "GT", "ST"]), default="auto", show_default=True,
               help="Gold (GT) or silver (ST) truth; auto tries GT TRA, ST TRA, ST SEG, GT SEG.")
 @click.option("--kind", type=click.Choice(["auto", "TRA", "SEG"]), default="auto", show_default=True,
               help="Tracking masks (TRA + man_track.txt) or segmentation masks with ids linked over time (SEG).")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @append_option
 @overwrite_option
-def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: str, quiet: bool, append: bool,
-               overwrite: bool) -> None:
+def import_ctc(ctc_dir: str, store: str | None, output: str | None, sequence: str | None, gt: str, kind: str, quiet: bool,
+               append: bool, overwrite: bool) -> None:
     """Copy the sequences of the CTC dataset CTC_DIR into the zarr store STORE.
 
     Each sequence keeps its CTC name (01, 02, ...) as its name in the store; the lineage is read
@@ -67,12 +69,13 @@ def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: st
     \b
     Example:
       tgan-aug import-ctc data/bacteria-phc work/bacteria.zarr
-      tgan-aug import-ctc data/PhC-C2DL-PSC work/psc.zarr --gt ST --kind SEG
+      tgan-aug import-ctc data/PhC-C2DL-PSC -o work/psc.zarr --gt ST --kind SEG
       tgan-aug import-ctc data/bacteria-phc work/bacteria.zarr --overwrite
       tgan-aug import-ctc data/PhC-C2DL-PSC work/bacteria.zarr --append      # add to an existing store
     """
     from tgan_aug.io.convert import import_ctc as run
 
+    store = positional_or_output(store, output, "STORE")
     names = run(ctc_dir, store, sequence=sequence, gt=gt, kind=kind, overwrite=overwrite, append=append,
                 progress=not quiet)  # type: ignore[arg-type]
     click.echo(f"imported {', '.join(names)} into {store}")
@@ -80,14 +83,15 @@ def import_ctc(ctc_dir: str, store: str, sequence: str | None, gt: str, kind: st
 
 @click.command("export-ctc")
 @click.argument("store", type=str)
-@click.argument("out_dir", type=str)
+@click.argument("out_dir", type=str, required=False)
+@output_option("The CTC dataset folder to write (instead of the positional OUT_DIR).")
 @click.option("--sequence", "sequences", multiple=True, help="Store sequence to export (repeatable); default: all.")
 @click.option("--seg", is_flag=True, help="Also write NN_GT/SEG/man_segTTT.tif (the same dense masks as TRA).")
 @geff_option
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @overwrite_option
-def export_ctc(store: str, out_dir: str, sequences: tuple[str, ...], seg: bool, geff: str | None, quiet: bool,
-               overwrite: bool) -> None:
+def export_ctc(store: str, out_dir: str | None, output: str | None, sequences: tuple[str, ...], seg: bool,
+               geff: str | None, quiet: bool, overwrite: bool) -> None:
     """Write the sequences of the store STORE as a CTC dataset folder OUT_DIR.
 
     Writes NN/tTTT.tif (images), NN_GT/TRA/man_trackTTT.tif + man_track.txt (and NN_GT/SEG with
@@ -97,11 +101,12 @@ def export_ctc(store: str, out_dir: str, sequences: tuple[str, ...], seg: bool, 
     \b
     Example:
       tgan-aug export-ctc work/bacteria.zarr out/bacteria-ctc
-      tgan-aug export-ctc work/synth.zarr out/synth-ctc --sequence seq003 --seg --overwrite
+      tgan-aug export-ctc work/synth.zarr -o out/synth-ctc --sequence seq003 --seg --overwrite
       tgan-aug export-ctc work/synth.zarr out/synth-ctc --geff out/synth-geff
     """
     from tgan_aug.io.convert import export_ctc as run
 
+    out_dir = positional_or_output(out_dir, output, "OUT_DIR")
     mapping = run(store, out_dir, sequences=list(sequences) or None, seg=seg, overwrite=overwrite, progress=not quiet)
     click.echo(f"wrote {', '.join(f'{k} -> {out_dir}/{v}' for k, v in mapping.items())}")
     if geff is not None:
@@ -117,11 +122,13 @@ def _export_geff(store: str, out_dir: str, sequences: list[str] | None, *, overw
 
 @click.command("export-geff")
 @click.argument("store", type=str)
-@click.argument("out_dir", type=str)
+@click.argument("out_dir", type=str, required=False)
+@output_option("The folder to write the graphs into (instead of the positional OUT_DIR).")
 @click.option("--sequence", "sequences", multiple=True, help="Store sequence to export (repeatable); default: all.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @overwrite_option
-def export_geff(store: str, out_dir: str, sequences: tuple[str, ...], quiet: bool, overwrite: bool) -> None:
+def export_geff(store: str, out_dir: str | None, output: str | None, sequences: tuple[str, ...], quiet: bool,
+                overwrite: bool) -> None:
     """Write the lineage graphs of the store STORE as GEFF into the folder OUT_DIR.
 
     Each sequence NAME becomes OUT_DIR/NAME/ holding tracks.geff (one node per cell and frame
@@ -132,14 +139,16 @@ def export_geff(store: str, out_dir: str, sequences: tuple[str, ...], quiet: boo
     \b
     Example:
       tgan-aug export-geff work/bacteria.zarr out/bacteria-geff
-      tgan-aug export-geff work/synth.zarr out/synth-geff --sequence seq003 --overwrite
+      tgan-aug export-geff work/synth.zarr -o out/synth-geff --sequence seq003 --overwrite
     """
+    out_dir = positional_or_output(out_dir, output, "OUT_DIR")
     _export_geff(store, out_dir, list(sequences) or None, overwrite=overwrite, quiet=quiet)
 
 
 @click.command("import-geff")
 @click.argument("geff", type=str)
-@click.argument("store", type=str)
+@click.argument("store", type=str, required=False)
+@output_option("The zarr store to write (instead of the positional STORE).")
 @click.option("--labels", type=str, default=None,
               help="The label image (zarr array or OME-Zarr image); default: the graph's related_objects "
                    "labels entry, else a sibling 'segmentation' or 'labels'.")
@@ -148,11 +157,11 @@ def export_geff(store: str, out_dir: str, sequences: tuple[str, ...], quiet: boo
                    "node_prop, else seg_id, label, then the tracklet property.")
 @click.option("--name", type=str, default=None,
               help="Sequence name in the store; default: the exported name, else the next seqNNN.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @append_option
 @overwrite_option
-def import_geff(geff: str, store: str, labels: str | None, seg_prop: str | None, name: str | None, quiet: bool, append: bool,
-                overwrite: bool) -> None:
+def import_geff(geff: str, store: str | None, output: str | None, labels: str | None, seg_prop: str | None, name: str | None,
+                quiet: bool, append: bool, overwrite: bool) -> None:
     """Read the GEFF graph GEFF with its label image into the store STORE as one tracked sequence.
 
     A run of nodes linked frame to frame is one track; a division (or a gap in time) starts new
@@ -162,11 +171,13 @@ def import_geff(geff: str, store: str, labels: str | None, seg_prop: str | None,
     \b
     Example:
       tgan-aug import-geff out/bacteria-geff/01/tracks.geff work/again.zarr
-      tgan-aug import-geff run.zarr/tracking_graph.geff work/ta.zarr --labels run.zarr/segmentation
+      tgan-aug import-geff run.zarr/tracking_graph.geff -o work/ta.zarr --labels run.zarr/segmentation
     """
     from tgan_aug.io.geff_import import import_geff as run
     from tgan_aug.io.store import check_store_target
 
-    check_store_target(store, append=append, overwrite=overwrite, flag="STORE")
+    flag = "STORE" if store is not None else "-o/--output"
+    store = positional_or_output(store, output, "STORE")
+    check_store_target(store, append=append, overwrite=overwrite, flag=flag)
     written = run(geff, store, name=name, labels=labels, seg_prop=seg_prop, overwrite=overwrite, progress=not quiet)
     click.echo(f"imported {geff} into {store} as {written}")

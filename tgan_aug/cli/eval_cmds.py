@@ -6,13 +6,14 @@ import json
 
 import click
 
-from tgan_aug.cli.common import device_option, overwrite_option, seed_option
+from tgan_aug.cli.common import device_option, output_option, overwrite_option, quiet_option, seed_option
 
 
 @click.command("evaluate")
 @click.option("--real", "real", required=True, help="REAL data: zarr store, CTC folder, or IMAGES.tif:MASKS.tif.")
 @click.option("--fake", "fake", required=True, help="FAKE (rendered) data, same forms as --real.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Report folder (report.md, metrics.json, panels/, plots/). Default: no files, table on stdout.")
+@output_option("Report folder (report.md, metrics.json, panels/, plots/). Default: no files, table on stdout.",
+               dest="out_dir", aliases=("--out",), type=click.Path(file_okay=False), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (instead of the table).")
 @click.option("--protocol", type=click.Choice(["strict", "paper-minmax"]), default="strict", show_default=True,
               help="strict: REAL's recorded intensity range; paper-minmax: per-frame min-max (the tGAN paper's script; hides brightness errors).")
@@ -28,12 +29,13 @@ from tgan_aug.cli.common import device_option, overwrite_option, seed_option
 @click.option("--baseline", type=click.Choice(["none", "painter"]), default="none", show_default=True,
               help="painter: also evaluate the non-learned painter fitted on REAL, painting FAKE's masks (about doubles the time).")
 @click.option("--vgg19-weights", type=click.Path(dir_okay=False), default=None, help="Local torchvision VGG19 state dict: enables VGG19-perceptual.")
-@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None, help="Local Inception-v3 state dict: enables FID-Inception.")
+@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None, help="Local Inception-v3 state dict: enables the FID-Inception metric.")
+@quiet_option
 @device_option
 @seed_option
 @overwrite_option
 def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fake_sequence, preset, feature_scale, invert,
-             clip_length, flow, baseline, vgg19_weights, inception_weights, device, seed, overwrite):
+             clip_length, flow, baseline, vgg19_weights, inception_weights, quiet, device, seed, overwrite):
     """Measure how realistic FAKE video is against REAL: paired (SSIM, PSNR, DeepSea perceptual),
     distribution (FID/KID on DeepSea features, per frame and per clip), temporal (warping error,
     per-cell flicker, 2-frame flicker "frame parity", drift over the whole video) and microscopy
@@ -41,9 +43,9 @@ def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fa
 
     \b
     Example:
-      tgan-aug evaluate --real data/ctc/01_GT --fake rendered.zarr --out report/
+      tgan-aug evaluate --real data/ctc/01_GT --fake rendered.zarr -o report/
       tgan-aug evaluate --real real.zarr --fake fake.zarr --json > metrics.json
-      tgan-aug evaluate --real real.zarr --fake fake.zarr --protocol paper-minmax --out paper_protocol/
+      tgan-aug evaluate --real real.zarr --fake fake.zarr --protocol paper-minmax -o paper_protocol/
       tgan-aug evaluate --real data/ctc/01_GT --fake rendered.zarr --baseline painter
     """
     from tgan_aug.cli.common import resolve_device
@@ -55,7 +57,7 @@ def evaluate(real, fake, out_dir, as_json, protocol, unpaired, real_sequence, fa
         overrides["feature_scale"] = feature_scale
     cfg = EvalConfig.preset(preset, **overrides)
     result = evaluate_paths(real, fake, out_dir=out_dir, config=cfg, real_sequence=real_sequence, fake_sequence=fake_sequence,
-                            overwrite=overwrite, progress=not as_json, baseline=baseline)
+                            overwrite=overwrite, progress=not (as_json or quiet), baseline=baseline)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from masksynth.config import SynthConfig
 
-from tgan_aug.cli.common import append_option, geff_option, overwrite_option, parse_size, seed_option
+from tgan_aug.cli.common import (Option, append_option, geff_option, output_option, overwrite_option, parse_size,
+                                 quiet_option, seed_option)
 from tgan_aug.errors import UserError
+from tgan_aug.text import plural
 
 
 def _masks_of(data):
@@ -54,21 +57,25 @@ def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None,
 @click.option("--cells", type=click.IntRange(0), default=None, help="Exact number of cells in frame 0 (overrides --density).")
 @click.option("--coverage", type=click.FloatRange(0, 0.9, min_open=True, max_open=True), default=None,
               help="Fraction of pixels covered in frame 0 (overrides --density).")
-@click.option("--division-rate", type=click.FloatRange(0, 1), default=None,
-              help="Division probability per cell and frame for cells above the size threshold [default: 0.01].")
-@click.option("--min-gap", type=click.IntRange(0, 16), default=None, help="Background pixels kept between cells [default: 1].")
-@click.option("--border", type=click.Choice(["open", "reflect"]), default=None,
-              help="open: cells leave/enter (tracks end/start); reflect: cells stay inside [default: open].")
-@click.option("--speed", type=click.FloatRange(0), default=None, help="Mean speed in px/frame [default: from the preset].")
+@click.option("--division-rate", type=click.FloatRange(0, 1), default=None, cls=Option,
+              shown_default=str(SynthConfig.division_rate),
+              help="Division probability per cell and frame for cells above the size threshold.")
+@click.option("--min-gap", type=click.IntRange(0, 16), default=None, cls=Option, shown_default=str(SynthConfig.min_gap),
+              help="Background pixels kept between cells.")
+@click.option("--border", type=click.Choice(["open", "reflect"]), default=None, cls=Option,
+              shown_default=SynthConfig.border,
+              help="open: cells leave/enter (tracks end/start); reflect: cells stay inside.")
+@click.option("--speed", type=click.FloatRange(0), default=None,
+              help="Mean speed in px/frame (default by --density: low 3, mid 2, high 1.5; half that with --layout colony).")
 @click.option("--shapes-from", type=str, default=None,
               help="Take cell shapes from these real masks (CTC folder, store or IMAGES.tif:MASKS.tif).")
 @click.option("--calibrate-from", type=str, default=None,
               help="Measure areas, speeds, turning, density and divisions on this real tracked data and use "
                    "them (explicit flags still win); its cells become the shape bank unless --shapes-from.")
-@click.option("-o", "--output", type=str, default=None, help="zarr store to write (sequences seq000, seq001, ...).")
+@output_option("zarr store to write (sequences seq000, seq001, ...).")
 @click.option("--ctc", "ctc_dir", type=str, default=None, help="Also/instead write a CTC dataset folder (01, 02, ...).")
 @geff_option
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @seed_option
 @append_option
 @overwrite_option
@@ -95,7 +102,6 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
     """
     import tqdm
 
-    from masksynth import SynthConfig
     from masksynth.batch import plan_synthesis, synthesize_many
 
     _check_outputs(output, ctc_dir, geff, append=append, overwrite=overwrite)
@@ -143,19 +149,19 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
                     write_geff_sequence(geff, f"seq{k:03d}", masks.labels, masks.lineage, overwrite=overwrite,
                                         facts={"provenance": {**provenance, "sequence_index": k}})
                 s = masks.summary()
-                written.append(f"seq{k:03d}: {s['cells_per_frame_mean']:.0f} cells/frame, {s['tracks']} tracks, "
-                               f"{s['divisions']} divisions")
+                written.append(f"seq{k:03d}: {s['cells_per_frame_mean']:.0f} cells/frame, {plural(s['tracks'], 'track')}, "
+                               f"{plural(s['divisions'], 'division')}")
         finally:
             bar.close()
     where = " and ".join(x for x in (output, ctc_dir, geff) if x)
-    click.echo(f"wrote {sequences} sequence(s) of {cfg.frames}x{cfg.size[0]}x{cfg.size[1]} to {where}")
+    click.echo(f"wrote {plural(sequences, 'sequence')} of {cfg.frames}x{cfg.size[0]}x{cfg.size[1]} to {where}")
     for line in written:
         click.echo("  " + line)
 
 
 @click.command("augment-masks")
 @click.argument("input_path", metavar="IN", type=str)
-@click.option("-o", "--output", type=str, default=None, help="zarr store to write.")
+@output_option("zarr store to write.")
 @click.option("--ctc", "ctc_dir", type=str, default=None, help="Also/instead write a CTC dataset folder.")
 @click.option("--copies", type=click.IntRange(1), default=1, show_default=True, help="Random copies of each (part of a) sequence.")
 @click.option("--split", type=click.IntRange(1), default=None, help="Split each sequence into windows of this many frames.")
@@ -165,7 +171,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
 @click.option("--flip/--no-flip", "flips", default=True, show_default=True, help="Random up-down / left-right mirror.")
 @click.option("--morph-prob", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Per-track probability of a 1-px erosion or dilation (whole track, no flicker).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @seed_option
 @append_option
 @overwrite_option
@@ -209,7 +215,7 @@ def augment_masks(input_path: str, output: str | None, ctc_dir: str | None, copi
                     write_ctc(ctc_dir, aug, sequence=f"{n_ctc:02d}", overwrite=overwrite)
                 total += 1
     where = " and ".join(x for x in (output, ctc_dir) if x)
-    click.echo(f"wrote {total} augmented sequence(s) to {where}")
+    click.echo(f"wrote {plural(total, 'augmented sequence')} to {where}")
 
 
 @click.command("stats")

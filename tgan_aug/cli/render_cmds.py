@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import click
 
-from tgan_aug.cli.common import device_option, geff_option, overwrite_option, parse_size, seed_option
+from tgan_aug.cli.common import (device_option, geff_option, output_option, overwrite_option, parse_size,
+                                 positional_or_output, quiet_option, seed_option)
+from tgan_aug.text import plural
 
 
 @click.command("render")
 @click.argument("masks", type=str)
-@click.option("-o", "--output", "output", required=True, type=str, help="Output zarr store (one group per sequence).")
+@output_option("Output zarr store (one group per sequence).", required=True)
 @click.option("--renderer", type=click.Choice(["tgan", "painter"]), default="tgan", show_default=True,
               help="tgan: the trained generator pair; painter: the non-learned painter fitted with --fit (CPU, seconds, no training).")
 @click.option("--fit", "fit", type=str, default=None,
@@ -24,12 +26,14 @@ from tgan_aug.cli.common import device_option, geff_option, overwrite_option, pa
 @click.option("--batch", type=click.IntRange(1), default=4, show_default=True, help="Sequences rendered together in the low-res stage.")
 @click.option("--frame-batch", type=click.IntRange(1), default=8, show_default=True, help="Frames per super-res batch.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
-              help="auto = bf16 autocast on CUDA, fp32 on CPU.")
+              help="Number format of the network's arithmetic: bf16 (16-bit) is faster on a GPU and changes pixel "
+                   "values very slightly, fp32 (32-bit) is the exact reference; auto = bf16 on a GPU, fp32 on CPU.")
+@quiet_option
 @seed_option
 @device_option
 @overwrite_option
-def render(masks, output, renderer, fit, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, seed,
-           device, overwrite):
+def render(masks, output, renderer, fit, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, quiet,
+           seed, device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
     Labels and lineage pass through unchanged; images get the training (or fitted) data's dtype and range.
@@ -48,18 +52,18 @@ def render(masks, output, renderer, fit, checkpoint, background, shard, ctc, gef
     names = run(masks, output, renderer=renderer, checkpoint=checkpoint, fit=fit, background=background, seed=seed, device=device, shard=shard,
                 ctc=ctc, overwrite=overwrite, batch=batch, frame_batch=frame_batch, precision=precision,
                 command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
-                progress=True)
-    click.echo(f"rendered {len(names)} sequence(s) into {output}" + (f" and {ctc}" if ctc else ""))
+                progress=not quiet)
+    click.echo(f"rendered {plural(len(names), 'sequence')} into {output}" + (f" and {ctc}" if ctc else ""))
     if geff is not None:
         from tgan_aug.io.geff_export import export_geff
 
-        export_geff(output, geff, sequences=list(names), overwrite=overwrite)
+        export_geff(output, geff, sequences=list(names), overwrite=overwrite, progress=not quiet)
         click.echo(f"wrote GEFF graphs into {geff}")
 
 
 @click.command("fit-painter")
 @click.argument("data", type=str)
-@click.option("-o", "--output", "output", required=True, type=str, help="Fit file to write (.npz; a few hundred KB).")
+@output_option("Fit file to write (.npz; a few hundred KB).", required=True)
 @click.option("--sequence", type=str, default=None, help="Fit on this sequence only (e.g. 01); default: every sequence with images.")
 @overwrite_option
 def fit_painter(data, output, sequence, overwrite):
@@ -78,24 +82,27 @@ def fit_painter(data, output, sequence, overwrite):
 
 
 @click.command("demo")
-@click.argument("out_dir", type=str)
+@click.argument("out_dir", type=str, required=False)
+@output_option("The folder to write (instead of the positional OUT_DIR).")
 @click.option("--frames", type=click.IntRange(2), default=20, show_default=True, help="Frames per sequence.")
 @click.option("--size", type=str, default="256x384", show_default=True, help="Frame size HEIGHTxWIDTH (px).")
 @click.option("--sequences", type=click.IntRange(1), default=2, show_default=True, help="Number of sequences.")
 @click.option("--checkpoint", type=str, default=None, help="Checkpoint to use instead of the shipped model.")
+@quiet_option
 @seed_option
 @device_option
 @overwrite_option
-def demo(out_dir, frames, size, sequences, checkpoint, seed, device, overwrite):
+def demo(out_dir, output, frames, size, sequences, checkpoint, quiet, seed, device, overwrite):
     """Whole pipeline on the shipped model: high-density masks -> video -> store, CTC, preview, summary.
 
     \b
     Example:
       tgan-aug demo demo_out
-      tgan-aug demo demo_out --frames 10 --size 128x192 --overwrite
+      tgan-aug demo -o demo_out --frames 10 --size 128x192 --overwrite
     """
     from tgan_aug.render.demo import run_demo
 
-    summary = run_demo(out_dir, seed=seed, device=device, frames=frames, size=parse_size(size, "--size"),
-                       sequences=sequences, checkpoint=checkpoint, overwrite=overwrite)
+    summary = run_demo(positional_or_output(out_dir, output, "OUT_DIR"), seed=seed, device=device, frames=frames,
+                       size=parse_size(size, "--size"), sequences=sequences, checkpoint=checkpoint, overwrite=overwrite,
+                       progress=not quiet)
     click.echo(summary.read_text())

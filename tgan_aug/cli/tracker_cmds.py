@@ -6,25 +6,29 @@ import json
 
 import click
 
-from tgan_aug.cli.common import device_option, overwrite_option, seed_option
+from tgan_aug.cli.common import device_option, output_option, overwrite_option, quiet_option, seed_option
 from tgan_aug.errors import UserError
+from tgan_aug.text import plural
 
 
 @click.command("track")
 @click.argument("data", type=str)
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), required=True,
-              help="Result folder (CTC: maskTTT.tif + res_track.txt; NAME_RES/ subfolders for several sequences).")
+@output_option("Result folder (CTC: maskTTT.tif + res_track.txt; NAME_RES/ subfolders for several sequences).",
+               dest="out_dir", aliases=("--out",), type=click.Path(file_okay=False), required=True)
 @click.option("--tracker", type=click.Choice(["btrack", "trackastra", "deepsea"]), default="btrack", show_default=True,
               help="Which tracker links the detections.")
 @click.option("--model", type=click.Path(file_okay=False, exists=True), default=None,
               help="Model folder from train-tracker: needed for trackastra; for deepsea a fine-tuned model "
                    "(default: the weights shipped by the deepsea package).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="btrack JSON config (default: the shipped tgan_aug/trackers/configs/btrack_cells.json).")
+              help="btrack JSON config file (default: btrack_cells.json, shipped with tgan-aug in its "
+                   "trackers/configs folder).")
 @click.option("--search-radius", type=click.FloatRange(min=0, min_open=True), default=None,
               help="btrack: largest move between frames, pixels (default: from the config, 50).")
 @click.option("--mode", type=click.Choice(["greedy", "greedy_nodiv"]), default="greedy", show_default=True,
-              help="trackastra linking (greedy needs no ILP solver).")
+              help="trackastra: how cells are linked from frame to frame. greedy: best matches first, a cell may "
+                   "divide into two; greedy_nodiv: the same but never a division (for cells that do not divide "
+                   "in the movie). Neither needs an extra solver.")
 @click.option("--crop-size", type=click.IntRange(16), default=None,
               help="deepsea: network input size in pixels, a multiple of 4 (default: the model's, 128 as published; "
                    "64 is ~6x faster on CPU but less accurate on crowded or small cells).")
@@ -32,9 +36,11 @@ from tgan_aug.errors import UserError
               help="deepsea: invert intensities (default: the model's setting, auto = invert when the cells are "
                    "darker than the background, as in phase-contrast bacteria).")
 @click.option("--sequence", type=str, default=None, help="Only this sequence of DATA (default: all).")
+@quiet_option
 @device_option
 @overwrite_option
-def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size, invert, sequence, device, overwrite):
+def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size, invert, sequence, quiet, device,
+          overwrite):
     """Track the cells of DATA (images + per-frame masks) and write CTC result folders.
 
     DATA: IMAGES.tif:MASKS.tif (masks may be any per-frame segmentation), a CTC dataset folder
@@ -63,7 +69,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
     if "mode" in kind.track_options:
         options["mode"] = mode
     written = track_path(data, out_dir, tracker=tracker, model=model, options=options, sequence=sequence,
-                         device=str(resolve_device(device)), overwrite=overwrite)
+                         device=str(resolve_device(device)), overwrite=overwrite, progress=not quiet)
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -77,9 +83,9 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
               help="Synthetic training data (a rendered tgan-aug store or CTC folder). Repeatable.")
 @click.option("--ratio", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Fraction of training windows drawn from --synthetic (0 = real only, 1 = synthetic only).")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), required=True,
-              help="New model folder (trackastra: config.yaml, model.pt, train_config.yaml, tgan_aug_train.json; "
-                   "deepsea: model.pt, config.json).")
+@output_option("New model folder (trackastra: config.yaml, model.pt, train_config.yaml, tgan_aug_train.json; "
+               "deepsea: model.pt, config.json).", dest="out_dir", aliases=("--out",), type=click.Path(file_okay=False),
+               required=True)
 @click.option("--preset", type=click.Choice(["tiny", "small", "default"]), default="small", show_default=True,
               help="Model size and training defaults (trackastra default = its published settings; "
                    "deepsea: tiny 5 steps, small 100, default 2000).")
@@ -97,7 +103,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
 @click.option("--augment", type=click.IntRange(0, 3), default=None, help="trackastra feature augmentation level 0-3.")
 @click.option("--crop-size", type=click.IntRange(16), default=None,
               help="deepsea: network input size, a multiple of 4 (default: the starting model's, 128; 64 trains ~6x faster).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @device_option
 @seed_option
 @overwrite_option
@@ -124,7 +130,7 @@ def train_tracker(tracker, real, synthetic, ratio, out_dir, preset, init, epochs
     out = TRACKERS[tracker].train(list(real), list(synthetic), out_dir, ratio=ratio, preset=preset, init=init,
                                   device=resolve_device(device), seed=seed, overwrite=overwrite, progress=not quiet,
                                   **options)
-    click.echo(f"wrote {out.model_dir} ({out.steps} steps, final loss {out.final_loss:.4f}, {out.seconds:.0f} s)")
+    click.echo(f"wrote {out.model_dir} ({plural(out.steps, 'step')}, final loss {out.final_loss:.4f}, {out.seconds:.0f} s)")
 
 
 #: what a training flag that a tracker does not take is replaced by, per tracker

@@ -8,7 +8,11 @@ import sys
 
 import click
 
-from tgan_aug.cli.common import device_option, overwrite_option, parse_size, seed_option, workers_option
+from tgan_aug.cli.common import (device_option, output_option, overwrite_option, parse_size, quiet_option, seed_option,
+                                 workers_option)
+
+_SET_HELP = ("Advanced: --dry-run prints the training settings; this changes one that has no option of its own, by "
+             "name{what} (values are JSON). Repeatable.")
 
 
 def _common_options(func):
@@ -18,8 +22,8 @@ def _common_options(func):
         click.option("--sequence", type=str, default=None, help="Only this sequence of the data (default: all)."),
         click.option("--preset", type=click.Choice(["paper", "small", "tiny"]), default="small", show_default=True,
                      help="Model and training preset."),
-        click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="runs", show_default=True,
-                     help="Folder for numbered run folders (NNNNN-<stage>-<preset>/, never reused)."),
+        output_option("Folder for numbered run folders (like 00000-lowres-small/, never reused).", dest="out_dir",
+                      aliases=("--out",), type=click.Path(file_okay=False), default="runs", show_default=True),
         click.option("--resume", type=click.Path(dir_okay=False), default=None,
                      help="Continue from this checkpoint.pt (its config is used; a new run folder is made)."),
         click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many steps in total (default: preset)."),
@@ -30,9 +34,9 @@ def _common_options(func):
         click.option("--vgg19-weights", type=click.Path(dir_okay=False, exists=True), default=None,
                      help="Local ImageNet VGG19 state-dict file for --perceptual vgg19."),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                     help="Override any config key (JSON values), e.g. --set w_l1=5 --set model.base_channels=16. Repeatable."),
+                     help=_SET_HELP.format(what=", e.g. --set w_l1=5 or --set model.base_channels=16")),
         click.option("--dry-run", is_flag=True, help="Print the resolved configuration as JSON and exit."),
-        click.option("--quiet", is_flag=True, help="No progress bar."),
+        quiet_option,
         device_option,
         seed_option,
         workers_option,
@@ -76,8 +80,8 @@ def _run(stage: str, *, data, sequence, preset, out_dir, resume, max_steps, max_
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data", type=str, default=None,
               help="Training data: zarr store, CTC folder, or IMAGES.tif:MASKS.tif (images with masks).")
-@click.option("-o", "--out", "run_dir", type=click.Path(file_okay=False), default=None,
-              help="Run folder to create (model.pt, quality.json, summary.md, stages/).")
+@output_option("Run folder to create (model.pt, quality.json, summary.md, stages/).", dest="run_dir", aliases=("--out",),
+               type=click.Path(file_okay=False), default=None)
 @click.option("--preset", type=click.Choice(["paper", "small", "tiny"]), default="small", show_default=True,
               help="Model and training preset.")
 @click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
@@ -91,9 +95,9 @@ def _run(stage: str, *, data, sequence, preset, out_dir, resume, max_steps, max_
               help="Fraction of each sequence's last frames held back from training for the quality check.")
 @click.option("--sequence", type=str, default=None, help="Only this sequence of the data (default: all).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config key in both stages (JSON values), e.g. --set data_scale=0.5. Repeatable.")
+              help=_SET_HELP.format(what=" in both stages, e.g. --set data_scale=0.5"))
 @click.option("--dry-run", is_flag=True, help="Print both stages' resolved configurations as JSON and exit.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @overwrite_option
 @device_option
 @seed_option
@@ -121,7 +125,7 @@ def train(ctx: click.Context, data, run_dir, preset, minutes, split, lo_steps, s
     from click.core import ParameterSource
 
     if ctx.invoked_subcommand is not None:
-        given = [p.opts[-1] for p in ctx.command.params
+        given = [getattr(p, "public_opts", p.opts)[-1] for p in ctx.command.params
                  if p.name and ctx.get_parameter_source(p.name) not in (ParameterSource.DEFAULT, None)]
         if given:
             raise click.UsageError(f"options before '{ctx.invoked_subcommand}' ({', '.join(given)}) belong to the one-command "
@@ -143,7 +147,7 @@ def train(ctx: click.Context, data, run_dir, preset, minutes, split, lo_steps, s
     if data is None or run_dir is None:
         raise UserError("give --data DATA and -o RUN to train a model (or a stage subcommand: 'tgan-aug train lowres --help')")
     result = train_model(data, run_dir, **plan, sequence=sequence, device=device, workers=workers, overwrite=overwrite,
-                         progress=not quiet, log=lambda msg: click.echo(msg, err=True))
+                         progress=not quiet, log=(lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True)))
     verdict = result.report.verdict()
     click.echo(f"model: {result.model}")
     if result.report.passed:
@@ -176,7 +180,9 @@ def lowres(**kwargs) -> None:
 @train.command("superres")
 @_common_options
 @click.option("--lowres-checkpoint", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Low-res checkpoint whose outputs are used as inputs with probability p_lowres_input.")
+              help="A trained low-res stage (its checkpoint.pt): part of the time (the share is the setting "
+                   "p_lowres_input, see --dry-run) the super-res stage is trained on this generator's own output "
+                   "instead of a downsampled real frame, so it learns to sharpen what the low-res stage really draws.")
 def superres(**kwargs) -> None:
     """Train the super-resolution generator: (downsampled real frame, mask) -> real frame.
 

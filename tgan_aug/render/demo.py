@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from tgan_aug.errors import UserError
+from tgan_aug.text import plural
 
 __all__ = ["DEMO_OUTPUTS", "run_demo"]
 
@@ -25,16 +26,19 @@ def run_demo(
     sequences: int = 2,
     checkpoint: str | Path | None = None,
     overwrite: bool = False,
+    progress: bool = False,
 ) -> Path:
     """Run the whole pipeline into ``out_dir``; returns the path of ``summary.md``.
 
     Writes masks.zarr, video.zarr (images + labels + lineage), ctc/01.. (CTC folders),
     preview/seqNNN.mp4 and preview/seqNNN_strip.png (outlines over frames), summary.md.
     size: (H, W) frame size in working pixels of the model (cells keep the training scale).
+    progress: show a tqdm bar (stderr) over the rendered frames.
     """
     import masksynth
     import numpy as np
     import torch
+    from tqdm import tqdm
 
     from tgan_aug.device import resolve_device
     from tgan_aug.io import read_store, write_ctc, write_store
@@ -73,8 +77,10 @@ def run_demo(
         else:
             model_name = str(checkpoint)
         renderer = Renderer.from_checkpoint(checkpoint, device=dev)
-        render_to_store(renderer, masks, out / "video.zarr", seed=seed,
-                        provenance={"command": "tgan-aug demo", "source": "masksynth high density"})
+        with tqdm(total=sum(m.labels.shape[0] for _, m in masks), unit="frame", desc="demo: render",
+                  disable=not progress) as bar:
+            render_to_store(renderer, masks, out / "video.zarr", seed=seed, progress=bar.update,
+                            provenance={"command": "tgan-aug demo", "source": "masksynth high density"})
         times["render"] = time.perf_counter() - t
         t = time.perf_counter()
         notes: list[str] = []
@@ -95,8 +101,8 @@ def run_demo(
         lines = [
             "# tgan-aug demo", "",
             f"- model: `{model_name}` (preset {renderer.cfg.preset}, sha256 `{renderer.sha256[:16]}...`)",
-            f"- made: {len(masks)} sequences x {frames} frames of {size[0]}x{size[1]} px (high density), "
-            f"{n_tracks} tracks, {n_div} daughter tracks; images {renderer.stats.dtype}",
+            f"- made: {plural(len(masks), 'sequence')} x {plural(frames, 'frame')} of {size[0]}x{size[1]} px "
+            f"(high density), {plural(n_tracks, 'track')}, {plural(n_div, 'daughter track')}; images {renderer.stats.dtype}",
             f"- seed {seed}, device {dev}" + (f" ({torch.get_num_threads()} threads: the same seed and thread count "
                                                "give the same images bit for bit)" if dev.type == "cpu" else ""), "",
             "| step | seconds |", "|---|---|",

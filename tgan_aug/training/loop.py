@@ -315,9 +315,10 @@ def train(
 
     def log(msg: str) -> None:
         if info.is_main:
-            from tqdm import tqdm
+            if progress:  # --quiet: the lines still go to log.txt
+                from tqdm import tqdm
 
-            tqdm.write(msg)
+                tqdm.write(msg)
             with open(run_dir / "log.txt", "a", encoding="utf-8") as fh:
                 fh.write(msg + "\n")
 
