@@ -77,9 +77,10 @@ def test_user_errors_are_one_line_exit_2(args, message, ctc_dataset, tmp_path, r
     assert message in err and err.startswith("error:")
 
 
-def test_eval_tracking_accepts_the_root_folder_track_writes_for_several_sequences(tmp_path, capsys):
+def test_eval_tracking_accepts_the_root_folder_track_writes_for_several_sequences(tmp_path, run_cli):
     """``track`` writes RES/01_RES, RES/02_RES for a two-sequence dataset; --res RES picks the one
     that matches --gt NN_GT, and says which to pass when it cannot tell."""
+    from tgan_aug.io import write_ctc
     from tgan_aug.trackers.ctc_results import write_ctc_results
 
     good, other = make_blobs(n_cells=4, frames=8, height=64, width=64, seed=1), make_blobs(n_cells=3, frames=8, height=64, width=64, seed=2)
@@ -96,7 +97,6 @@ def test_eval_tracking_accepts_the_root_folder_track_writes_for_several_sequence
     assert r.exit_code == 0, r.output  # TRA's parent is 01_GT: still matched
     (tmp_path / "gt").mkdir()
     (tmp_path / "ds" / "01_GT").rename(tmp_path / "gt" / "truth")
-    with pytest.raises(SystemExit) as exc:
-        main(["eval-tracking", "--gt", str(tmp_path / "gt" / "truth"), "--res", str(tmp_path / "RES")])
-    assert exc.value.code == 2
-    assert "holds several results (01_RES, 02_RES); pass the one for --gt" in capsys.readouterr().err
+    code, _, err = run_cli(["eval-tracking", "--gt", str(tmp_path / "gt" / "truth"), "--res", str(tmp_path / "RES")])
+    assert code == 2
+    assert "holds several results (01_RES, 02_RES); pass the one for --gt" in err
