@@ -228,7 +228,7 @@ class _Trackastra(Tracker):
     def _fit(cls, real, synthetic, out_dir, *, ratio, preset, init, device, seed, overwrite, progress, **options):
         from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
 
-        cfg = TrackastraConfig.preset_config(preset, **options)
+        cfg = TrackastraConfig.preset(preset, **options)
         out = fit_trackastra(real, synthetic, out_dir, ratio=ratio, config=cfg, init=init, device=device, seed=seed,
                              overwrite=overwrite, progress=progress)
         history = [{"step": int(h["step"]), "loss": float(h["loss"])} for h in out["history"]]
@@ -271,7 +271,7 @@ class _DeepSea(Tracker):
     def _fit(cls, real, synthetic, out_dir, *, ratio, preset, init, device, seed, overwrite, progress, crop_size=None, **options):
         from tgan_aug.trackers.deepsea_train import DeepSeaTrainConfig, fit_deepsea
 
-        cfg = DeepSeaTrainConfig.preset_config(preset, **options)
+        cfg = DeepSeaTrainConfig.preset(preset, **options)
         out = fit_deepsea(real, synthetic, out_dir, ratio=ratio, config=cfg, init=init, crop_size=crop_size, device=device,
                           seed=seed, overwrite=overwrite, progress=progress)
         history = [{"step": k + 1, "loss": float(loss)} for k, loss in enumerate(out["history"])]
