@@ -66,12 +66,12 @@ def test_generator_runs_on_other_valid_sizes():
 def test_bad_sizes_raise_with_nearest_valid_sizes():
     G = LowResGenerator(ModelConfig.preset("tiny"))  # multiples of 4
     x = torch.zeros(1, 1, 30, 33)
-    with pytest.raises(UserError, match=r"30x33 .*nearest valid sizes: 28x32 or 32x32"):
+    with pytest.raises(ValueError, match=r"30x33 .*nearest valid sizes: 28x32 or 32x32"):
         G.encode_background(x)
-    with pytest.raises(UserError, match=r"30x33 .*nearest valid sizes"):
+    with pytest.raises(ValueError, match=r"30x33 .*nearest valid sizes"):
         G(torch.zeros(1, 2, 30, 33), x, None, None)
     S = SuperResGenerator(ModelConfig.preset("tiny"))
-    with pytest.raises(UserError, match=r"mask: expected \(1, 1, 64, 64\)"):
+    with pytest.raises(ValueError, match=r"mask: expected \(1, 1, 64, 64\)"):
         S(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32), S.mapping(torch.zeros(1, 16)))
 
 
@@ -79,13 +79,13 @@ def test_wrong_inputs_are_named():
     G = LowResGenerator(ModelConfig.preset("tiny"))
     masks, prev, bg, z, noise = _inputs(G)
     feats = G.encode_background(bg)
-    with pytest.raises(UserError, match="masks: expected a tensor \\(B, 2, H, W\\)"):
+    with pytest.raises(ValueError, match="masks: expected a tensor \\(B, 2, H, W\\)"):
         G(masks[:, :1], prev, feats, G.mapping(z), noise)
-    with pytest.raises(UserError, match="w: expected shape"):
+    with pytest.raises(ValueError, match="w: expected shape"):
         G(masks, prev, feats, None, noise)
-    with pytest.raises(UserError, match="noise: expected a list of 5"):
+    with pytest.raises(ValueError, match="noise: expected a list of 5"):
         G(masks, prev, feats, G.mapping(z), noise[:2])
-    with pytest.raises(UserError, match="bg_feats: expected the list"):
+    with pytest.raises(ValueError, match="bg_feats: expected the list"):
         G(masks, prev, None, G.mapping(z), noise)
 
 
@@ -291,3 +291,15 @@ def test_checkpoints_without_the_init_fields_read_the_init_they_were_built_with(
     assert (cfg.style_init, cfg.noise_init) == (1.0, 0.1)
     with pytest.raises(UserError, match="style_init"):
         ModelConfig.preset("tiny", style_init=-1)
+
+
+def test_network_shape_errors_are_programming_errors_not_user_errors():
+    """Networks raise ValueError for wrong tensors; UserError (one line, exit code 2) belongs to the boundary."""
+    G = LowResGenerator(ModelConfig.preset("tiny"))
+    masks, prev, bg, z, noise = _inputs(G)
+    with pytest.raises(ValueError) as exc:
+        G(masks[:, :1], prev, G.encode_background(bg), G.mapping(z), noise)
+    assert not isinstance(exc.value, UserError)
+    with pytest.raises(ValueError) as exc:
+        G.encode_background(torch.zeros(1, 1, 30, 33))
+    assert not isinstance(exc.value, UserError)

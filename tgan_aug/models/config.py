@@ -190,10 +190,13 @@ class ModelConfig(ConfigBase):
         """U-Net channels per level, finest (level 0) to coarsest (level ``depth``)."""
         return [min(self.base_channels * 2**i, self.max_channels) for i in range(self.depth + 1)]
 
-    def check_size(self, height: int, width: int, *, what: str = "lowres_size", multiple: int | None = None) -> None:
-        """Raise :class:`UserError` unless (height, width) are positive multiples of ``multiple``.
+    def check_size(self, height: int, width: int, *, what: str = "lowres_size", multiple: int | None = None,
+                   exc: type[Exception] = UserError) -> None:
+        """Raise ``exc`` unless (height, width) are positive multiples of ``multiple``.
 
         ``multiple`` defaults to 2**depth (low-res frames). The message names the nearest valid sizes.
+        ``exc``: :class:`UserError` for sizes the user chose (the config, data at the library's
+        boundary); the networks pass ``ValueError``: a tensor of the wrong size is a programming error.
         """
         m = self.size_multiple if multiple is None else multiple
         if height >= m and width >= m and height % m == 0 and width % m == 0:
@@ -201,7 +204,7 @@ class ModelConfig(ConfigBase):
         near = nearest_valid_sizes(height, width, multiple=m)
         shown = " or ".join(f"{h}x{w}" for h, w in near[:3])
         why = f"2**depth, depth={self.depth}" if multiple is None else f"2**{int(math.log2(m))}"
-        raise UserError(
+        raise exc(
             f"{what} {height}x{width} is not valid: height and width must be multiples of {m} "
             f"({why}); nearest valid sizes: {shown}; crop/resize the data or change the config"
         )

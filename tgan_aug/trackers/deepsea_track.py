@@ -40,11 +40,12 @@ import numpy as np
 import torch
 from scipy import ndimage as ndi
 
-from masksynth.tracked import TrackedMasks
 from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
+from masksynth.tracked import TrackedMasks
 from tgan_aug.errors import UserError
 from tgan_aug.trackers.ctc_results import Link, links_to_tracked
 from tgan_aug.trackers.deepsea_crops import CellBox, cell_boxes, cell_pair, normalize_frame, resize_labels, resolve_invert
+from tgan_aug.validation import validate_video
 
 __all__ = [
     "DeepSeaTrackConfig",
@@ -330,7 +331,7 @@ class DeepSeaTracker:
         """
         from tqdm import tqdm
 
-        images, labels = _check_inputs(images, labels)
+        images, labels = validate_video(images, labels, name="deepsea tracking input", min_frames=2)
         cfg = self.config
         invert = resolve_invert(cfg.invert, images, labels)
         links: list[Link] = []
@@ -357,22 +358,6 @@ class DeepSeaTracker:
                             born_curr[j] = born_prev[i]
             prev_img, prev_boxes, born_prev = curr_img, curr_boxes, born_curr
         return links_to_tracked(labels, links)
-
-
-def _check_inputs(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    images = np.asarray(images)
-    labels = np.asarray(labels)
-    if labels.ndim != 3 or images.shape != labels.shape:
-        raise UserError(f"images {images.shape} and labels {labels.shape} must both be (T, Y, X) of one shape")
-    if labels.shape[0] < 2:
-        raise UserError(f"tracking needs at least 2 frames, got {labels.shape[0]}")
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise UserError(f"labels must be an integer label mask, got dtype {labels.dtype}")
-    if labels.min() < 0:
-        raise UserError("labels must be >= 0 (0 = background)")
-    if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
-        raise UserError(f"images must be real-valued intensities, got dtype {images.dtype}")
-    return images, labels
 
 
 def load_tracker(

@@ -210,11 +210,9 @@ class _Trackastra(Tracker):
     def track(self, images, masks, *, progress=False):
         from tgan_aug.trackers.ctc_results import links_to_tracked
 
-        images, labels = np.asarray(images), np.asarray(masks)
-        if labels.ndim != 3 or images.shape != labels.shape:
-            raise UserError(f"images {images.shape} and labels {labels.shape} must both be (T, Y, X) of one shape")
-        if labels.shape[0] < 2:
-            raise UserError("tracking needs at least 2 frames")
+        from tgan_aug.validation import validate_video
+
+        images, labels = validate_video(images, masks, name="trackastra tracking input", min_frames=2)
         with _root_logger_kept():
             graph, _ = self.model_.track(images.astype(np.float32), labels.astype(np.int32), mode=self.mode,
                                          progbar_class=_progress_bar(progress))
