@@ -11,7 +11,7 @@ A configuration is a dataclass declared with :func:`configclass` that derives fr
   runs it, so every instance (also from ``dataclasses.replace``) is valid.
 
 Fields with a fixed set of values are typed with a ``Literal`` and checked by :func:`check_choice`.
-Numpy-free and torch-free (masksynth's bottom layer); ``tgan_aug.config`` re-exports these names.
+Numpy-free and torch-free (masksynth's bottom layer): tgan_aug's configurations import it from here.
 """
 
 from __future__ import annotations

@@ -61,7 +61,6 @@ Linking = Literal["deepsea", "assignment"]
 LINKING = choices_of(Linking)
 
 
-
 @configclass
 class DeepSeaTrackConfig(ConfigBase):
     """Inference settings. Presets: ``deepsea`` (the published settings: 128 px crops) and

@@ -48,7 +48,6 @@ __all__ = [
 ]
 
 
-
 @configclass
 class DeepSeaTrainConfig(ConfigBase):
     """Fine-tuning settings. Presets: ``tiny`` (tests: 5 steps, batch 4), ``small`` (CPU:
