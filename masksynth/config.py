@@ -5,20 +5,23 @@ All lengths are in pixels, all rates per frame, all angles in radians.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from masksynth.errors import UserError, reject_unknown_keys
+from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
+from masksynth.errors import UserError
 
 __all__ = ["SynthConfig", "DENSITY_COVERAGE", "DENSITIES", "LAYOUTS", "SHAPE_KINDS", "BORDERS"]
 
 #: Fraction of the canvas covered by cells in the first frame, per density preset.
 DENSITY_COVERAGE: dict[str, float] = {"low": 0.08, "mid": 0.22, "high": 0.45}
-DENSITIES = tuple(DENSITY_COVERAGE)
-LAYOUTS = ("flat", "colony")
-SHAPE_KINDS = ("mixed", "ellipse", "rod", "blob")
-BORDERS = ("open", "reflect")
+Density = Literal["low", "mid", "high"]
+Layout = Literal["flat", "colony"]
+ShapeKind = Literal["mixed", "ellipse", "rod", "blob"]
+Border = Literal["open", "reflect"]
+DENSITIES = choices_of(Density)
+LAYOUTS = choices_of(Layout)
+SHAPE_KINDS = choices_of(ShapeKind)
+BORDERS = choices_of(Border)
 #: config field -> the command-line flag that sets it (synth-masks, demo), named in validation errors
 CLI_FLAGS = {
     "size": "--size", "frames": "--frames", "density": "--density", "layout": "--layout", "cells": "--cells",
@@ -26,12 +29,9 @@ CLI_FLAGS = {
     "speed_mean": "--speed", "morph_prob": "--morph-prob",
 }
 
-Density = Literal["low", "mid", "high"]
-Layout = Literal["flat", "colony"]
 
-
-@dataclass
-class SynthConfig:
+@configclass
+class SynthConfig(ConfigBase):
     """Everything :func:`masksynth.synthesize` needs besides the seed (and an optional shape bank).
 
     Canvas and density
@@ -67,14 +67,14 @@ class SynthConfig:
 
     size: tuple[int, int] = (512, 768)
     frames: int = 30
-    density: str = "mid"
+    density: Density = "mid"
     coverage: float | None = None
     cells: int | None = None
-    layout: str = "flat"
+    layout: Layout = "flat"
     colonies: int = 0
     colony_sigma: float = 0.15
     min_gap: int = 1
-    shape_kind: str = "mixed"
+    shape_kind: ShapeKind = "mixed"
     mean_area: float = 250.0
     area_cv: float = 0.3
     speed_mean: float = 2.0
@@ -84,7 +84,7 @@ class SynthConfig:
     area_sd: float = 0.02
     morph_prob: float = 0.1
     morph_max: int = 1
-    border: str = "open"
+    border: Border = "open"
     enter_rate: float | None = None
     division_rate: float = 0.01
     division_min_area: float | None = None
@@ -92,17 +92,17 @@ class SynthConfig:
     min_division_age: int = 5
     resolve_attempts: int = 6
 
+    WHAT = "SynthConfig"
+
     # ------------------------------------------------------------------ construction
     @classmethod
-    def preset(cls, density: str = "mid", layout: str = "flat", **overrides: Any) -> "SynthConfig":
+    def _preset(cls, density: str = "mid", layout: str = "flat", **overrides: Any) -> "SynthConfig":
         """A preset for ``density`` (low|mid|high) and ``layout`` (flat|colony), with overrides.
 
         Colony layouts move more slowly (cells stay together); low density moves faster.
         """
-        if density not in DENSITY_COVERAGE:
-            raise UserError(f"density must be one of {', '.join(DENSITIES)}, got {density!r}")
-        if layout not in LAYOUTS:
-            raise UserError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        check_choice(density, Density, "density")
+        check_choice(layout, Layout, "layout")
         base: dict[str, Any] = {"density": density, "layout": layout}
         base["speed_mean"] = {"low": 3.0, "mid": 2.0, "high": 1.5}[density]
         if layout == "colony":
@@ -112,27 +112,10 @@ class SynthConfig:
         return cls.from_dict(base)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SynthConfig":
-        """Build from a dict (e.g. JSON); unknown keys are rejected by name."""
-        reject_unknown_keys(cls, data, what="SynthConfig")
-        data = dict(data)
+    def _coerce(cls, data: dict[str, Any]) -> dict[str, Any]:
         if "size" in data:
             data["size"] = tuple(int(v) for v in data["size"])
-        cfg = cls(**data)
-        cfg.check()
-        return cfg
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dict (round-trips through :meth:`from_dict`)."""
-        out = dataclasses.asdict(self)
-        out["size"] = list(self.size)
-        return out
-
-    def replace(self, **changes: Any) -> "SynthConfig":
-        """A checked copy with some fields changed."""
-        cfg = dataclasses.replace(self, **changes)
-        cfg.check()
-        return cfg
+        return data
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -148,7 +131,7 @@ class SynthConfig:
         return float(2.0 ** self.division_rate - 1.0)
 
     # ------------------------------------------------------------------ validation
-    def check(self) -> None:
+    def validate(self) -> None:
         """Raise :class:`UserError` naming the first bad field, what was expected and what was given."""
 
         def bad(name: str, expected: str) -> None:
@@ -160,22 +143,19 @@ class SynthConfig:
             bad("size", "HEIGHTxWIDTH with both >= 8 pixels")
         if self.frames < 1:
             bad("frames", ">= 1")
-        if self.density not in DENSITY_COVERAGE:
-            bad("density", f"one of {', '.join(DENSITIES)}")
+        check_choice(self.density, Density, CLI_FLAGS["density"])
         if self.coverage is not None and not 0.0 < self.coverage < 0.9:
             bad("coverage", "a fraction in (0, 0.9)")
         if self.cells is not None and self.cells < 0:
             bad("cells", ">= 0")
-        if self.layout not in LAYOUTS:
-            bad("layout", f"one of {', '.join(LAYOUTS)}")
+        check_choice(self.layout, Layout, CLI_FLAGS["layout"])
         if self.colonies < 0:
             bad("colonies", ">= 0")
         if not 0.0 < self.colony_sigma <= 2.0:
             bad("colony_sigma", "in (0, 2]")
         if not 0 <= self.min_gap <= 16:
             bad("min_gap", "an integer in 0..16")
-        if self.shape_kind not in SHAPE_KINDS:
-            bad("shape_kind", f"one of {', '.join(SHAPE_KINDS)}")
+        check_choice(self.shape_kind, ShapeKind, "SynthConfig.shape_kind")
         if not 4.0 <= self.mean_area <= 1e5:
             bad("mean_area", "in [4, 100000] pixels")
         if not 0.0 <= self.area_cv <= 2.0:
@@ -189,8 +169,7 @@ class SynthConfig:
             bad("morph_prob", "a probability in [0, 1]")
         if not 0 <= self.morph_max <= 5:
             bad("morph_max", "an integer in 0..5")
-        if self.border not in BORDERS:
-            bad("border", f"one of {', '.join(BORDERS)}")
+        check_choice(self.border, Border, CLI_FLAGS["border"])
         if self.enter_rate is not None and self.enter_rate < 0:
             bad("enter_rate", ">= 0 cells per frame, or None")
         if not 0.0 <= self.division_rate <= 1.0:

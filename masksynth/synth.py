@@ -38,7 +38,7 @@ def iter_synthesize(
     """Streaming synthesis: returns (simulator, frames) where ``frames`` yields ``config.frames``
     (Y, X) uint16 label images; after exhausting it, ``simulator.lineage()`` gives the lineage.
     Use this to write frames as they come (e.g. with a store writer) for long sequences."""
-    config.check()
+    config.validate()
     sim = MaskSimulator(config, rng=sequence_rng(seed), bank=make_bank(config, shapes))
     return sim, sim.frames(config.frames)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tgan_aug.errors import UserError
 from tgan_aug.models import ModelConfig, PatchDiscriminator
 from tgan_aug.models.layers import LinearAttention
 
@@ -40,9 +39,9 @@ def test_linear_attention_mixes_all_pixels():
 
 def test_bad_input_errors():
     D = PatchDiscriminator(4, ModelConfig.preset("small"))
-    with pytest.raises(UserError, match=r"expected \(B, 4, H, W\)"):
+    with pytest.raises(ValueError, match=r"expected \(B, 4, H, W\)"):
         D(torch.randn(1, 3, 32, 32))
-    with pytest.raises(UserError, match=r"30x32 .*multiples of 8.*nearest valid sizes: 32x32"):
+    with pytest.raises(ValueError, match=r"30x32 .*multiples of 8.*nearest valid sizes: 32x32"):
         D(torch.randn(1, 4, 30, 32))
-    with pytest.raises(UserError, match="in_channels"):
+    with pytest.raises(ValueError, match="in_channels"):
         PatchDiscriminator(0, ModelConfig.preset("small"))

@@ -67,12 +67,12 @@ def test_generator_runs_on_other_valid_sizes():
 def test_bad_sizes_raise_with_nearest_valid_sizes():
     G = LowResGenerator(ModelConfig.preset("tiny"))  # multiples of 4
     x = torch.zeros(1, 1, 30, 33)
-    with pytest.raises(UserError, match=r"30x33 .*nearest valid sizes: 28x32 or 32x32"):
+    with pytest.raises(ValueError, match=r"30x33 .*nearest valid sizes: 28x32 or 32x32"):
         G.encode_background(x)
-    with pytest.raises(UserError, match=r"30x33 .*nearest valid sizes"):
+    with pytest.raises(ValueError, match=r"30x33 .*nearest valid sizes"):
         G(torch.zeros(1, 2, 30, 33), x, None, None)
     S = SuperResGenerator(ModelConfig.preset("tiny"))
-    with pytest.raises(UserError, match=r"mask: expected \(1, 1, 64, 64\)"):
+    with pytest.raises(ValueError, match=r"mask: expected \(1, 1, 64, 64\)"):
         S(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32), S.mapping(torch.zeros(1, 16)))
 
 
@@ -80,13 +80,13 @@ def test_wrong_inputs_are_named():
     G = LowResGenerator(ModelConfig.preset("tiny"))
     masks, prev, bg, z, noise = _inputs(G)
     feats = G.encode_background(bg)
-    with pytest.raises(UserError, match="masks: expected a tensor \\(B, 2, H, W\\)"):
+    with pytest.raises(ValueError, match="masks: expected a tensor \\(B, 2, H, W\\)"):
         G(masks[:, :1], prev, feats, G.mapping(z), noise)
-    with pytest.raises(UserError, match="w: expected shape"):
+    with pytest.raises(ValueError, match="w: expected shape"):
         G(masks, prev, feats, None, noise)
-    with pytest.raises(UserError, match="noise: expected a list of 5"):
+    with pytest.raises(ValueError, match="noise: expected a list of 5"):
         G(masks, prev, feats, G.mapping(z), noise[:2])
-    with pytest.raises(UserError, match="bg_feats: expected the list"):
+    with pytest.raises(ValueError, match="bg_feats: expected the list"):
         G(masks, prev, None, G.mapping(z), noise)
 
 
@@ -307,7 +307,7 @@ def test_lowres_residual_head_starts_from_the_background():
             p.zero_()
         out = G(masks, prev, G.encode_background(bg), G.mapping(z), noise)
     torch.testing.assert_close(out, bg.clamp(-0.995, 0.995), rtol=1e-4, atol=1e-4)
-    with pytest.raises(UserError, match="encode_background"):
+    with pytest.raises(ValueError, match="encode_background"):
         G(masks, prev, list(G.encode_background(bg)), G.mapping(z), noise)
     plain = LowResGenerator(ModelConfig.preset("tiny", lowres_residual=False))
     with torch.no_grad():
@@ -318,3 +318,15 @@ def test_lowres_residual_head_starts_from_the_background():
 
     old = model_config_from_checkpoint({"config": {"model": {"preset": "tiny", **ModelConfig.PRESETS["tiny"]}}})
     assert old.lowres_residual is False
+
+
+def test_network_shape_errors_are_programming_errors_not_user_errors():
+    """Networks raise ValueError for wrong tensors; UserError (one line, exit code 2) belongs to the boundary."""
+    G = LowResGenerator(ModelConfig.preset("tiny"))
+    masks, prev, bg, z, noise = _inputs(G)
+    with pytest.raises(ValueError) as exc:
+        G(masks[:, :1], prev, G.encode_background(bg), G.mapping(z), noise)
+    assert not isinstance(exc.value, UserError)
+    with pytest.raises(ValueError) as exc:
+        G.encode_background(torch.zeros(1, 1, 30, 33))
+    assert not isinstance(exc.value, UserError)

@@ -80,7 +80,7 @@ def test_perceptual_feature_matching_uses_discriminator_features(caplog):
     loss = loss_fn(fake, real, fake_feats=ff, real_feats=fr)
     loss.backward()
     assert loss.item() > 0 and fake.grad.abs().sum() > 0
-    with pytest.raises(UserError, match="pass fake_feats and real_feats"):
+    with pytest.raises(ValueError, match="pass fake_feats and real_feats"):
         loss_fn(fake, real)
 
 

@@ -80,7 +80,7 @@ def test_output_depends_on_the_previous_frame_when_on():
         a = G(masks, torch.full_like(bg, -1.0), feats, w, noise)
         b = G(masks, torch.full_like(bg, 1.0), feats, w, noise)
     assert (a - b).abs().max() > 1e-3
-    with pytest.raises(UserError, match="prev: expected a tensor"):
+    with pytest.raises(ValueError, match="prev: expected a tensor"):
         G(masks, None, feats, w, noise)
 
 

@@ -109,7 +109,7 @@ def test_missing_package_says_how_to_install(monkeypatch):
 def test_model_folder_round_trip_and_foreign_checkpoints(tmp_path):
     torch.manual_seed(0)
     net = DeepSeaTrackerNet()
-    cfg = DeepSeaTrackConfig.preset_config("fast")
+    cfg = DeepSeaTrackConfig.preset("fast")
     save_tracker_folder(net, tmp_path / "m", track=cfg, extra={"train": {"lr": 1e-4}})
     loaded = DeepSeaTracker.from_folder(tmp_path / "m")
     assert loaded.config == cfg
@@ -137,12 +137,12 @@ def test_configs_reject_unknown_keys_and_bad_values():
     with pytest.raises(UserError, match="unknown DeepSea tracking config key.*nope"):
         DeepSeaTrackConfig.from_dict({"nope": 1})
     with pytest.raises(UserError, match="crop_size must be a multiple of 4"):
-        DeepSeaTrackConfig.preset_config("deepsea", crop_size=30)
+        DeepSeaTrackConfig.preset("deepsea", crop_size=30)
     with pytest.raises(UserError, match="unknown DeepSea training preset"):
-        DeepSeaTrainConfig.preset_config("huge")
+        DeepSeaTrainConfig.preset("huge")
     assert DeepSeaTrackConfig().with_crop_size(64).min_size == 5
     with pytest.raises(UserError, match="invert must be true, false or 'auto'"):
-        DeepSeaTrackConfig(invert="yes").check()
+        DeepSeaTrackConfig(invert="yes").validate()
 
 
 # ----------------------------------------------------------------------------- crops and linking rules
@@ -253,7 +253,7 @@ def test_pretrained_tracker_links_an_easy_sequence(pretrained):
     predictions that are all background (no links) MOTA 0.19; all foreground MOTA 0.875.
     """
     video = make_blobs(n_cells=4, frames=7, height=64, width=64, speed=1.5, divide=True, seed=3)
-    tracker = DeepSeaTracker(pretrained.net, DeepSeaTrackConfig.preset_config("fast"))
+    tracker = DeepSeaTracker(pretrained.net, DeepSeaTrackConfig.preset("fast"))
     res = tracker.track(video.images, per_frame_ids(video.labels, seed=3))
     r = evaluate_tracked(video.masks, res)
     assert r["Valid"] == 1
@@ -274,7 +274,7 @@ def test_dark_cells_are_inverted_automatically(pretrained):
     assert not cells_are_dark(video.images, video.labels) and cells_are_dark(dark, video.labels)
     assert resolve_invert("auto", dark, video.labels) and not resolve_invert(False, dark, video.labels)
     assert not cells_are_dark(dark, np.zeros_like(video.labels))  # no cells: leave as is
-    tracker = DeepSeaTracker(pretrained.net, DeepSeaTrackConfig.preset_config("fast"))
+    tracker = DeepSeaTracker(pretrained.net, DeepSeaTrackConfig.preset("fast"))
     assert tracker.config.invert == "auto"
     r = evaluate_tracked(video.masks, tracker.track(dark, per_frame_ids(video.labels, seed=3)))
     assert r["MOTA"] >= 0.95 and r["IDF1"] >= 0.95, r
@@ -327,8 +327,8 @@ def test_finetuning_lowers_the_loss_on_a_fixed_batch():
     torch.manual_seed(0)
     video = make_blobs(n_cells=4, frames=6, height=64, width=64, divide=True, seed=2)
     windows = MixedTrackingDataset([video], [], ratio=0, window=2, as_torch=False)
-    track = DeepSeaTrackConfig.preset_config("fast")
-    cfg = DeepSeaTrainConfig.preset_config("tiny", batch_size=4, augment=False)
+    track = DeepSeaTrackConfig.preset("fast")
+    cfg = DeepSeaTrainConfig.preset("tiny", batch_size=4, augment=False)
     batch = next(crop_batches(windows, track=track, config=cfg, seed=0))
     net, _ = load_deepsea_tracker()
 

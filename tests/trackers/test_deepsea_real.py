@@ -52,7 +52,7 @@ def test_pretrained_deepsea_on_real_psc(shared_data):
     measured MOTA 1.000, IDF1 0.998, HOTA 0.998. Whole sequence (128 px and 64 px) in the README."""
     torch.set_num_threads(1)
     video = _frames(shared_data, "PhC-C2DL-PSC", 0, 8)
-    r = _score(video, DeepSeaTracker.from_pretrained(DeepSeaTrackConfig.preset_config("fast")), "PSC 0-7, 64 px")
+    r = _score(video, DeepSeaTracker.from_pretrained(DeepSeaTrackConfig.preset("fast")), "PSC 0-7, 64 px")
     assert r["Valid"] == 1 and r["MOTA"] > 0.95 and r["IDF1"] > 0.9, r
 
 
@@ -77,8 +77,8 @@ def test_finetuned_deepsea_on_unseen_psc_frames(shared_data, tmp_path):
     train, test = _frames(shared_data, "PhC-C2DL-PSC", 0, 25), _frames(shared_data, "PhC-C2DL-PSC", 25, 32)
     out = finetune_and_track_deepsea(
         [("psc-train", train)], [], [(test.images, per_frame_ids(test.labels))], tmp_path / "model", ratio=0,
-        config=DeepSeaTrainConfig.preset_config("tiny", max_steps=10, batch_size=4),
-        track=DeepSeaTrackConfig.preset_config("fast"),
+        config=DeepSeaTrainConfig.preset("tiny", max_steps=10, batch_size=4),
+        track=DeepSeaTrackConfig.preset("fast"),
     )
     history = out["train"]["history"]
     assert len(history) == 10 and np.isfinite(history).all()

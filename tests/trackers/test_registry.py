@@ -79,7 +79,7 @@ def test_training_histories_have_one_shape(tracker, options, tmp_path):
 def test_using_trackastra_leaves_the_root_logger_alone():
     pytest.importorskip("trackastra")
     code = ("import logging; from tgan_aug.trackers.trackastra_train import TrackastraConfig, build_model; "
-            "build_model(TrackastraConfig.preset_config('tiny')); "
+            "build_model(TrackastraConfig.preset('tiny')); "
             "import trackastra.model; root = logging.getLogger(); print(root.level, len(root.handlers))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == [str(logging.WARNING), "0"]  # trackastra's import would make it INFO with a handler

@@ -81,17 +81,17 @@ def test_association_loss_rewards_correct_logits_and_ignores_padding():
 
 
 def test_config_presets_and_unknown_keys():
-    assert TrackastraConfig.preset_config("default").d_model == 256
+    assert TrackastraConfig.preset("default").d_model == 256
     with pytest.raises(UserError, match="unknown trackastra config key"):
         TrackastraConfig.from_dict({"d_modle": 3})
     with pytest.raises(UserError, match="unknown trackastra preset"):
-        TrackastraConfig.preset_config("huge")
+        TrackastraConfig.preset("huge")
 
 
 def test_training_on_a_tiny_set_lowers_loss_and_tracks_it(tmp_path):
     torch.set_num_threads(1)
     train = [make_blobs(n_cells=6, frames=10, speed=2.5, seed=s, divide=(s == 0)) for s in range(2)]
-    cfg = TrackastraConfig.preset_config("tiny", epochs=8, samples_per_epoch=48)
+    cfg = TrackastraConfig.preset("tiny", epochs=8, samples_per_epoch=48)
     out = fit_trackastra(train, [], tmp_path / "model", ratio=0.0, config=cfg, seed=0, progress=False)
     losses = [h["loss"] for h in out["history"]]
     assert losses[-1] < 0.5 * losses[0], losses

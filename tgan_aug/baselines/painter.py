@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from masksynth.configbase import ConfigBase, configclass
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError, reject_unknown_keys
 
@@ -60,8 +61,8 @@ MIN_BIN_SHARE = 0.002
 MIN_JUNCTION_PIXELS = 50
 
 
-@dataclass
-class PainterParams:
+@configclass
+class PainterParams(ConfigBase):
     """What :func:`fit_painter` measured; everything :func:`paint` needs.
 
     background: (Y, X) float32, cell-free background in image units.
@@ -91,7 +92,10 @@ class PainterParams:
     version: int = PAINTER_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
+    WHAT = "PainterParams"
+
+    def validate(self) -> None:
+        """Convert the arrays and check every field; raises :class:`UserError` naming it."""
         self.background = np.asarray(self.background, dtype=np.float32)
         self.edge_profile = np.asarray(self.edge_profile, dtype=np.float64).ravel()
         self.junction_profile = np.asarray(self.junction_profile, dtype=np.float64).ravel()
@@ -139,23 +143,14 @@ class PainterParams:
         """Mean ``image - background`` deep inside cells (> 0: bright cells, < 0: dark cells)."""
         return float(self.edge_profile[0])
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dict (arrays as nested lists); :meth:`from_dict` inverts it."""
-        return {
-            "background": self.background.tolist(), "edge_profile": self.edge_profile.tolist(),
-            "junction_profile": self.junction_profile.tolist(), "cell_gains": self.cell_gains.tolist(),
-            "radius": self.radius, "noise_sd": self.noise_sd, "blur_sigma": self.blur_sigma, "dtype": self.dtype,
-            "intensity_range": list(self.intensity_range), "version": self.version, "extra": dict(self.extra),
-        }
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PainterParams":
-        """Rebuild from :meth:`to_dict`'s output; unknown keys raise :class:`UserError`."""
-        reject_unknown_keys(cls, data, what="PainterParams")
+        """Rebuild from :meth:`to_dict`'s output (arrays as nested lists); unknown keys raise :class:`UserError`."""
+        reject_unknown_keys(cls, data, what=cls.WHAT)
         for key in ("background", "edge_profile"):
             if key not in data:
                 raise UserError(f"PainterParams dict lacks '{key}'; pass the output of PainterParams.to_dict()")
-        return cls(**data)
+        return super().from_dict(data)
 
 
 _ARRAYS = ("background", "edge_profile", "junction_profile", "cell_gains")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from tgan_aug.errors import UserError, reject_unknown_keys
+from masksynth.configbase import ConfigBase, check_choice, configclass
+from tgan_aug.errors import UserError
 from tgan_aug.metrics.registry import FAMILIES
 
 
-@dataclass(frozen=True)
-class EvalConfig:
+Protocol = Literal["strict", "paper-minmax"]
+AutoYesNo = Literal["auto", "yes", "no"]
+Flow = Literal["dis", "farneback"]
+
+
+@configclass(frozen=True)
+class EvalConfig(ConfigBase):
     """Options of :func:`tgan_aug.metrics.evaluate_videos`.
 
     protocol: "strict" (recorded intensity range; default) or "paper-minmax" (per-frame min-max, as the
@@ -28,14 +33,14 @@ class EvalConfig:
     batch: frames per forward pass. device: torch device name. seed: for KID subsets.
     """
 
-    protocol: Literal["strict", "paper-minmax"] = "strict"
-    paired: Literal["auto", "yes", "no"] = "auto"
+    protocol: Protocol = "strict"
+    paired: AutoYesNo = "auto"
     families: tuple[str, ...] = FAMILIES
     feature_scale: float = 0.5
-    invert: Literal["auto", "yes", "no"] = "auto"
+    invert: AutoYesNo = "auto"
     clip_length: int = 8
     curve_points: int = 5
-    flow: Literal["dis", "farneback"] = "dis"
+    flow: Flow = "dis"
     flow_smooth: float = 1.5
     kid_subsets: int = 50
     kid_subset_size: int = 1000
@@ -45,11 +50,18 @@ class EvalConfig:
     device: str = "cpu"
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        choices = {"protocol": ("strict", "paper-minmax"), "paired": ("auto", "yes", "no"), "invert": ("auto", "yes", "no"), "flow": ("dis", "farneback")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise UserError(f"{name}={getattr(self, name)!r}: expected one of {allowed}")
+    #: default: everything; fast: quarter-size features, no length curve, 10 KID subsets
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {}, "fast": {"feature_scale": 0.25, "curve_points": 0, "kid_subsets": 10},
+    }
+    DEFAULT_PRESET: ClassVar[str | None] = "default"
+    WHAT: ClassVar[str] = "evaluation option"
+    PRESET_WHAT: ClassVar[str] = "evaluation"
+
+    def validate(self) -> None:
+        """Check choices and ranges; raises :class:`UserError` naming the option."""
+        for name, allowed in (("protocol", Protocol), ("paired", AutoYesNo), ("invert", AutoYesNo), ("flow", Flow)):
+            check_choice(getattr(self, name), allowed, name)
         fams = tuple(self.families)
         bad = [f for f in fams if f not in FAMILIES]
         if bad or not fams:
@@ -64,25 +76,7 @@ class EvalConfig:
             raise UserError(f"flow_smooth={self.flow_smooth}: expected a sigma >= 0 pixels")
 
     @classmethod
-    def preset(cls, name: str = "default", **overrides: Any) -> "EvalConfig":
-        """'default' (everything), 'fast' (quarter-size features, no length curve, 10 KID subsets)."""
-        presets = {"default": {}, "fast": {"feature_scale": 0.25, "curve_points": 0, "kid_subsets": 10}}
-        if name not in presets:
-            raise UserError(f"evaluation preset {name!r} is unknown; choose one of {sorted(presets)}")
-        return cls.from_dict({**presets[name], **overrides})
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "EvalConfig":
-        reject_unknown_keys(cls, data, what="evaluation option")
-        data = dict(data)
+    def _coerce(cls, data: dict[str, Any]) -> dict[str, Any]:
         if "families" in data:
             data["families"] = tuple(data["families"])
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["families"] = list(self.families)
-        return d
-
-    def replace(self, **changes: Any) -> "EvalConfig":
-        return replace(self, **changes)
+        return data

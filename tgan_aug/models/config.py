@@ -9,12 +9,11 @@ Every size used by the models comes from here (nothing is hard-coded in the netw
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from tgan_aug.errors import UserError, reject_unknown_keys
+from masksynth.configbase import ConfigBase, configclass
+from tgan_aug.errors import UserError
 
 __all__ = ["ModelConfig", "nearest_valid_sizes"]
 
@@ -48,8 +47,8 @@ def _as_size(value: Any, name: str) -> tuple[int, int]:
     return (h_i, w_i)
 
 
-@dataclass
-class ModelConfig:
+@configclass
+class ModelConfig(ConfigBase):
     """Sizes and widths of the low-res generator, super-res generator, discriminator and FlowNet.
 
     Attributes:
@@ -134,8 +133,12 @@ class ModelConfig:
             flow_scales=2, flow_channels=8, flow_radius=3,
         ),
     }
+    DEFAULT_PRESET: ClassVar[str | None] = "small"
+    WHAT: ClassVar[str] = "ModelConfig"
+    PRESET_WHAT: ClassVar[str] = "model"
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        """Check and normalise every field (sizes to int tuples); raises :class:`UserError` naming it."""
         self.lowres_size = _as_size(self.lowres_size, "lowres_size")
         self.out_size = _as_size(self.out_size, "out_size")
         for name in ("base_channels", "max_channels", "depth", "n_masks", "style_dim", "mapping_layers",
@@ -173,51 +176,17 @@ class ModelConfig:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def preset_names(cls) -> list[str]:
-        """Names accepted by :meth:`preset`."""
-        return sorted(cls.PRESETS)
-
-    @classmethod
-    def _preset(cls, name: str, **overrides: Any) -> "ModelConfig":
-        """The named preset ("paper" | "small" | "tiny") with fields replaced by ``overrides``.
-
-        Overriding ``lowres_size`` alone also sets ``out_size`` to twice it; ``use_prev_frame=False``
-        without ``n_masks`` also sets ``n_masks=1`` (a per-frame generator sees only the current mask).
+    def _preset_values(cls, name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Preset sizes with overrides. Overriding ``lowres_size`` alone also sets ``out_size`` to
+        twice it; ``use_prev_frame=False`` without ``n_masks`` also sets ``n_masks=1`` (a per-frame
+        generator sees only the current mask). Presets: "paper" | "small" | "tiny".
         """
-        if name not in cls.PRESETS:
-            raise UserError(f"unknown model preset {name!r}; choose one of {cls.preset_names()}")
-        values: dict[str, Any] = dict(cls.PRESETS[name])
-        values["preset"] = name
         if "lowres_size" in overrides and "out_size" not in overrides:
             h, w = _as_size(overrides["lowres_size"], "lowres_size")
             overrides = {**overrides, "out_size": (2 * h, 2 * w)}
         if overrides.get("use_prev_frame") is False and "n_masks" not in overrides:
             overrides = {**overrides, "n_masks": 1}
-        cls._reject_unknown(overrides)
-        values.update(overrides)
-        return cls(**values)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        """Build from a plain dict (e.g. ``dataclasses.asdict`` output read back from JSON/a checkpoint).
-
-        Unknown keys raise :class:`UserError` naming them; lists are accepted for sizes.
-        """
-        if not isinstance(data, dict):
-            raise UserError(f"ModelConfig.from_dict: expected a dict, got {type(data).__name__}")
-        cls._reject_unknown(data)
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of all fields (sizes as lists, JSON-friendly); ``from_dict`` inverts it."""
-        d = dataclasses.asdict(self)
-        d["lowres_size"] = list(self.lowres_size)
-        d["out_size"] = list(self.out_size)
-        return d
-
-    @classmethod
-    def _reject_unknown(cls, data: dict[str, Any]) -> None:
-        reject_unknown_keys(cls, data, what="ModelConfig")
+        return {**cls.PRESETS[name], **overrides}
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -229,10 +198,13 @@ class ModelConfig:
         """U-Net channels per level, finest (level 0) to coarsest (level ``depth``)."""
         return [min(self.base_channels * 2**i, self.max_channels) for i in range(self.depth + 1)]
 
-    def check_size(self, height: int, width: int, *, what: str = "lowres_size", multiple: int | None = None) -> None:
-        """Raise :class:`UserError` unless (height, width) are positive multiples of ``multiple``.
+    def check_size(self, height: int, width: int, *, what: str = "lowres_size", multiple: int | None = None,
+                   exc: type[Exception] = UserError) -> None:
+        """Raise ``exc`` unless (height, width) are positive multiples of ``multiple``.
 
         ``multiple`` defaults to 2**depth (low-res frames). The message names the nearest valid sizes.
+        ``exc``: :class:`UserError` for sizes the user chose (the config, data at the library's
+        boundary); the networks pass ``ValueError``: a tensor of the wrong size is a programming error.
         """
         m = self.size_multiple if multiple is None else multiple
         if height >= m and width >= m and height % m == 0 and width % m == 0:
@@ -240,14 +212,8 @@ class ModelConfig:
         near = nearest_valid_sizes(height, width, multiple=m)
         shown = " or ".join(f"{h}x{w}" for h, w in near[:3])
         why = f"2**depth, depth={self.depth}" if multiple is None else f"2**{int(math.log2(m))}"
-        raise UserError(
+        raise exc(
             f"{what} {height}x{width} is not valid: height and width must be multiples of {m} "
             f"({why}); nearest valid sizes: {shown}; crop/resize the data or change the config"
         )
 
-
-# The dataclass has a field named ``preset`` (which preset a config came from) and the
-# constructor ``ModelConfig.preset(name, ...)``. Defined inside the class body, the method would
-# become the field's default; attached after the decorator, the field keeps its default
-# "custom" and instances keep the field value.
-ModelConfig.preset = ModelConfig.__dict__["_preset"]  # type: ignore[method-assign]

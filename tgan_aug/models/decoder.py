@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tgan_aug.errors import UserError
 from tgan_aug.models.layers import StyledConv
 
 __all__ = ["StyleDecoder", "draw_noise", "resolve_noise"]
@@ -92,12 +91,12 @@ def resolve_noise(noise, *, shapes: list[tuple[int, int]], batch: int, device: t
         return draw_noise(shapes, batch, generator=torch.Generator().manual_seed(noise), device=device, dtype=dtype)
     if not isinstance(noise, (list, tuple)) or len(noise) != len(shapes):
         got = f"a list of {len(noise)}" if isinstance(noise, (list, tuple)) else type(noise).__name__
-        raise UserError(
+        raise ValueError(
             f"noise: expected a list of {len(shapes)} maps from make_noise(), an int seed, or None; got {got}"
         )
     for i, (n, (h, w)) in enumerate(zip(noise, shapes)):
         if n.dim() != 4 or n.shape[1] != 1 or tuple(n.shape[-2:]) != (h, w) or n.shape[0] not in (1, batch):
-            raise UserError(
+            raise ValueError(
                 f"noise[{i}]: expected shape ({batch}, 1, {h}, {w}), got {tuple(n.shape)}; "
                 f"call make_noise(batch, size=frame size) for this frame size"
             )
@@ -120,7 +119,7 @@ class StyleGeneratorBase(nn.Module):
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, style_dim) standard normal -> w (B, style_dim). Identity when use_style_noise=False."""
         if z.dim() != 2 or z.shape[1] != self.cfg.style_dim:
-            raise UserError(f"mapping: expected z of shape (B, {self.cfg.style_dim}), got {tuple(z.shape)}")
+            raise ValueError(f"mapping: expected z of shape (B, {self.cfg.style_dim}), got {tuple(z.shape)}")
         return z if self.mapping_net is None else self.mapping_net(z)
 
     def make_z(self, batch: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -157,6 +156,6 @@ class StyleGeneratorBase(nn.Module):
             return
         if w is None or w.dim() != 2 or w.shape[1] != self.cfg.style_dim or w.shape[0] not in (1, batch):
             got = None if w is None else tuple(w.shape)
-            raise UserError(
+            raise ValueError(
                 f"w: expected shape ({batch}, {self.cfg.style_dim}) from mapping(z), got {got}"
             )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tgan_aug.errors import UserError
 from tgan_aug.models.config import ModelConfig
 from tgan_aug.models.layers import LinearAttention
 
@@ -27,7 +26,7 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, in_channels: int, cfg: ModelConfig) -> None:
         super().__init__()
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-            raise UserError(f"PatchDiscriminator: in_channels must be a positive int, got {in_channels!r}")
+            raise ValueError(f"PatchDiscriminator: in_channels must be a positive int, got {in_channels!r}")
         self.cfg = cfg
         self.in_channels = in_channels
         c = cfg.disc_channels
@@ -61,9 +60,9 @@ class PatchDiscriminator(nn.Module):
         """
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != self.in_channels:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise UserError(f"discriminator input: expected (B, {self.in_channels}, H, W), got {got}")
+            raise ValueError(f"discriminator input: expected (B, {self.in_channels}, H, W), got {got}")
         self.cfg.check_size(x.shape[-2], x.shape[-1], what="discriminator input size",
-                            multiple=2**self.cfg.disc_layers)
+                            multiple=2**self.cfg.disc_layers, exc=ValueError)
         feats = []
         for i, block in enumerate(self.blocks):
             x = block(x)

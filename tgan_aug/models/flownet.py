@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tgan_aug.errors import UserError
 from tgan_aug.models.config import ModelConfig
 
 __all__ = ["FlowNet", "warp", "warp_valid_mask", "flow_self_supervised_loss", "ssim_map"]
@@ -42,7 +41,7 @@ def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     align_corners=False, so flow = 0 returns ``img`` exactly.
     """
     if flow.dim() != 4 or flow.shape[1] != 2 or img.dim() != 4 or img.shape[-2:] != flow.shape[-2:]:
-        raise UserError(f"warp: expected img (B, C, H, W) and flow (B, 2, H, W), got {tuple(img.shape)} and "
+        raise ValueError(f"warp: expected img (B, C, H, W) and flow (B, 2, H, W), got {tuple(img.shape)} and "
                         f"{tuple(flow.shape)}")
     _, _, h, w = flow.shape
     xs, ys = _base_grid(flow)
@@ -146,7 +145,7 @@ class FlowNet(nn.Module):
                 its own level (B, 2, H / 2**l, W / 2**l).
         """
         if img1.dim() != 4 or img1.shape[1] != 1 or img1.shape != img2.shape:
-            raise UserError(f"FlowNet: expected two (B, 1, H, W) frames of equal shape, got {tuple(img1.shape)} "
+            raise ValueError(f"FlowNet: expected two (B, 1, H, W) frames of equal shape, got {tuple(img1.shape)} "
                             f"and {tuple(img2.shape)}")
         h, w = img1.shape[-2:]
         m = 2**self.levels

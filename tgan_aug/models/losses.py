@@ -74,7 +74,7 @@ def feature_matching_loss(fake_feats: list[torch.Tensor], real_feats: list[torch
                           layer_weights: list[float] | None = None) -> torch.Tensor:
     """Sum over layers of weight * L1(fake feature, detached real feature)."""
     if len(fake_feats) != len(real_feats):
-        raise UserError(f"feature matching: {len(fake_feats)} fake vs {len(real_feats)} real feature maps")
+        raise ValueError(f"feature matching: {len(fake_feats)} fake vs {len(real_feats)} real feature maps")
     weights = layer_weights or [1.0] * len(fake_feats)
     return sum(wt * F.l1_loss(f, r.detach()) for wt, f, r in zip(weights, fake_feats, real_feats))
 
@@ -152,11 +152,11 @@ class PerceptualLoss(nn.Module):
                 real_feats: list[torch.Tensor] | None = None) -> torch.Tensor:
         if self.kind == "feature_matching":
             if fake_feats is None or real_feats is None:
-                raise UserError("perceptual loss uses discriminator feature matching: pass fake_feats and "
+                raise ValueError("perceptual loss uses discriminator feature matching: pass fake_feats and "
                                 "real_feats (the feature lists returned by the discriminator)")
             return feature_matching_loss(fake_feats, real_feats, self.layer_weights)
         if fake.shape != real.shape:
-            raise UserError(f"perceptual loss: fake {tuple(fake.shape)} and real {tuple(real.shape)} differ")
+            raise ValueError(f"perceptual loss: fake {tuple(fake.shape)} and real {tuple(real.shape)} differ")
         extractor = self.extractor
         try:
             param = next(extractor.parameters())

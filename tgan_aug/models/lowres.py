@@ -16,7 +16,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tgan_aug.errors import UserError
 from tgan_aug.models.config import ModelConfig
 from tgan_aug.models.decoder import StyleDecoder, StyleGeneratorBase, resolve_noise
 from tgan_aug.models.layers import Encoder, MappingNetwork, SourceAttention, ToImage
@@ -41,11 +40,11 @@ def _check_image(x: torch.Tensor, name: str, channels: int, size: tuple[int, int
                  batch: int | None = None) -> None:
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != channels:
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise UserError(f"{name}: expected a tensor (B, {channels}, H, W), got {got}")
+        raise ValueError(f"{name}: expected a tensor (B, {channels}, H, W), got {got}")
     if size is not None and tuple(x.shape[-2:]) != tuple(size):
-        raise UserError(f"{name}: expected spatial size {tuple(size)}, got {tuple(x.shape[-2:])}")
+        raise ValueError(f"{name}: expected spatial size {tuple(size)}, got {tuple(x.shape[-2:])}")
     if batch is not None and x.shape[0] != batch:
-        raise UserError(f"{name}: expected batch {batch}, got {x.shape[0]}")
+        raise ValueError(f"{name}: expected batch {batch}, got {x.shape[0]}")
 
 
 class LowResGenerator(StyleGeneratorBase):
@@ -58,7 +57,7 @@ class LowResGenerator(StyleGeneratorBase):
         noise = G.make_noise(B, generator=g)           # once
         for t: frame_t = G(masks_t, prev, bg_feats, w, noise)   # prev = frame_{t-1}
 
-    Sizes: any (h, w) that are multiples of 2**cfg.depth (others raise UserError).
+    Sizes: any (h, w) that are multiples of 2**cfg.depth (others raise ValueError).
     """
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -84,7 +83,7 @@ class LowResGenerator(StyleGeneratorBase):
         return height, width
 
     def _check_frame_size(self, height: int, width: int) -> None:
-        self.cfg.check_size(height, width, what="low-res frame size")
+        self.cfg.check_size(height, width, what="low-res frame size", exc=ValueError)
 
     # ------------------------------------------------------------------ API
     def encode_background(self, bg: torch.Tensor) -> list[torch.Tensor]:
@@ -152,7 +151,7 @@ class LowResGenerator(StyleGeneratorBase):
         """atanh of the clamped background (B, 1, h, w): the residual head's pre-tanh start."""
         image = getattr(bg_feats, "image", None)
         if image is None:
-            raise UserError("bg_feats: this model adds its output to the background; pass what "
+            raise ValueError("bg_feats: this model adds its output to the background; pass what "
                             "encode_background(bg) returns (it carries the background image)")
         if image.shape[0] == 1 and batch > 1:
             image = image.expand(batch, -1, -1, -1)
@@ -161,14 +160,14 @@ class LowResGenerator(StyleGeneratorBase):
     def _check_bg_feats(self, bg_feats, batch: int, h: int, w: int) -> list[torch.Tensor]:
         chans = self.cfg.channels()
         if not isinstance(bg_feats, (list, tuple)) or len(bg_feats) != len(chans):
-            raise UserError(
+            raise ValueError(
                 f"bg_feats: expected the list of {len(chans)} tensors returned by encode_background(bg), "
                 f"got {type(bg_feats).__name__}"
             )
         for i, f in enumerate(bg_feats):
             expected = (chans[i], h >> i, w >> i)
             if tuple(f.shape[1:]) != expected or f.shape[0] not in (1, batch):
-                raise UserError(
+                raise ValueError(
                     f"bg_feats[{i}]: expected shape ({batch}, {expected[0]}, {expected[1]}, {expected[2]}), "
                     f"got {tuple(f.shape)}; encode a background of the same size as the masks"
                 )
@@ -201,7 +200,7 @@ class LowResGenerator(StyleGeneratorBase):
             (B, T, h, w) frames in [-1, 1].
         """
         if masks.dim() != 4:
-            raise UserError(f"masks: expected (B, T, h, w), got {tuple(masks.shape)}")
+            raise ValueError(f"masks: expected (B, T, h, w), got {tuple(masks.shape)}")
         b, t_len, h, w_px = masks.shape
         bg_feats = self.encode_background(bg) if self.cfg.use_background else []
         if isinstance(noise, int) and not isinstance(noise, bool):

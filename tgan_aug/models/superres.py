@@ -11,7 +11,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from tgan_aug.errors import UserError
 from tgan_aug.models.config import ModelConfig
 from tgan_aug.models.decoder import StyleDecoder, StyleGeneratorBase, resolve_noise
 from tgan_aug.models.layers import ConvBlock, Encoder, MappingNetwork, StyledConv, ToImage
@@ -55,7 +54,7 @@ class SuperResGenerator(StyleGeneratorBase):
         return height // 2, width // 2
 
     def _check_frame_size(self, height: int, width: int) -> None:
-        self.cfg.check_size(height, width, what="super-res output size", multiple=2 * self.cfg.size_multiple)
+        self.cfg.check_size(height, width, what="super-res output size", multiple=2 * self.cfg.size_multiple, exc=ValueError)
 
     def noise_shapes(self, height: int, width: int) -> list[tuple[int, int]]:
         """(h, w) of each noise map for an output frame (height, width): U-Net levels, then 2 at full size."""
@@ -75,11 +74,11 @@ class SuperResGenerator(StyleGeneratorBase):
         """
         _check_image(lowres, "lowres", 1)
         b, _, h, w_px = lowres.shape
-        self.cfg.check_size(h, w_px, what="super-res input (low-res) size")
+        self.cfg.check_size(h, w_px, what="super-res input (low-res) size", exc=ValueError)
         if not isinstance(mask, torch.Tensor) or mask.dim() != 4 or mask.shape[1] != 1 \
                 or tuple(mask.shape[-2:]) != (2 * h, 2 * w_px) or mask.shape[0] != b:
             got = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
-            raise UserError(f"mask: expected ({b}, 1, {2 * h}, {2 * w_px}) (2x the low-res frame), got {got}")
+            raise ValueError(f"mask: expected ({b}, 1, {2 * h}, {2 * w_px}) (2x the low-res frame), got {got}")
         self._check_w(w, b)
         maps = resolve_noise(noise, shapes=self.noise_shapes(2 * h, 2 * w_px), batch=b, device=lowres.device,
                              dtype=lowres.dtype, styled=self.cfg.use_style_noise)

@@ -42,6 +42,7 @@ import torch
 
 from tgan_aug.errors import UserError
 from tgan_aug.render.shard import sequence_seed
+from tgan_aug.validation import validate_video
 
 __all__ = ["Renderer", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
 
@@ -164,6 +165,8 @@ def render_frames(
 
     if not (len(labels) == len(backgrounds) == len(seeds)) or not labels:
         raise UserError("render_frames: labels, backgrounds and seeds must be non-empty lists of one length")
+    labels = [validate_video(None, lab, name=f"render_frames: labels[{i}]", images_optional=True, binary_ok=True)[1]
+              for i, lab in enumerate(labels)]
     H, W = labels[0].shape[1:]
     if any(lab.shape[1:] != (H, W) for lab in labels) or any(bg.shape != (H, W) for bg in backgrounds):
         raise UserError("render_frames: every sequence and background of a batch must have the same (H, W)")

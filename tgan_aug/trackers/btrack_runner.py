@@ -29,6 +29,7 @@ from masksynth.tracked import TrackedMasks
 from tgan_aug.errors import UserError, require
 from tgan_aug.trackers._btrack_lib import ensure_btrack_library
 from tgan_aug.trackers.ctc_results import Link, links_to_tracked
+from tgan_aug.validation import validate_video
 
 __all__ = ["DEFAULT_CONFIG", "load_btrack_config", "track_btrack", "search_btrack_params"]
 
@@ -149,11 +150,7 @@ def track_btrack(
     """
     require("btrack", "trackers")
     btrack = ensure_btrack_library()
-    labels = np.asarray(labels)
-    if labels.ndim != 3:
-        raise UserError(f"labels must be (T, Y, X), got shape {labels.shape}")
-    if images is not None and np.shape(images) != labels.shape:
-        raise UserError(f"images {np.shape(images)} must have the shape of labels {labels.shape}")
+    images, labels = validate_video(images, labels, name="btrack input", images_optional=True)
     cfg = copy.deepcopy(dict(config)) if isinstance(config, Mapping) else load_btrack_config(config)
     if search_radius is not None:
         if search_radius <= 0:

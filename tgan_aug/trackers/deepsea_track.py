@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,10 +40,12 @@ import numpy as np
 import torch
 from scipy import ndimage as ndi
 
+from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
 from masksynth.tracked import TrackedMasks
-from tgan_aug.errors import UserError, reject_unknown_keys
+from tgan_aug.errors import UserError
 from tgan_aug.trackers.ctc_results import Link, links_to_tracked
 from tgan_aug.trackers.deepsea_crops import CellBox, cell_boxes, cell_pair, normalize_frame, resize_labels, resolve_invert
+from tgan_aug.validation import validate_video
 
 __all__ = [
     "DeepSeaTrackConfig",
@@ -56,13 +57,12 @@ __all__ = [
     "link_frame_assignment",
 ]
 
-LINKING = ("deepsea", "assignment")
+Linking = Literal["deepsea", "assignment"]
+LINKING = choices_of(Linking)
 
-TRACK_PRESETS = ("deepsea", "fast")
 
-
-@dataclass
-class DeepSeaTrackConfig:
+@configclass
+class DeepSeaTrackConfig(ConfigBase):
     """Inference settings. Presets: ``deepsea`` (the published settings: 128 px crops) and
     ``fast`` (64 px crops, about 6x faster on CPU; as good on PhC-C2DL-PSC and round blobs, worse
     on crowded cells: bacteria-phc MOTA 0.39 vs 0.79 over the whole sequence).
@@ -90,31 +90,20 @@ class DeepSeaTrackConfig:
     min_cycle_frames: int = 5
     invert: bool | Literal["auto"] = "auto"
     batch_size: int = 16
-    linking: Literal["deepsea", "assignment"] = "deepsea"
+    linking: Linking = "deepsea"
     distance_weight: float = 0.5
 
-    @classmethod
-    def preset_config(cls, name: str = "deepsea", **overrides: Any) -> "DeepSeaTrackConfig":
-        """A preset with field overrides (unknown names raise)."""
-        base = {"deepsea": {}, "fast": {"crop_size": 64, "min_size": 5}}.get(name)
-        if base is None:
-            raise UserError(f"unknown DeepSea tracking preset {name!r}; choose one of {', '.join(TRACK_PRESETS)}")
-        return cls.from_dict({**base, **overrides, "preset": name})
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "DeepSeaTrackConfig":
-        """Rebuild from ``dataclasses.asdict`` output; unknown keys raise and are named."""
-        reject_unknown_keys(cls, dict(d), what="DeepSea tracking config")
-        cfg = cls(**d)
-        cfg.check()
-        return cfg
+    PRESETS = {"deepsea": {}, "fast": {"crop_size": 64, "min_size": 5}}
+    DEFAULT_PRESET = "deepsea"
+    WHAT = "DeepSea tracking config"
+    PRESET_WHAT = "DeepSea tracking"
 
     def with_crop_size(self, crop_size: int) -> "DeepSeaTrackConfig":
         """A copy with another network input size; ``min_size`` scales with the crop area."""
         scaled = max(1, round(self.min_size * (crop_size / self.crop_size) ** 2))
         return DeepSeaTrackConfig.from_dict({**dataclasses.asdict(self), "crop_size": int(crop_size), "min_size": scaled})
 
-    def check(self) -> None:
+    def validate(self) -> None:
         if self.crop_size < 16 or self.crop_size % 4:
             raise UserError(f"crop_size must be a multiple of 4 and >= 16 pixels, got {self.crop_size}")
         if self.window_scale <= 0 or self.min_window < 2:
@@ -123,8 +112,7 @@ class DeepSeaTrackConfig:
             raise UserError(f"match_threshold must be in [0, 1), got {self.match_threshold}")
         if self.invert not in (True, False, "auto"):
             raise UserError(f"invert must be true, false or 'auto', got {self.invert!r}")
-        if self.linking not in LINKING:
-            raise UserError(f"linking {self.linking!r}: choose one of {', '.join(LINKING)}")
+        check_choice(self.linking, Linking, "linking")
         if self.distance_weight < 0:
             raise UserError(f"distance_weight must be >= 0, got {self.distance_weight}")
         if self.min_size < 0 or self.min_cycle_frames < 0 or self.batch_size < 1:
@@ -283,7 +271,7 @@ class DeepSeaTracker:
         self.device = torch.device(device)
         self.net = net.eval().to(self.device)
         self.config = config or DeepSeaTrackConfig()
-        self.config.check()
+        self.config.validate()
         self.meta = meta or {}
 
     @classmethod
@@ -342,7 +330,7 @@ class DeepSeaTracker:
         """
         from tqdm import tqdm
 
-        images, labels = _check_inputs(images, labels)
+        images, labels = validate_video(images, labels, name="deepsea tracking input", min_frames=2)
         cfg = self.config
         invert = resolve_invert(cfg.invert, images, labels)
         links: list[Link] = []
@@ -369,22 +357,6 @@ class DeepSeaTracker:
                             born_curr[j] = born_prev[i]
             prev_img, prev_boxes, born_prev = curr_img, curr_boxes, born_curr
         return links_to_tracked(labels, links)
-
-
-def _check_inputs(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    images = np.asarray(images)
-    labels = np.asarray(labels)
-    if labels.ndim != 3 or images.shape != labels.shape:
-        raise UserError(f"images {images.shape} and labels {labels.shape} must both be (T, Y, X) of one shape")
-    if labels.shape[0] < 2:
-        raise UserError(f"tracking needs at least 2 frames, got {labels.shape[0]}")
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise UserError(f"labels must be an integer label mask, got dtype {labels.dtype}")
-    if labels.min() < 0:
-        raise UserError("labels must be >= 0 (0 = background)")
-    if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
-        raise UserError(f"images must be real-valued intensities, got dtype {images.dtype}")
-    return images, labels
 
 
 def load_tracker(

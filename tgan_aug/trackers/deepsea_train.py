@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tgan_aug.errors import UserError, reject_unknown_keys
+from masksynth.configbase import ConfigBase, configclass
+from tgan_aug.errors import UserError
 from tgan_aug.trackers.deepsea_crops import cell_boxes, cell_pair, normalize_frame, resize_labels, resolve_invert
 from tgan_aug.trackers.deepsea_track import DeepSeaTrackConfig
 
@@ -47,11 +47,9 @@ __all__ = [
     "finetune_and_track_deepsea",
 ]
 
-TRAIN_PRESETS = ("tiny", "small", "default")
 
-
-@dataclass
-class DeepSeaTrainConfig:
+@configclass
+class DeepSeaTrainConfig(ConfigBase):
     """Fine-tuning settings. Presets: ``tiny`` (tests: 5 steps, batch 4), ``small`` (CPU:
     100 steps of 8 crops), ``default`` (2000 steps of 16 crops, for a GPU).
 
@@ -75,23 +73,13 @@ class DeepSeaTrainConfig:
     samples_per_epoch: int | None = None
     grad_clip: float = 1.0
 
-    @classmethod
-    def preset_config(cls, name: str = "small", **overrides: Any) -> "DeepSeaTrainConfig":
-        """A preset with field overrides (unknown names raise)."""
-        base = {"tiny": {"batch_size": 4, "max_steps": 5, "cells_per_window": 4}, "small": {}, "default": {"max_steps": 2000, "batch_size": 16}}.get(name)
-        if base is None:
-            raise UserError(f"unknown DeepSea training preset {name!r}; choose one of {', '.join(TRAIN_PRESETS)}")
-        return cls.from_dict({**base, **overrides, "preset": name})
+    PRESETS = {"tiny": {"batch_size": 4, "max_steps": 5, "cells_per_window": 4}, "small": {},
+               "default": {"max_steps": 2000, "batch_size": 16}}
+    DEFAULT_PRESET = "small"
+    WHAT = "DeepSea training config"
+    PRESET_WHAT = "DeepSea training"
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "DeepSeaTrainConfig":
-        """Rebuild from ``dataclasses.asdict`` output; unknown keys raise and are named."""
-        reject_unknown_keys(cls, dict(d), what="DeepSea training config")
-        cfg = cls(**d)
-        cfg.check()
-        return cfg
-
-    def check(self) -> None:
+    def validate(self) -> None:
         if not self.lr > 0:
             raise UserError(f"--lr must be > 0, got {self.lr}")
         if self.batch_size < 1 or self.max_steps < 1 or self.cells_per_window < 1:
@@ -300,8 +288,8 @@ def train_deepsea(
 
     from tgan_aug.trackers.deepsea_net import load_deepsea_tracker, save_tracker_folder
 
-    config = config or DeepSeaTrainConfig.preset_config("small")
-    config.check()
+    config = config or DeepSeaTrainConfig.preset("small")
+    config.validate()
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
@@ -313,7 +301,7 @@ def train_deepsea(
         track = DeepSeaTrackConfig.from_dict(meta["track"]) if meta.get("track") else DeepSeaTrackConfig()
     if crop_size is not None:
         track = track.with_crop_size(crop_size)
-    track.check()
+    track.validate()
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     batches = crop_batches(windows, track=track, config=config, seed=seed)
@@ -355,8 +343,8 @@ def fit_deepsea(
     """
     from tgan_aug.trackers.dataset import MixedTrackingDataset, check_training_request
 
-    config = config or DeepSeaTrainConfig.preset_config("small")
-    config.check()
+    config = config or DeepSeaTrainConfig.preset("small")
+    config.validate()
     out_dir = check_training_request(real, synthetic, ratio=ratio, out_dir=out_dir, overwrite=overwrite)
     windows = MixedTrackingDataset(real, synthetic, ratio=ratio, window=2, crop=None,
                                    samples_per_epoch=config.samples_per_epoch, seed=seed, as_torch=False)

@@ -210,11 +210,9 @@ class _Trackastra(Tracker):
     def track(self, images, masks, *, progress=False):
         from tgan_aug.trackers.ctc_results import links_to_tracked
 
-        images, labels = np.asarray(images), np.asarray(masks)
-        if labels.ndim != 3 or images.shape != labels.shape:
-            raise UserError(f"images {images.shape} and labels {labels.shape} must both be (T, Y, X) of one shape")
-        if labels.shape[0] < 2:
-            raise UserError("tracking needs at least 2 frames")
+        from tgan_aug.validation import validate_video
+
+        images, labels = validate_video(images, masks, name="trackastra tracking input", min_frames=2)
         with _root_logger_kept():
             graph, _ = self.model_.track(images.astype(np.float32), labels.astype(np.int32), mode=self.mode,
                                          progbar_class=_progress_bar(progress))
@@ -228,7 +226,7 @@ class _Trackastra(Tracker):
     def _fit(cls, real, synthetic, out_dir, *, ratio, preset, init, device, seed, overwrite, progress, **options):
         from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
 
-        cfg = TrackastraConfig.preset_config(preset, **options)
+        cfg = TrackastraConfig.preset(preset, **options)
         out = fit_trackastra(real, synthetic, out_dir, ratio=ratio, config=cfg, init=init, device=device, seed=seed,
                              overwrite=overwrite, progress=progress)
         history = [{"step": int(h["step"]), "loss": float(h["loss"])} for h in out["history"]]
@@ -271,7 +269,7 @@ class _DeepSea(Tracker):
     def _fit(cls, real, synthetic, out_dir, *, ratio, preset, init, device, seed, overwrite, progress, crop_size=None, **options):
         from tgan_aug.trackers.deepsea_train import DeepSeaTrainConfig, fit_deepsea
 
-        cfg = DeepSeaTrainConfig.preset_config(preset, **options)
+        cfg = DeepSeaTrainConfig.preset(preset, **options)
         out = fit_deepsea(real, synthetic, out_dir, ratio=ratio, config=cfg, init=init, crop_size=crop_size, device=device,
                           seed=seed, overwrite=overwrite, progress=progress)
         history = [{"step": k + 1, "loss": float(loss)} for k, loss in enumerate(out["history"])]

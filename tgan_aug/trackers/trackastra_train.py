@@ -25,15 +25,15 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from tgan_aug.errors import UserError, reject_unknown_keys, require
+from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
+from tgan_aug.errors import UserError, require
 from tgan_aug.trackers.registry import import_trackastra
 
 __all__ = [
@@ -45,13 +45,13 @@ __all__ = [
     "fit_trackastra",
 ]
 
-PRESETS = ("tiny", "small", "default")
-CAUSAL_NORMS = ("none", "linear", "softmax", "quiet_softmax")
+CausalNorm = Literal["none", "linear", "softmax", "quiet_softmax"]
+CAUSAL_NORMS = choices_of(CausalNorm)
 FORMAT_VERSION = 1
 
 
-@dataclass
-class TrackastraConfig:
+@configclass
+class TrackastraConfig(ConfigBase):
     """Model and optimisation settings; presets ``tiny`` (tests), ``small`` (CPU), ``default``
     (trackastra's published training defaults: d_model 256, 6 + 6 layers, window 10).
 
@@ -73,7 +73,7 @@ class TrackastraConfig:
     spatial_pos_cutoff: int = 256
     attn_positional_bias: str = "rope"
     attn_positional_bias_n_spatial: int = 16
-    causal_norm: str = "quiet_softmax"
+    causal_norm: CausalNorm = "quiet_softmax"
     features: str = "wrfeat"
     # optimisation
     lr: float = 1e-4
@@ -90,33 +90,21 @@ class TrackastraConfig:
     augment: int = 0
     samples_per_epoch: int | None = None
 
-    @classmethod
-    def preset_config(cls, name: str = "small", **overrides: Any) -> "TrackastraConfig":
-        """A preset with optional field overrides (unknown names raise)."""
-        base: dict[str, Any] = {
-            "tiny": dict(window=4, d_model=32, num_encoder_layers=1, num_decoder_layers=1, batch_size=4, epochs=30, lr=1e-3, pos_embed_per_dim=16, feat_embed_per_dim=4),
-            "small": {},
-            "default": dict(window=10, d_model=256, num_encoder_layers=6, num_decoder_layers=6, augment=3, epochs=100, warmup_epochs=10),
-        }.get(name)
-        if base is None:
-            raise UserError(f"unknown trackastra preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return cls.from_dict({**base, **overrides, "preset": name})
+    PRESETS = {
+        "tiny": dict(window=4, d_model=32, num_encoder_layers=1, num_decoder_layers=1, batch_size=4, epochs=30, lr=1e-3, pos_embed_per_dim=16, feat_embed_per_dim=4),
+        "small": {},
+        "default": dict(window=10, d_model=256, num_encoder_layers=6, num_decoder_layers=6, augment=3, epochs=100, warmup_epochs=10),
+    }
+    DEFAULT_PRESET = "small"
+    WHAT = "trackastra config"
+    PRESET_WHAT = "trackastra"
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrackastraConfig":
-        """Rebuild from ``dataclasses.asdict`` output; unknown keys raise and are named."""
-        reject_unknown_keys(cls, d, what="trackastra config")
-        cfg = cls(**d)
-        cfg.check()
-        return cfg
-
-    def check(self) -> None:
+    def validate(self) -> None:
         if self.window < 2:
             raise UserError(f"window must be >= 2 frames, got {self.window}")
         if self.d_model % self.nhead:
             raise UserError(f"d_model ({self.d_model}) must be divisible by nhead ({self.nhead})")
-        if self.causal_norm not in CAUSAL_NORMS:
-            raise UserError(f"causal_norm {self.causal_norm!r} is not one of {CAUSAL_NORMS}")
+        check_choice(self.causal_norm, CausalNorm, "causal_norm")
         if self.epochs < 1 and not self.max_steps:
             raise UserError(f"--epochs must be >= 1 (or give --max-steps), got {self.epochs}")
         if self.max_steps is not None and self.max_steps < 1:
@@ -154,7 +142,7 @@ def association_loss(
     timepoints: torch.Tensor,
     padding_mask: torch.Tensor,
     *,
-    causal_norm: str = "quiet_softmax",
+    causal_norm: CausalNorm = "quiet_softmax",
     delta_cutoff: int = 2,
     div_upweight: float = 2.0,
 ) -> torch.Tensor:
@@ -281,8 +269,8 @@ def train_trackastra(
     from trackastra.data import collate_sequence_padding
     from tqdm import tqdm
 
-    config = config or TrackastraConfig.preset_config("small")
-    config.check()
+    config = config or TrackastraConfig.preset("small")
+    config.validate()
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
@@ -358,8 +346,8 @@ def fit_trackastra(
 
     from tgan_aug.trackers.dataset import check_training_request, trackastra_training_data
 
-    config = config or TrackastraConfig.preset_config("small")
-    config.check()
+    config = config or TrackastraConfig.preset("small")
+    config.validate()
     out_dir = check_training_request(real, synthetic, ratio=ratio, out_dir=out_dir, overwrite=overwrite)
     window = config.window
     if init is not None:

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
+from tgan_aug.validation import validate_video
+
 __all__ = ["estimate_background"]
 
 
@@ -32,12 +34,9 @@ def estimate_background(
     dilate: pixels grown around every cell before it is excluded (halo of phase contrast).
     frames: optional (K,) indices of the frames to use (e.g. frames outside a held-out clip).
     max_frames: at most this many frames (evenly spaced) are used, to bound memory and time.
-    Returns (Y, X) float32.
+    Returns (Y, X) float32. Raises :class:`UserError` for arrays :func:`validate_video` rejects.
     """
-    images = np.asarray(images)
-    masks = np.asarray(masks)
-    if images.ndim != 3 or masks.shape != images.shape:
-        raise ValueError(f"images {images.shape} and masks {masks.shape} must both be (T, Y, X) and equal")
+    images, masks = validate_video(images, masks, name="estimate_background", min_frames=1, binary_ok=True)
     idx = np.arange(images.shape[0]) if frames is None else np.asarray(frames, dtype=np.int64)
     if idx.size == 0:
         raise ValueError("estimate_background needs at least one frame")

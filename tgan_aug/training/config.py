@@ -8,12 +8,12 @@ keys by name; :meth:`TrainConfig.with_overrides` applies ``key=value`` strings f
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import field
+from typing import Any, ClassVar, Literal
 
-from tgan_aug.errors import UserError, reject_unknown_keys
+from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
+from tgan_aug.errors import UserError
 
 Stage = Literal["lowres", "superres"]
 PerceptualKind = Literal["auto", "deepsea", "vgg19", "feature_matching", "none"]
@@ -22,10 +22,9 @@ AmpMode = Literal["auto", "bf16", "fp16", "off"]
 #: ``max_steps`` at or above this means "no step limit": the time limit (``max_minutes``) ends the run
 NO_STEP_LIMIT = 10**7
 
-STAGES = ("lowres", "superres")
-PRESETS = ("paper", "small", "tiny")
-PERCEPTUAL_KINDS = ("auto", "deepsea", "vgg19", "feature_matching", "none")
-AMP_MODES = ("auto", "bf16", "fp16", "off")
+STAGES = choices_of(Stage)
+PERCEPTUAL_KINDS = choices_of(PerceptualKind)
+AMP_MODES = choices_of(AmpMode)
 
 
 def _model_config_cls():
@@ -34,8 +33,8 @@ def _model_config_cls():
     return ModelConfig
 
 
-@dataclass
-class TrainConfig:
+@configclass
+class TrainConfig(ConfigBase):
     """Everything a training run needs besides the data path and the device.
 
     Sizes come from ``model`` (``lowres_size`` (H, W) for the low-resolution stage, ``out_size``
@@ -44,7 +43,7 @@ class TrainConfig:
     background, every later one from the previous generated frame).
     """
 
-    stage: str = "lowres"
+    stage: Stage = "lowres"
     preset: str = "small"
     model: Any = None  # ModelConfig; filled by preset()/from_dict()
     seed: int = 0
@@ -79,66 +78,59 @@ class TrainConfig:
     w_flow: float = 1.0
     w_l1: float = 10.0
     w_perceptual: float = 10.0
-    perceptual: str = "auto"  # auto: deepsea when installed, else vgg19 if vgg19_weights, else feature_matching
+    perceptual: PerceptualKind = "auto"  # auto: deepsea when installed, else vgg19 if vgg19_weights, else feature_matching
     vgg19_weights: str = ""
     deepsea_invert: bool = False  # invert intensities before DeepSea features (bright cells on dark)
     # super-resolution stage: optional low-res checkpoint whose outputs replace the downsampled real frame
     lowres_checkpoint: str = ""
     p_lowres_input: float = 0.5
     # precision and bookkeeping
-    amp: str = "auto"  # auto = bf16 on CUDA when supported, off on CPU
+    amp: AmpMode = "auto"  # auto = bf16 on CUDA when supported, off on CPU
     max_steps: int = 10000
     max_minutes: float = 0.0  # 0 = no limit
     log_every: int = 10
     sample_every: int = 500
     ckpt_every: int = 1000
 
+    # paper: the paper's schedule; small: ~1-2 s/step on a shared 2-core CPU (2000 steps are tens of
+    # minutes to an hour); tiny: tests. The super-resolution stage trains on single frames.
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "paper": dict(batch_size=4, clip_schedule=[[0, 2], [5000, 4], [20000, 6], [50000, 8]],
+                      max_steps=100000, sample_every=1000, ckpt_every=5000),
+        "small": dict(batch_size=2, clip_schedule=[[0, 2], [600, 3], [1200, 4]],
+                      max_steps=2000, sample_every=200, ckpt_every=500),
+        "tiny": dict(batch_size=1, clip_schedule=[[0, 2], [2, 3]], max_steps=4, log_every=1,
+                     sample_every=2, ckpt_every=2, ema_decay=0.9),
+    }
+    DEFAULT_PRESET: ClassVar[str | None] = "small"
+    WHAT: ClassVar[str] = "training config"
+    PRESET_WHAT: ClassVar[str] = "training"
+
     # ------------------------------------------------------------------ construction
     @classmethod
-    def _preset(cls, name: str = "small", *, stage: str = "lowres", **overrides: Any) -> "TrainConfig":
-        """Resolved configuration for preset ``paper`` | ``small`` | ``tiny`` and a stage."""
-        if name not in PRESETS:
-            raise UserError(f"--preset {name!r} is not a preset; choose one of {', '.join(PRESETS)}")
-        if stage not in STAGES:
-            raise UserError(f"stage {stage!r} is not known; choose one of {', '.join(STAGES)}")
-        base: dict[str, Any] = {"stage": stage, "preset": name}
-        if name == "paper":
-            base.update(batch_size=4, clip_schedule=[[0, 2], [5000, 4], [20000, 6], [50000, 8]],
-                        max_steps=100000, sample_every=1000, ckpt_every=5000)
-        elif name == "small":
-            # ~1-2 s/step on a shared 2-core CPU: 2000 steps are tens of minutes to an hour
-            base.update(batch_size=2, clip_schedule=[[0, 2], [600, 3], [1200, 4]],
-                        max_steps=2000, sample_every=200, ckpt_every=500)
-        else:  # tiny: tests
-            base.update(batch_size=1, clip_schedule=[[0, 2], [2, 3]], max_steps=4, log_every=1,
-                        sample_every=2, ckpt_every=2, ema_decay=0.9)
+    def _preset_values(cls, name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Preset ``name`` for a ``stage`` (``stage="lowres"`` unless given); ``model`` overrides go
+        to :meth:`ModelConfig.preset` of the same name."""
+        stage = overrides.pop("stage", "lowres")
+        check_choice(stage, Stage, "stage")
+        base: dict[str, Any] = {"stage": stage, **cls.PRESETS[name]}
         if stage == "superres":
             base.update(clip_schedule=[[0, 1]])
         model_over = overrides.pop("model", None) or {}
         base.update(overrides)
         base["model"] = _model_config_cls().preset(name, **model_over)
-        cfg = cls(**base)
-        cfg.validate()
-        return cfg
+        return base
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """Rebuild from ``asdict`` output; unknown keys raise :class:`UserError` naming them."""
-        reject_unknown_keys(cls, d, what="training config")
-        d = dict(d)
+    def _coerce(cls, d: dict[str, Any]) -> dict[str, Any]:
+        """``model`` as a dict (JSON) becomes a ModelConfig; missing, the model preset of ``preset``."""
         model = d.get("model")
         MC = _model_config_cls()
         if isinstance(model, dict):
             d["model"] = MC.from_dict(model)
         elif model is None:
             d["model"] = MC.preset(d.get("preset", "small"))
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (``dataclasses.asdict``; tuples become lists)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -168,12 +160,9 @@ class TrainConfig:
     # ------------------------------------------------------------------ checks and helpers
     def validate(self) -> None:
         """Check ranges and choices; raises :class:`UserError` naming the key."""
-        if self.stage not in STAGES:
-            raise UserError(f"config stage={self.stage!r}: choose one of {', '.join(STAGES)}")
-        if self.perceptual not in PERCEPTUAL_KINDS:
-            raise UserError(f"config perceptual={self.perceptual!r}: choose one of {', '.join(PERCEPTUAL_KINDS)}")
-        if self.amp not in AMP_MODES:
-            raise UserError(f"config amp={self.amp!r}: choose one of {', '.join(AMP_MODES)}")
+        check_choice(self.stage, Stage, "config stage")
+        check_choice(self.perceptual, PerceptualKind, "config perceptual")
+        check_choice(self.amp, AmpMode, "config amp")
         for key in ("p_vanilla", "p_diff", "p_lowres_input"):
             v = getattr(self, key)
             if not 0.0 <= float(v) <= 1.0:
@@ -226,8 +215,4 @@ class TrainConfig:
         return tuple(int(v) for v in self.model.lowres_size)  # type: ignore[return-value]
 
 
-# The dataclass has a field named ``preset`` (which preset a config came from) and the
-# constructor ``TrainConfig.preset(name, ...)``. Defined inside the class body, the method would
-# become the field's default; attached after the decorator, the field keeps its default
-# "small" and instances keep the field value.
-TrainConfig.preset = TrainConfig.__dict__["_preset"]  # type: ignore[method-assign]
+PRESETS = tuple(TrainConfig.PRESETS)

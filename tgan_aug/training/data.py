@@ -30,6 +30,7 @@ import torch
 from tgan_aug.errors import UserError
 from tgan_aug.training.augment import vanilla_augment
 from tgan_aug.training.background import estimate_background
+from tgan_aug.validation import validate_video
 
 __all__ = [
     "ImageStats",
@@ -55,12 +56,7 @@ def _read_tiff_pair_unlinked(images_path: Path, masks_path: Path) -> tuple[np.nd
     labels = np.asarray(tifffile.imread(masks_path))
     if images.ndim == 2:
         images, labels = images[None], labels[None]
-    if images.shape != labels.shape or images.ndim != 3:
-        raise UserError(
-            f"--data {images_path}:{masks_path}: images {images.shape} and masks {labels.shape} must both be (T, Y, X) "
-            "with the same shape"
-        )
-    return images, labels
+    return validate_video(images, labels, name=f"--data {images_path}:{masks_path}", binary_ok=True)
 
 
 def read_sources(path: str | Path, *, sequence: str | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -285,6 +281,8 @@ def prepare_sequences(
     """
     if not sources:
         raise UserError("--data: no sequences to train on")
+    sources = [(name, *validate_video(images, labels, name=f"--data sequence {name!r}", binary_ok=True))
+               for name, images, labels in sources]
     if stats is None:
         stats = compute_stats([s[1] for s in sources], percentiles=percentiles)
     smallest = min((s[1].shape[1], s[1].shape[2]) for s in sources)
@@ -292,8 +290,6 @@ def prepare_sequences(
     stats.scale = scale
     seqs = []
     for name, images, labels in sources:
-        if images.shape[0] < 1:
-            raise UserError(f"--data: sequence {name!r} has no frames")
         h = int(math.floor(images.shape[1] * scale + 1e-6))
         w = int(math.floor(images.shape[2] * scale + 1e-6))
         if h < crop[0] or w < crop[1]:

@@ -25,18 +25,19 @@ plain verdict and, when it fails, what to do.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from masksynth.configbase import ConfigBase, configclass
+
 __all__ = ["QualityThresholds", "QualityReport", "polarity", "otsu_segment", "dice", "measure", "assess"]
 
 
-@dataclass
-class QualityThresholds:
+@configclass
+class QualityThresholds(ConfigBase):
     """When a model passes (documented defaults; all intensities in [0, 1] units).
 
     min_dice_ratio: rendered Dice >= this x the real frames' Dice (cells where the masks say).
@@ -54,11 +55,6 @@ class QualityThresholds:
     max_mean_shift: float = 0.15
     no_cells_contrast: float = 0.2
     no_cells_dice_ratio: float = 0.1
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["contrast_range"] = list(self.contrast_range)
-        return d
 
 
 @dataclass
