@@ -232,15 +232,16 @@ def test_demo_small_end_to_end(tmp_path, tiny_ckpt):
 
 
 def test_shipped_model_demo_does_not_flicker(tmp_path):
-    """The default demo (shipped model, high-density masks) has no 2-frame flicker: frame-parity index
-    <= 0.025 (real videos 0.008-0.012; the model shipped before the identity style init scored 0.27)."""
+    """The default demo (shipped model, high-density masks) has no 2-frame flicker. The model shipped
+    before the identity style init scored 0.25-0.27 here, the current one 0.025 (real videos
+    0.008-0.012); the bound leaves room for a retrained model, not for a flicker."""
     from tgan_aug.metrics.stability import frame_parity_index
     from tgan_aug.render.demo import run_demo
 
     summary = run_demo(tmp_path / "d", frames=12, sequences=1)
     v = read_store(tmp_path / "d" / "video.zarr", "seq000")
     index = frame_parity_index(v.images, v.masks.labels)
-    assert index <= 0.025, f"frame-parity index {index:.4f}"
+    assert index <= 0.05, f"frame-parity index {index:.4f}"
     assert f"seq000 {index:.4f}" in summary.read_text()
 
 
