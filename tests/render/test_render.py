@@ -219,6 +219,9 @@ def test_demo_small_end_to_end(tmp_path, tiny_ckpt):
         assert (d / f).stat().st_size > 0, f
     v = read_ctc(d / "ctc", sequence="02")
     np.testing.assert_array_equal(v.masks.labels, read_store(d / "video.zarr", "seq001").masks.labels)
+    from tgan_aug.io import read_geff
+
+    assert read_geff(d / "geff" / "seq001" / "tracks.geff") == read_store(d / "video.zarr", "seq001").masks
     assert v.images.shape == (4, 64, 96)
     with pytest.raises(SystemExit) as ex:  # never silently reused
         main(["demo", str(d), "--frames", "4", "--size", "64x96", "--checkpoint", str(tiny_ckpt)])

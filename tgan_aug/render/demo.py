@@ -13,7 +13,7 @@ from tgan_aug.text import plural
 __all__ = ["DEMO_OUTPUTS", "run_demo"]
 
 # what run_demo writes into OUT_DIR (summary.md last: its presence means the demo finished)
-DEMO_OUTPUTS = ("summary.md", "masks.zarr", "video.zarr", "ctc", "preview")
+DEMO_OUTPUTS = ("summary.md", "masks.zarr", "video.zarr", "ctc", "geff", "preview")
 
 
 def run_demo(
@@ -30,7 +30,7 @@ def run_demo(
 ) -> Path:
     """Run the whole pipeline into ``out_dir``; returns the path of ``summary.md``.
 
-    Writes masks.zarr, video.zarr (images + labels + lineage), ctc/01.. (CTC folders),
+    Writes masks.zarr, video.zarr (images + labels + lineage), ctc/01.. (CTC folders), geff/seqNNN (GEFF lineage graphs),
     preview/seqNNN.mp4 and preview/seqNNN_strip.png (outlines over frames), summary.md.
     size: (H, W) frame size in working pixels of the model (cells keep the training scale).
     progress: show a tqdm bar (stderr) over the rendered frames.
@@ -42,6 +42,7 @@ def run_demo(
 
     from tgan_aug.device import resolve_device
     from tgan_aug.io import read_store, write_ctc, write_store
+    from tgan_aug.io.geff_export import export_geff
     from tgan_aug.io.outputs import removed_on_failure
     from tgan_aug.metrics.stability import frame_parity_index
     from tgan_aug.preview import write_mp4, write_strip
@@ -94,6 +95,7 @@ def run_demo(
             except UserError as exc:  # an OpenCV build without an MP4 encoder: keep the PNG strip, say so
                 notes.append(f"MP4 not written: {exc}")
             write_strip(out / "preview" / f"{name}_strip.png", v.images, v.masks.labels)
+        export_geff(out / "video.zarr", out / "geff", sequences=[name for name, _ in masks])
         times["export + preview"] = time.perf_counter() - t
         n_frames = sum(m.labels.shape[0] for _, m in masks)
         n_tracks = sum(len(m.lineage) for _, m in masks)
@@ -112,7 +114,8 @@ def run_demo(
             "frame-parity index (2-frame flicker along tracks; real videos 0.008-0.012): "
             + ", ".join(f"{name} {p:.4f}" for (name, _), p in zip(masks, parity)), "",
             *[f"- {n}" for n in notes], "",
-            "Files: `masks.zarr`, `video.zarr`, `ctc/NN` + `ctc/NN_GT/TRA`, `preview/*.mp4`, `preview/*_strip.png`.",
+            "Files: `masks.zarr`, `video.zarr`, `ctc/NN` + `ctc/NN_GT/TRA`, `geff/seqNNN/tracks.geff` (+ `labels`), "
+            "`preview/*.mp4`, `preview/*_strip.png`.",
         ]
         (out / "summary.md").write_text("\n".join(lines) + "\n")
     return out / "summary.md"
