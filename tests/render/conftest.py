@@ -49,3 +49,24 @@ def tiny_ckpt_factory():
 @pytest.fixture(scope="session")
 def tiny_ckpt(tmp_path_factory):
     return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+
+
+@pytest.fixture
+def seeded_renders():
+    """``seeded_renders(masks_store, a, b, c)``: see :func:`_seeded_renders`."""
+    return _seeded_renders
+
+
+def _seeded_renders(masks_store, same_a, same_b, other):
+    """Renders of ``masks_store`` with seeds (s, s, s'): the first two are bit-identical, the third
+    differs, labels and lineage pass through unchanged. Yields (name, source masks, first render)."""
+    from tgan_aug.io import list_store_sequences, read_store
+
+    for name in list_store_sequences(masks_store):
+        src = read_store(masks_store, name)
+        a, b, c = (read_store(p, name) for p in (same_a, same_b, other))
+        np.testing.assert_array_equal(a.images, b.images)
+        assert not np.array_equal(a.images, c.images)
+        np.testing.assert_array_equal(a.masks.labels, src.labels)
+        np.testing.assert_array_equal(a.masks.lineage, src.lineage)
+        yield name, src, a

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from masksynth.tracked import TrackedVideo
-from tgan_aug.cli import main
 from tgan_aug.io import list_store_sequences, read_ctc, read_store, write_store
 
 
@@ -31,29 +30,16 @@ def real_store(tmp_path, tracked_factory):
     return path
 
 
-def _cli(args: list[str], capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    _, err = capsys.readouterr()
-    return int(info.value.code or 0), err
-
-
-def _render(capsys, masks, out, *extra: str) -> None:
-    code, err = _cli(["render", str(masks), "-o", str(out), "--renderer", "painter", *extra], capsys)
+def _render(run_cli, masks, out, *extra: str) -> None:
+    code, _, err = run_cli(["render", str(masks), "-o", str(out), "--renderer", "painter", *extra])
     assert code == 0, err
 
 
-def test_painter_render_is_deterministic_and_passes_labels_through(masks_store, real_store, tmp_path, capsys):
-    _render(capsys, masks_store, tmp_path / "a.zarr", "--fit", str(real_store), "--seed", "3")
-    _render(capsys, masks_store, tmp_path / "b.zarr", "--fit", str(real_store), "--seed", "3")
-    _render(capsys, masks_store, tmp_path / "c.zarr", "--fit", str(real_store), "--seed", "4")
-    for name in list_store_sequences(masks_store):
-        src = read_store(masks_store, name)
-        a, b, c = (read_store(tmp_path / f"{x}.zarr", name) for x in "abc")
-        np.testing.assert_array_equal(a.images, b.images)
-        assert not np.array_equal(a.images, c.images)
-        np.testing.assert_array_equal(a.masks.labels, src.labels)
-        np.testing.assert_array_equal(a.masks.lineage, src.lineage)
+def test_painter_render_is_deterministic_and_passes_labels_through(masks_store, real_store, tmp_path, run_cli, seeded_renders):
+    _render(run_cli, masks_store, tmp_path / "a.zarr", "--fit", str(real_store), "--seed", "3")
+    _render(run_cli, masks_store, tmp_path / "b.zarr", "--fit", str(real_store), "--seed", "3")
+    _render(run_cli, masks_store, tmp_path / "c.zarr", "--fit", str(real_store), "--seed", "4")
+    for name, src, a in seeded_renders(masks_store, *(tmp_path / f"{x}.zarr" for x in "abc")):
         assert a.images.dtype == np.uint8 and a.images.shape == src.labels.shape
         assert a.provenance["renderer"] == "painter" and a.provenance["painter_fit"] == str(real_store)
         assert a.provenance["painter_fitted_on"] == ["real"] and a.provenance["seed"] == 3
@@ -61,15 +47,15 @@ def test_painter_render_is_deterministic_and_passes_labels_through(masks_store, 
         assert a.images[src.labels > 0].mean() - a.images[src.labels == 0].mean() > 40
 
 
-def test_saved_fit_renders_like_the_data_and_exports_ctc(masks_store, real_store, tmp_path, capsys):
-    code, err = _cli(["fit-painter", str(real_store), "-o", str(tmp_path / "fit")], capsys)
+def test_saved_fit_renders_like_the_data_and_exports_ctc(masks_store, real_store, tmp_path, run_cli):
+    code, _, err = run_cli(["fit-painter", str(real_store), "-o", str(tmp_path / "fit")])
     assert code == 0, err
     fit = tmp_path / "fit.npz"
     assert fit.is_file() and fit.stat().st_size < 300_000
-    code, err = _cli(["fit-painter", str(real_store), "-o", str(fit)], capsys)
+    code, _, err = run_cli(["fit-painter", str(real_store), "-o", str(fit)])
     assert code == 2 and "--overwrite" in err
-    _render(capsys, masks_store, tmp_path / "d.zarr", "--fit", str(real_store), "--seed", "1")
-    _render(capsys, masks_store, tmp_path / "f.zarr", "--fit", str(fit), "--seed", "1", "--ctc", str(tmp_path / "ctc"))
+    _render(run_cli, masks_store, tmp_path / "d.zarr", "--fit", str(real_store), "--seed", "1")
+    _render(run_cli, masks_store, tmp_path / "f.zarr", "--fit", str(fit), "--seed", "1", "--ctc", str(tmp_path / "ctc"))
     for i, name in enumerate(list_store_sequences(masks_store)):
         d, f = read_store(tmp_path / "d.zarr", name), read_store(tmp_path / "f.zarr", name)
         np.testing.assert_array_equal(d.images, f.images)
@@ -79,11 +65,11 @@ def test_saved_fit_renders_like_the_data_and_exports_ctc(masks_store, real_store
         np.testing.assert_array_equal(ctc.masks.labels, f.masks.labels)
 
 
-def test_painter_shards_equal_unsharded(masks_store, real_store, tmp_path, capsys):
+def test_painter_shards_equal_unsharded(masks_store, real_store, tmp_path, run_cli):
     fit = ["--fit", str(real_store), "--seed", "2"]
-    _render(capsys, masks_store, tmp_path / "all.zarr", *fit)
+    _render(run_cli, masks_store, tmp_path / "all.zarr", *fit)
     for k in range(2):
-        _render(capsys, masks_store, tmp_path / "sh.zarr", *fit, "--shard", f"{k}/2")
+        _render(run_cli, masks_store, tmp_path / "sh.zarr", *fit, "--shard", f"{k}/2")
     for name in list_store_sequences(masks_store):
         np.testing.assert_array_equal(read_store(tmp_path / "all.zarr", name).images, read_store(tmp_path / "sh.zarr", name).images)
 
@@ -100,10 +86,10 @@ def test_painter_shards_equal_unsharded(masks_store, real_store, tmp_path, capsy
         (["--renderer", "painter", "--fit", "{tmp}/bad.npz"], "cannot read a painter fit"),
     ],
 )
-def test_painter_errors_name_the_flag(args, message, masks_store, real_store, tmp_path, capsys):
+def test_painter_errors_name_the_flag(args, message, masks_store, real_store, tmp_path, run_cli):
     (tmp_path / "bad.npz").write_text("no zip")
     args = [a.format(tmp=tmp_path, masks=masks_store, real=real_store) for a in args]
-    code, err = _cli(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), *args], capsys)
+    code, _, err = run_cli(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), *args])
     assert code == 2
     assert err.count("\n") == 1
     assert re.search(message, err), err
