@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from masksynth.errors import UserError, reject_unknown_keys
 
-__all__ = ["ConfigBase", "configclass", "check_choice", "choices_of"]
+__all__ = ["ConfigBase", "configclass", "check_choice", "choices_of", "jsonable"]
 
 
 def choices_of(choices: Any) -> tuple[Any, ...]:
@@ -44,12 +44,12 @@ def check_choice(value: Any, choices: Any, name: str) -> None:
         raise UserError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Tuples (and numpy arrays) as lists, recursively; what a JSON round trip gives."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist") and hasattr(value, "ndim"):  # numpy arrays and scalars
         return value.tolist()
     return value
@@ -148,7 +148,7 @@ class ConfigBase:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of all fields (tuples as lists); :meth:`from_dict` inverts it."""
-        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+        return jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
 
     def replace(self, **changes: Any) -> Any:
         """A validated copy with some fields changed."""

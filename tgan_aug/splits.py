@@ -101,4 +101,6 @@ def fold_boxes(labels: np.ndarray, *, margin: int = 16, min_size: tuple[int, int
 
 def cell_frames(labels: np.ndarray) -> int:
     """Number of (cell, frame) annotations in (T, Y, X) labels (cells summed over frames)."""
-    return int(sum(len(np.unique(f)) - 1 for f in labels))
+    from masksynth.tracked import frame_ids
+
+    return int(sum(frame_ids(f).size for f in labels))

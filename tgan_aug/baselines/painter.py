@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import dataclasses
 from dataclasses import field
 from pathlib import Path
 from typing import Any, Iterator
@@ -38,7 +39,7 @@ from typing import Any, Iterator
 import numpy as np
 from scipy import ndimage as ndi
 
-from masksynth.configbase import ConfigBase, configclass
+from masksynth.configbase import ConfigBase, configclass, jsonable
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError, reject_unknown_keys
 
@@ -164,8 +165,8 @@ def save_painter(params: PainterParams, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    d = params.to_dict()
-    meta = {k: v for k, v in d.items() if k not in _ARRAYS}
+    # the scalar fields only: to_dict() would first turn the background image into nested lists
+    meta = jsonable({f.name: getattr(params, f.name) for f in dataclasses.fields(params) if f.name not in _ARRAYS})
     arrays = {k: getattr(params, k) for k in _ARRAYS}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial.npz")

@@ -174,10 +174,9 @@ def import_geff(geff: str, store: str | None, output: str | None, labels: str | 
       tgan-aug import-geff run.zarr/tracking_graph.geff -o work/ta.zarr --labels run.zarr/segmentation
     """
     from tgan_aug.io.geff_import import import_geff as run
-    from tgan_aug.io.store import check_store_target
 
     flag = "STORE" if store is not None else "-o/--output"
     store = positional_or_output(store, output, "STORE")
-    check_store_target(store, append=append, overwrite=overwrite, flag=flag)
-    written = run(geff, store, name=name, labels=labels, seg_prop=seg_prop, overwrite=overwrite, progress=not quiet)
+    written = run(geff, store, name=name, labels=labels, seg_prop=seg_prop, append=append, overwrite=overwrite,
+                  flag=flag, progress=not quiet)
     click.echo(f"imported {geff} into {store} as {written}")

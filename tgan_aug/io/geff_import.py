@@ -36,6 +36,7 @@ class _Plan:
     track: np.ndarray  # (K,) int64 CTC track id of each node
     lineage: np.ndarray  # (N, 4) int64 CTC rows
     labels: Any  # (T, Y, X) array-like of segment ids (zarr or numpy)
+    facts: dict  # what tgan-aug's export recorded in the metadata (``extra["tgan_aug"]``), or {}
 
 
 def _prop(mem: dict, name: str | None) -> np.ndarray | None:
@@ -125,7 +126,8 @@ def _plan(path: Path, labels: str | os.PathLike | None, seg_prop: str | None) ->
         node = mem["node_ids"][np.flatnonzero(seg <= 0)[0]]
         raise UserError(f"{path}: node {node} has label value {seg[seg <= 0][0]} ({sname}); label values must be > 0")
     track, lineage = _link(path, np.asarray(mem["node_ids"]), np.asarray(mem["edge_ids"]).reshape(-1, 2), t, track_vals)
-    return _Plan(t=t, seg=seg, track=track, lineage=lineage, labels=label_arr)
+    return _Plan(t=t, seg=seg, track=track, lineage=lineage, labels=label_arr,
+                 facts=dict((meta.extra or {}).get("tgan_aug", {})))
 
 
 def _link(
@@ -227,26 +229,30 @@ def import_geff(
     name: str | None = None,
     labels: str | os.PathLike | None = None,
     seg_prop: str | None = None,
+    append: bool = False,
     overwrite: bool = False,
+    flag: str = "STORE",
     progress: bool = False,
 ) -> str:
     """Write a GEFF graph + label image into a store as one sequence, streaming frame by frame.
 
     name: the sequence name (None: the name the graph was exported from, else the next seqNNN).
-    labels, seg_prop: see :func:`read_geff`. Returns the sequence name.
+    labels, seg_prop: see :func:`read_geff`. An existing non-empty store is refused unless
+    ``append`` (add the sequence) or ``overwrite`` (``flag`` names the store in that message); a
+    failed import removes the store it created.
+    Returns the sequence name.
     """
-    from geff_spec import GeffMetadata
-
-    from tgan_aug.io.store import StoreWriter, _next_name
+    from tgan_aug.io.outputs import removed_on_failure
+    from tgan_aug.io.store import StoreWriter, _next_name, check_store_target
 
     path, store = Path(path), Path(store)
+    check_store_target(store, append=append, overwrite=overwrite, flag=flag)
     plan = _plan(path, labels, seg_prop)
     if name is None:
-        facts = GeffMetadata.read(str(path)).extra.get("tgan_aug", {})
-        name = facts.get("sequence") or _next_name(store)
+        name = plan.facts.get("sequence") or _next_name(store)
     shape = tuple(int(s) for s in (plan.labels.shape[0], *plan.labels.shape[-2:]))
     provenance = {"source": str(path), "format": "geff"}
-    with StoreWriter(store, name, shape=shape, provenance=provenance, overwrite=overwrite) as writer:
+    with removed_on_failure(store), StoreWriter(store, name, shape=shape, provenance=provenance, overwrite=overwrite) as writer:
         frames = _frames(plan, path)
         for t, frame in enumerate(tqdm(frames, total=shape[0], desc=f"importing {name}", unit="frame", disable=not progress, leave=False)):
             writer.write_frame(t, frame)

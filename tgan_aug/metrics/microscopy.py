@@ -127,23 +127,16 @@ def cell_mean_intensities(video: np.ndarray, labels: np.ndarray, *, data_range: 
 
     video, labels: (T, Y, X), same shape; labels > 0 are cell (track) ids. Uses up to ``max_frames``
     evenly spaced frames. One value per (frame, cell), so a rendering whose cells are all equally
-    bright has a narrow distribution even when its mean is right.
+    bright has a narrow distribution even when its mean is right. The per-frame means are those of
+    :func:`tgan_aug.metrics.temporal.cell_mean_intensities`.
     """
-    from scipy import ndimage
+    from tgan_aug.metrics.temporal import cell_mean_intensities as per_track
 
     video = as_video(video, "video")
     labels = as_labels(labels, video)
-    lo, hi = check_range(data_range, "data_range")
     t_idx = np.unique(np.linspace(0, video.shape[0] - 1, min(max_frames, video.shape[0])).round().astype(int))
-    out = []
-    for t in t_idx:
-        lab = np.asarray(labels[t])
-        ids = np.unique(lab)
-        ids = ids[ids > 0]
-        if ids.size:
-            a = to_unit(np.asarray(video[t : t + 1]), (lo, hi))[0].astype(np.float64)
-            out.append(np.asarray(ndimage.mean(a, lab, ids), dtype=np.float64))
-    return np.concatenate(out) if out else np.zeros(0, np.float64)
+    means = per_track(video[t_idx], labels[t_idx], data_range=data_range)[:, 1:]  # (frames, ids), NaN = absent
+    return means[np.isfinite(means)]
 
 
 def cell_intensity_ks(real: np.ndarray, fake: np.ndarray) -> float:

@@ -34,6 +34,15 @@ class BackgroundEncoding(list):
     def __init__(self, feats: list[torch.Tensor], image: torch.Tensor) -> None:
         super().__init__(feats)
         self.image = image
+        self._base: torch.Tensor | None = None
+
+    @property
+    def base(self) -> torch.Tensor:
+        """atanh of the clamped background (B, 1, h, w): the residual head's pre-tanh start,
+        computed once per sequence (every frame of it reuses this)."""
+        if self._base is None:
+            self._base = torch.atanh(self.image.clamp(-_RESIDUAL_CLAMP, _RESIDUAL_CLAMP))
+        return self._base
 
 
 def _check_image(x: torch.Tensor, name: str, channels: int, size: tuple[int, int] | None = None,
@@ -148,14 +157,12 @@ class LowResGenerator(StyleGeneratorBase):
         return bool(self.cfg.lowres_residual and self.background_encoder is not None)
 
     def _residual_base(self, bg_feats, batch: int) -> torch.Tensor:
-        """atanh of the clamped background (B, 1, h, w): the residual head's pre-tanh start."""
-        image = getattr(bg_feats, "image", None)
-        if image is None:
+        """The residual head's pre-tanh start (B, 1, h, w), from :attr:`BackgroundEncoding.base`."""
+        if not isinstance(bg_feats, BackgroundEncoding):
             raise ValueError("bg_feats: this model adds its output to the background; pass what "
                             "encode_background(bg) returns (it carries the background image)")
-        if image.shape[0] == 1 and batch > 1:
-            image = image.expand(batch, -1, -1, -1)
-        return torch.atanh(image.clamp(-_RESIDUAL_CLAMP, _RESIDUAL_CLAMP))
+        base = bg_feats.base
+        return base.expand(batch, -1, -1, -1) if base.shape[0] == 1 and batch > 1 else base
 
     def _check_bg_feats(self, bg_feats, batch: int, h: int, w: int) -> list[torch.Tensor]:
         chans = self.cfg.channels()

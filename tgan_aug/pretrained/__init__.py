@@ -28,7 +28,7 @@ def registry() -> dict[str, dict[str, Any]]:
 
 def pretrained_path(name: str = DEFAULT_MODEL) -> Path:
     """Path of the shipped checkpoint ``name`` after checking its sha256 against the registry."""
-    from tgan_aug.render.engine import file_sha256
+    from tgan_aug.hashing import file_sha256
 
     reg = registry()
     if name not in reg:

@@ -32,7 +32,6 @@ modulation into their weights (a plain conv); everything runs under ``torch.infe
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -41,21 +40,13 @@ import numpy as np
 import torch
 
 from tgan_aug.errors import UserError
+from tgan_aug.hashing import file_sha256
 from tgan_aug.render.shard import sequence_seed
 from tgan_aug.validation import validate_video
 
 __all__ = ["Renderer", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
 
 Precision = Literal["auto", "fp32", "bf16"]
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass

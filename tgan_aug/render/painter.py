@@ -7,7 +7,6 @@ with images, labels, lineage and provenance, optional CTC folders), no model and
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from tgan_aug.baselines.painter import PainterParams, fit_painter, load_painter, paint_frames, save_painter
 from tgan_aug.errors import UserError
+from tgan_aug.hashing import file_sha256
 
 __all__ = ["painter_fit", "save_painter_fit", "paint_to_store"]
 
@@ -33,9 +33,7 @@ def painter_fit(spec: str | Path, *, sequence: str | None = None) -> tuple[Paint
     text = str(spec)
     path = Path(text)
     if path.is_file() and path.suffix == ".npz":
-        with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        return load_painter(path), {"painter_fit": text, "painter_fit_sha256": digest}
+        return load_painter(path), {"painter_fit": text, "painter_fit_sha256": file_sha256(path)}
     if not path.exists() and split_pair(text) is None:
         raise UserError(f"--fit {text}: no such file or folder; give real data (CTC folder, store, "
                         "IMAGES.tif:MASKS.tif) or a fit saved with 'tgan-aug fit-painter'")

@@ -269,7 +269,12 @@ def merge_stages(lowres_ckpt: dict[str, Any], superres_ckpt: dict[str, Any]) -> 
 
 
 def merge_checkpoints(lowres_path: str | Path, superres_path: str | Path, out_path: str | Path) -> Path:
-    """Write :func:`merge_stages` of two checkpoint files trained with the same model config to ``out_path``.
+    """Write :func:`merge_checkpoint_files` of two checkpoint files to ``out_path``; returns the path."""
+    return save_checkpoint(out_path, merge_checkpoint_files(lowres_path, superres_path))
+
+
+def merge_checkpoint_files(lowres_path: str | Path, superres_path: str | Path) -> dict[str, Any]:
+    """:func:`merge_stages` of two checkpoint files trained with the same model config (checked).
 
     The result keeps the low-res run's data statistics and backgrounds; optimizer states and
     discriminators are dropped (it cannot resume training).
@@ -282,4 +287,4 @@ def merge_checkpoints(lowres_path: str | Path, superres_path: str | Path, out_pa
         )
     if lowres_fields(saved_model_dict(lo)) != lowres_fields(saved_model_dict(sr)):
         raise UserError(f"{lowres_path} and {superres_path} were trained with different model configs; they cannot be merged")
-    return save_checkpoint(out_path, merge_stages(lo, sr))
+    return merge_stages(lo, sr)

@@ -12,7 +12,7 @@ import json
 from dataclasses import field
 from typing import Any, ClassVar, Literal
 
-from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
+from masksynth.configbase import ConfigBase, check_choice, configclass
 from tgan_aug.errors import UserError
 
 Stage = Literal["lowres", "superres"]
@@ -21,10 +21,6 @@ AmpMode = Literal["auto", "bf16", "fp16", "off"]
 
 #: ``max_steps`` at or above this means "no step limit": the time limit (``max_minutes``) ends the run
 NO_STEP_LIMIT = 10**7
-
-STAGES = choices_of(Stage)
-PERCEPTUAL_KINDS = choices_of(PerceptualKind)
-AMP_MODES = choices_of(AmpMode)
 
 
 def _model_config_cls():
@@ -215,4 +211,3 @@ class TrainConfig(ConfigBase):
         return tuple(int(v) for v in self.model.lowres_size)  # type: ignore[return-value]
 
 
-PRESETS = tuple(TrainConfig.PRESETS)

@@ -33,7 +33,7 @@ from scipy import ndimage as ndi
 
 from masksynth.configbase import ConfigBase, configclass
 
-__all__ = ["QualityThresholds", "QualityReport", "polarity", "otsu_segment", "dice", "measure", "assess"]
+__all__ = ["QualityThresholds", "QualityReport", "polarity", "otsu_segment", "measure", "assess"]
 
 
 @configclass
@@ -127,13 +127,6 @@ def otsu_segment(video: np.ndarray, sign: int, *, background: np.ndarray | None 
         return np.zeros(v.shape, dtype=bool)
     t = threshold_otsu(v)
     return v > t if sign > 0 else v <= t
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Foreground Dice 2|A & B| / (|A| + |B|) of two bool arrays (1.0 when both are empty)."""
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
-    total = int(a.sum()) + int(b.sum())
-    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
 
 
 def _pooled_dice(videos: list[np.ndarray], masks: list[np.ndarray], backgrounds: list[np.ndarray | None], sign: int) -> float:

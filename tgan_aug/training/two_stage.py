@@ -159,7 +159,7 @@ def train_model(
     Returns a :class:`ModelRun`; ``exit_code`` is non-zero when the model draws no cells.
     """
     from tgan_aug.device import resolve_device
-    from tgan_aug.training.checkpoint import image_stats_from_checkpoint, load_checkpoint, merge_checkpoints
+    from tgan_aug.training.checkpoint import image_stats_from_checkpoint, merge_checkpoint_files, save_checkpoint
     from tgan_aug.training.data import read_sources, split_holdout
     from tgan_aug.training.loop import train as train_stage
     from tgan_aug.training.quality_check import model_quality, prepare_held_out, save_quality_grid
@@ -190,8 +190,8 @@ def train_model(
                                         progress=progress, sources=sources)
 
     tmp = run / "model.pt.partial"
-    merge_checkpoints(stage_dirs["lowres"] / "checkpoint.pt", stage_dirs["superres"] / "checkpoint.pt", tmp)
-    ckpt = load_checkpoint(tmp)
+    ckpt = merge_checkpoint_files(stage_dirs["lowres"] / "checkpoint.pt", stage_dirs["superres"] / "checkpoint.pt")
+    save_checkpoint(tmp, ckpt)
     backgrounds = {str(k): v.float().numpy() for k, v in ckpt["data"]["backgrounds"].items()}
     held = prepare_held_out(split_holdout(sources, holdout)[1], cfgs["lowres"], image_stats_from_checkpoint(ckpt), backgrounds)
     report, arrays = model_quality(tmp, held, seed=seed, device=dev, thresholds=thresholds)
