@@ -94,6 +94,8 @@ def _run(stage: str, *, data, sequence, preset, out_dir, resume, max_steps, max_
 @click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.15, show_default=True,
               help="Fraction of each sequence's last frames held back from training for the quality check.")
 @click.option("--sequence", type=str, default=None, help="Only this sequence of the data (default: all).")
+@click.option("--init", "init", type=str, default=None, metavar="NAME|MODEL.pt",
+              help="Fine-tune: start both stages from a shipped model ('tgan-aug models') or a model.pt of the same preset.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help=_SET_HELP.format(what=" in both stages, e.g. --set data_scale=0.5"))
 @click.option("--dry-run", is_flag=True, help="Print both stages' resolved configurations as JSON and exit.")
@@ -103,8 +105,8 @@ def _run(stage: str, *, data, sequence, preset, out_dir, resume, max_steps, max_
 @seed_option
 @workers_option
 @click.pass_context
-def train(ctx: click.Context, data, run_dir, preset, minutes, split, lo_steps, sr_steps, size, holdout, sequence, overrides,
-          dry_run, quiet, overwrite, device, seed, workers) -> None:
+def train(ctx: click.Context, data, run_dir, preset, minutes, split, lo_steps, sr_steps, size, holdout, sequence, init,
+          overrides, dry_run, quiet, overwrite, device, seed, workers) -> None:
     """Train a model in one command: low-res stage, super-res stage, one model file, a quality verdict.
 
     Writes RUN/model.pt (what 'tgan-aug render --checkpoint' takes), RUN/quality.json and
@@ -119,6 +121,7 @@ def train(ctx: click.Context, data, run_dir, preset, minutes, split, lo_steps, s
     Example:
       tgan-aug train --data ctc/ -o run/ --minutes 60
       tgan-aug train --data img.tif:masks.tif -o run/ --lo-steps 400 --sr-steps 200 --size 128x192
+      tgan-aug train --data ctc/ -o run/ --init hela-small --minutes 10   # fine-tune a shipped model
       tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt
       tgan-aug train lowres --data ctc/ --preset small -o runs/      # the stages one by one
     """
@@ -136,7 +139,7 @@ def train(ctx: click.Context, data, run_dir, preset, minutes, split, lo_steps, s
 
     shape = parse_size(size, "--size")
     plan = dict(preset=preset, seed=seed, minutes=minutes, split=split, lo_steps=lo_steps, sr_steps=sr_steps, size=shape,
-                holdout=holdout, overrides=list(overrides))
+                holdout=holdout, overrides=list(overrides), init=init)
     if dry_run:
         from tgan_aug.training.data import read_sources
 

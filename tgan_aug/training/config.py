@@ -79,6 +79,9 @@ class TrainConfig(ConfigBase):
     deepsea_invert: bool = False  # invert intensities before DeepSea features (bright cells on dark)
     # super-resolution stage: optional low-res checkpoint whose outputs replace the downsampled real frame
     lowres_checkpoint: str = ""
+    # fine-tuning: start G/G_ema (and D when saved) of this stage from a model file or stage checkpoint
+    # (``tgan-aug train --init NAME|PATH``); optimizers and step count start fresh
+    init_checkpoint: str = ""
     p_lowres_input: float = 0.5
     # precision and bookkeeping
     amp: AmpMode = "auto"  # auto = bf16 on CUDA when supported, off on CPU
@@ -87,6 +90,7 @@ class TrainConfig(ConfigBase):
     log_every: int = 10
     sample_every: int = 500
     ckpt_every: int = 1000
+    snapshot_every: int = 0  # also keep snapshots/step-NNNNNN.pt (G_ema only) every N steps; 0 = off
 
     # paper: the paper's schedule; small: ~1-2 s/step on a shared 2-core CPU (2000 steps are tens of
     # minutes to an hour); tiny: tests. The super-resolution stage trains on single frames.
@@ -173,9 +177,11 @@ class TrainConfig(ConfigBase):
             raise UserError(f"config batch_size={self.batch_size}: must be >= 1")
         if isinstance(self.rollout_burnin, bool) or not isinstance(self.rollout_burnin, int) or self.rollout_burnin < 0:
             raise UserError(f"config rollout_burnin={self.rollout_burnin}: must be an integer >= 0 (0 = off)")
-        for key in ("max_steps", "log_every", "sample_every", "ckpt_every"):
+        for key in ("max_steps", "log_every", "sample_every", "ckpt_every"):  # snapshot_every may be 0
             if int(getattr(self, key)) < 1:
                 raise UserError(f"config {key}={getattr(self, key)}: must be >= 1")
+        if isinstance(self.snapshot_every, bool) or not isinstance(self.snapshot_every, int) or self.snapshot_every < 0:
+            raise UserError(f"config snapshot_every={self.snapshot_every}: must be an integer >= 0 (0 = off)")
         if self.data_scale < 0:
             raise UserError(f"config data_scale={self.data_scale}: must be > 0, or 0 to fit frames to the model size")
         lo, hi = (float(v) for v in self.percentiles)

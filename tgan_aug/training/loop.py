@@ -229,6 +229,34 @@ def _stop_flag(stop: bool, info: DistInfo, device: torch.device) -> bool:
     return bool(t.item() > 0)
 
 
+def init_from_checkpoint(nets: dict[str, torch.nn.Module], cfg: TrainConfig) -> str:
+    """Fine-tuning: load ``cfg.init_checkpoint``'s weights of ``cfg.stage`` into G and G_ema (and D
+    when the file has one, i.e. a stage checkpoint rather than a model file). Returns a log line.
+
+    The architecture must match (same preset and model settings; frame sizes may differ: the
+    networks are convolutional). Raises :class:`UserError` naming the file and the fix otherwise.
+    """
+    path = cfg.init_checkpoint
+    init = load_checkpoint(path)
+    weights = init["weights"].get(cfg.stage) or {}
+    src = weights.get("G_ema", weights.get("G"))
+    if src is None:
+        raise UserError(f"--init {path}: it holds no {cfg.stage} generator; give a model file from 'tgan-aug train' "
+                        f"or a {cfg.stage} checkpoint")
+    loaded = ["G", "G_ema"]
+    try:
+        nets["G"].load_state_dict(src)
+        nets["G_ema"].load_state_dict(src)
+        if "D" in weights:
+            nets["D"].load_state_dict(weights["D"])
+            loaded.append("D")
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0][:160]
+        raise UserError(f"--init {path}: its {cfg.stage} networks do not fit this model config ({first}); "
+                        f"train with the preset and --set model.* settings it was trained with") from None
+    return f"initialised {'/'.join(loaded)} from {path} (step {init.get('step', '?')}); optimizers start fresh"
+
+
 # ---------------------------------------------------------------------------- the loop
 def train(
     cfg: TrainConfig,
@@ -296,6 +324,9 @@ def train(
         lowres_G = build_generator_from_checkpoint(lo, "lowres", ema=True, device=dev)
         lowres_weights = lo["weights"]["lowres"]["G_ema"]
     step = 0
+    init_note = ""
+    if cfg.init_checkpoint and ckpt is None:
+        init_note = init_from_checkpoint(nets, cfg)
     if ckpt is not None:
         for k, net in nets.items():
             net.load_state_dict(ckpt["weights"][cfg.stage][k])
@@ -330,6 +361,8 @@ def train(
         log(f"perceptual loss: {perceptual_desc}")
         log(f"device: {dev} ({precision}), world size {info.world_size}"
             + (f", resumed from {resume} at step {step}" if ckpt is not None else ""))
+        if init_note:
+            log(init_note)
     sample_batch = {k: v.to(dev) for k, v in _sample_batch(seqs, cfg).items()}
 
     def save() -> None:
@@ -338,6 +371,18 @@ def train(
         save_checkpoint(run_dir / "checkpoint.pt",
                         _checkpoint(cfg, nets, opts, ctx, step, stats, seqs, str(data), perceptual_desc, lowres_weights))
         save_loss_plot(run_dir / "loss.png", read_metrics(run_dir / "metrics.jsonl"))
+
+    def snapshot(seconds: float) -> None:
+        """snapshots/step-NNNNNN.pt: the G_ema weights at this step (renderable once merged), and a
+        line in snapshots/index.jsonl with the training seconds so far (time-to-quality curves)."""
+        if not info.is_main:
+            return
+        snap = _checkpoint(cfg, nets, opts, ctx, step, stats, seqs, str(data), perceptual_desc, lowres_weights)
+        snap["weights"][cfg.stage] = {"G_ema": snap["weights"][cfg.stage]["G_ema"]}
+        snap["optimizers"] = {}
+        save_checkpoint(run_dir / "snapshots" / f"step-{step:06d}.pt", snap)
+        with open(run_dir / "snapshots" / "index.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"step": step, "time_s": round(seconds, 3), "file": f"step-{step:06d}.pt"}) + "\n")
 
     quality: dict[str, Any] = {}
 
@@ -392,6 +437,8 @@ def train(
             samples()
         if step % cfg.ckpt_every == 0:
             save()
+        if cfg.snapshot_every and step % cfg.snapshot_every == 0:
+            snapshot(time.time() - t_start)
         over = cfg.max_minutes > 0 and (time.time() - t_start) / 60.0 >= cfg.max_minutes
         if _stop_flag(over, info, dev):
             log(f"stopping at step {step}: --max-minutes {cfg.max_minutes} reached")

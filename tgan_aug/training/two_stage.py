@@ -66,6 +66,7 @@ def plan_stages(
     holdout: float = 0.15,
     overrides: list[str] | tuple[str, ...] = (),
     sources: list | None = None,
+    init: str | None = None,
 ) -> dict[str, TrainConfig]:
     """The resolved configurations of both stages: {"lowres": cfg, "superres": cfg}.
 
@@ -77,6 +78,7 @@ def plan_stages(
     overrides: ``KEY=VALUE`` strings applied to both stages (``--set``).
     sources: the data (``read_sources``); when given and ``deepsea_invert`` is not overridden, it is
         set from the data's polarity (DeepSea's features expect dark cells on a bright background).
+    init: fine-tune from a shipped model NAME or a model file (``--init``): both stages start from it.
     The super-res config's ``lowres_checkpoint`` is filled in by :func:`train_model`.
     """
     if not 0.0 < split < 1.0:
@@ -85,6 +87,8 @@ def plan_stages(
         raise UserError(f"--minutes {minutes}: give a positive training budget in minutes")
     keys = _override_keys(overrides)
     extra: list[str] = [f"holdout={holdout}"]
+    if init is not None:
+        extra.append(f"init_checkpoint={init_model_path(init)}")
     if size is not None:
         h, w = size
         if h % 2 or w % 2:
@@ -106,6 +110,19 @@ def plan_stages(
         cfg.validate()
         out[stage] = cfg
     return out
+
+
+def init_model_path(name_or_path: str) -> str:
+    """The file ``--init`` names: a shipped model (``tgan-aug models``) or a model/checkpoint file."""
+    from tgan_aug.pretrained import pretrained_path, registry
+
+    if name_or_path in registry():
+        return str(pretrained_path(name_or_path))
+    if Path(name_or_path).is_file():
+        return str(Path(name_or_path))
+    names = ", ".join(sorted(registry())) or "none shipped"
+    raise UserError(f"--init {name_or_path}: neither a shipped model ({names}) nor a model file; "
+                    f"give one of those names or a model.pt from 'tgan-aug train'")
 
 
 def _prepare_run_dir(run: Path, overwrite: bool) -> None:
@@ -151,6 +168,7 @@ def train_model(
     overwrite: bool = False,
     progress: bool = True,
     thresholds: QualityThresholds | None = None,
+    init: str | None = None,
     log=print,
 ) -> ModelRun:
     """Train both stages on ``data`` into ``run_dir`` and write ``run_dir/model.pt``; check its quality.
@@ -170,12 +188,13 @@ def train_model(
     run = Path(run_dir)
     sources = read_sources(data, sequence=sequence)
     cfgs = plan_stages(preset, seed=seed, minutes=minutes, split=split, lo_steps=lo_steps, sr_steps=sr_steps, size=size,
-                       holdout=holdout, overrides=overrides, sources=sources)
+                       holdout=holdout, overrides=overrides, sources=sources, init=init)
     dev = resolve_device(device)
     _prepare_run_dir(run, overwrite)
     asked: dict[str, Any] = {"data": str(data), "preset": preset, "minutes": minutes, "split": split, "lo_steps": lo_steps,
                              "sr_steps": sr_steps, "size": list(size) if size else None, "holdout": holdout,
-                             "overrides": list(overrides), "sequence": sequence, "seed": seed, "device": str(dev)}
+                             "overrides": list(overrides), "sequence": sequence, "seed": seed, "device": str(dev),
+                             "init": cfgs["lowres"].init_checkpoint or None}
     (run / "run.json").write_text(json.dumps(asked, indent=2) + "\n", encoding="utf-8")
 
     stage_dirs: dict[str, Path] = {}

@@ -1,0 +1,152 @@
+"""Time-to-quality: training minutes until the tGAN beats the painter on FID-DeepSea (issues 14 and 15).
+
+One ``tgan-aug train`` run (``tgan_aug.training.two_stage.train_model``, both stages, the shipped
+defaults) keeps snapshots of both generators (``snapshot_every``). Point k of the curve merges the
+low-res snapshot at k/K of the low-res steps with the super-res snapshot at k/K of the super-res
+steps: the model a run with k/K of the budget would have made, except that the super-res stage saw
+the *final* low-res generator's outputs (``p_lowres_input`` of its inputs) rather than that
+snapshot's. Its training time is the sum of both snapshots' training seconds (data loading and
+quality checks excluded). Every point renders the held-out masks (the realism recipes' split: the
+last 30 % of the frames, never trained on) and is scored with ``tgan-aug evaluate``'s strict
+protocol; the painter (fitted on the training frames) is the reference line.
+
+    python recipes/time-to-quality/run.py --dataset psc                      # from scratch
+    python recipes/time-to-quality/run.py --dataset bacteria --init hela-small --tag from-hela
+
+Writes results/<dataset>-<tag>.json / .md / .png; heavy files go to work/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+WORK = HERE / "work"
+RESULTS = HERE / "results"
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "recipes" / "realism"))
+
+import common as C  # noqa: E402  (recipes/realism/common.py: data split, painter, evaluation)
+
+#: the columns of the curve table: (metric key in the strict evaluation, header, digits)
+COLUMNS = [("FID-DeepSea", "FID-DeepSea ↓", 2), ("SSIM", "SSIM (strict) ↑", 3),
+           ("frame-parity-fake", "frame parity", 4), ("histogram-W1", "hist-W1 ↓", 3)]
+
+
+def _snapshots(stage_dir: Path) -> dict[int, dict]:
+    index = stage_dir / "snapshots" / "index.jsonl"
+    rows = [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
+    return {r["step"]: {**r, "path": stage_dir / "snapshots" / r["file"]} for r in rows}
+
+
+def curve_points(stage_dirs: dict[str, Path], points: int) -> list[dict]:
+    """[{"lo_step", "sr_step", "minutes", "lo", "sr"}] pairing snapshot k/K of each stage."""
+    lo, sr = _snapshots(stage_dirs["lowres"]), _snapshots(stage_dirs["superres"])
+    lo_steps, sr_steps = sorted(lo), sorted(sr)
+    out = []
+    for k in range(1, points + 1):
+        a = lo_steps[min(len(lo_steps) - 1, round(k * len(lo_steps) / points) - 1)]
+        b = sr_steps[min(len(sr_steps) - 1, round(k * len(sr_steps) / points) - 1)]
+        out.append({"lo_step": a, "sr_step": b, "minutes": (lo[a]["time_s"] + sr[b]["time_s"]) / 60.0,
+                    "lo": lo[a]["path"], "sr": sr[b]["path"]})
+    return out
+
+
+def score(real, fake) -> dict[str, float]:
+    m = C.evaluate(real, fake, device="cpu")["metrics"]
+    return {k: float(m[k]) for k, _, _ in COLUMNS if k in m}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", choices=sorted(C.DATASETS), required=True)
+    p.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    p.add_argument("--init", default=None, help="fine-tune from this shipped model name or model.pt (train --init)")
+    p.add_argument("--tag", default=None, help="name of this curve (default: scratch, or from-<init>)")
+    p.add_argument("--lo-steps", type=int, default=480)
+    p.add_argument("--sr-steps", type=int, default=240)
+    p.add_argument("--points", type=int, default=6, help="curve points (snapshots per stage)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-train", action="store_true", help="only (re)score an existing run")
+    args = p.parse_args(argv)
+    C.set_threads()
+    tag = args.tag or ("scratch" if args.init is None else f"from-{Path(args.init).stem}")
+    name = f"{args.dataset}-{tag}"
+    d = C.prepare_dataset(args.dataset, 0.5, args.data_root)
+    test = d["test"]
+    run = WORK / "runs" / name
+    every = max(1, args.sr_steps // args.points)
+    if args.lo_steps % every or args.sr_steps % every:
+        raise SystemExit(f"--lo-steps and --sr-steps must be multiples of {every} (= sr-steps / points)")
+    invert = "true" if C.DATASETS[args.dataset]["invert"] else "false"
+    if not args.no_train:
+        from tgan_aug.training.two_stage import train_model
+
+        t0 = time.time()
+        train_model(d["train_dir"], run, lo_steps=args.lo_steps, sr_steps=args.sr_steps, seed=args.seed, init=args.init,
+                    overrides=["data_scale=1.0", f"deepsea_invert={invert}", f"snapshot_every={every}",
+                                "sample_every=1000000", "log_every=20"], overwrite=True, progress=False)
+        print(f"{name}: trained in {(time.time() - t0) / 60:.1f} min (wall, incl. data and checks)", flush=True)
+    stage_dirs = {s: next((run / "stages").glob(f"*-{s}-*")) for s in ("lowres", "superres")}
+    from tgan_aug.render.video import render_video
+    from tgan_aug.training.checkpoint import merge_checkpoint_files, save_checkpoint
+
+    painter = score(test, C.paint_masks(args.dataset, C.SCALES["cpu"],
+                                         test.masks, seed=args.seed, data_root=args.data_root))
+    rows = []
+    for pt in curve_points(stage_dirs, args.points):
+        merged = WORK / "merged" / f"{name}-lo{pt['lo_step']}-sr{pt['sr_step']}.pt"
+        merged.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(merged, merge_checkpoint_files(pt["lo"], pt["sr"]))
+        fake = render_video(merged, test.masks, seed=args.seed, device="cpu", name=args.dataset)
+        rows.append({"lo_step": pt["lo_step"], "sr_step": pt["sr_step"], "minutes": round(pt["minutes"], 2), **score(test, fake)})
+        print(json.dumps(rows[-1]), flush=True)
+    beats = [r["minutes"] for r in rows if r["FID-DeepSea"] < painter["FID-DeepSea"]]
+    out = {"dataset": args.dataset, "tag": tag, "init": args.init, "seed": args.seed, "lo_steps": args.lo_steps,
+           "sr_steps": args.sr_steps, "painter": painter, "curve": rows,
+           "minutes_to_beat_painter_fid": beats[0] if beats else None}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    write_markdown(out, RESULTS / f"{name}.md")
+    plot_curves(sorted(RESULTS.glob(f"{args.dataset}-*.json")), RESULTS / f"{args.dataset}.png")
+    print(f"minutes until FID-DeepSea beats the painter ({painter['FID-DeepSea']:.2f}): {out['minutes_to_beat_painter_fid']}")
+
+
+def write_markdown(out: dict, path: Path) -> None:
+    head = "| minutes | low-res steps | super-res steps | " + " | ".join(h for _, h, _ in COLUMNS) + " |"
+    lines = [f"# Time to quality: {out['dataset']}, {out['tag']}", "", head, "|" + "---|" * (3 + len(COLUMNS))]
+    for r in out["curve"]:
+        lines.append(f"| {r['minutes']:.1f} | {r['lo_step']} | {r['sr_step']} | "
+                     + " | ".join(f"{r[k]:.{d}f}" if k in r else "-" for k, _, d in COLUMNS) + " |")
+    lines.append("| painter | - | - | " + " | ".join(f"{out['painter'][k]:.{d}f}" if k in out["painter"] else "-"
+                                                     for k, _, d in COLUMNS) + " |")
+    t = out["minutes_to_beat_painter_fid"]
+    lines += ["", f"Minutes until FID-DeepSea beats the painter: {'not reached' if t is None else f'{t:.1f}'}.", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def plot_curves(files: list[Path], path: Path) -> None:
+    """FID-DeepSea against training minutes for every curve of one dataset; the painter as a flat line."""
+    from tgan_aug.metrics.plots import line_plot
+
+    series, painter, xmax = {}, None, 0.0
+    for f in files:
+        out = json.loads(f.read_text())
+        xs = [r["minutes"] for r in out["curve"]]
+        series[f"tGAN {out['tag']}"] = (xs, [r["FID-DeepSea"] for r in out["curve"]])
+        painter, xmax = out["painter"]["FID-DeepSea"], max(xmax, max(xs))
+    if painter is not None:
+        series["painter"] = ([0.0, xmax], [painter, painter])
+    line_plot(series, path, title=f"{files[0].stem.split('-')[0] if files else ''}: FID-DeepSea on held-out frames",
+              xlabel="training minutes (both stages, 1 CPU thread, shared machine)", ylabel="FID-DeepSea (lower is better)")
+
+
+if __name__ == "__main__":
+    main()
