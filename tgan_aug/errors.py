@@ -8,11 +8,16 @@ from __future__ import annotations
 from masksynth.errors import UserError, reject_unknown_keys
 from masksynth.tracked import CTCValidationError, NotLinkedError
 
-__all__ = ["UserError", "MissingDependencyError", "USER_ERRORS", "reject_unknown_keys", "require"]
+__all__ = ["UserError", "MissingDependencyError", "TganAugWarning", "USER_ERRORS", "reject_unknown_keys", "require"]
 
 
 class MissingDependencyError(UserError):
     """An optional dependency is not installed; the message says what to pip install."""
+
+
+class TganAugWarning(UserWarning):
+    """A result that is usable but worse than it should be; the message says what it lacks and the
+    fix. The CLI prints it as one line ``warning: <message>``."""
 
 
 #: Exceptions that the CLI reports as one line with exit code 2.

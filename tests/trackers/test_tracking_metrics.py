@@ -25,9 +25,20 @@ def _squares(frames: int, ids_by_frame: list[dict[int, int]]) -> TrackedMasks:
 def test_ground_truth_against_itself_is_perfect(tracked):
     r = evaluate_tracked(tracked, tracked)
     assert r["Valid"] == 1
-    for key in ("MOTA", "IDF1", "HOTA", "TRA", "DET", "LNK", "MT", "Precision", "Recall"):
+    for key in ("MOTA", "IDF1", "HOTA", "TRA", "DET", "LNK", "MT", "Precision", "Recall", "BC(1)"):
         assert r[key] == pytest.approx(1.0), key
     assert r["ML"] == 0 and r["IDSW"] == 0
+
+
+def test_division_f1_drops_when_the_lineage_loses_its_division(tracked):
+    """BC(1), the division F1: the same masks with the daughters' parent links removed (a tracker
+    that found every cell but not the division) score 0, with the division counted as missed."""
+    lineage = tracked.lineage.copy()
+    assert (lineage[:, 3] > 0).sum() == 2
+    lineage[:, 3] = 0
+    r = evaluate_tracked(tracked, TrackedMasks(tracked.labels, lineage))
+    assert r["BC(1)"] == 0 and r["fn_div(1)"] == 1 and r["tp_div(1)"] == 0
+    assert r["MOTA"] == pytest.approx(1.0)  # the detections are all there
 
 
 def test_corrupted_copy_scores_lower(tracked):

@@ -7,8 +7,10 @@ the modules lazily so ``tgan-aug --help`` stays fast. User errors print one line
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -70,10 +72,24 @@ def cli() -> None:
     """
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, *, default):
+    """``warnings.showwarning`` for the CLI: a :class:`TganAugWarning` is one line ``warning: ...``;
+    other warnings go to ``default`` (the one that was installed)."""
+    from tgan_aug.errors import TganAugWarning
+
+    if issubclass(category, TganAugWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: runs the group, turns user errors into one line + exit 2."""
+    """Console-script entry point: runs the group, turns user errors into one line + exit 2 and
+    tgan-aug's warnings into one line ``warning: ...``."""
     from tgan_aug.errors import USER_ERRORS
 
+    shown = warnings.showwarning
+    warnings.showwarning = functools.partial(_show_warning, default=shown)
     try:
         cli.main(args=argv, prog_name="tgan-aug", standalone_mode=False)
     except click.exceptions.Abort:
@@ -97,5 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo(f"error: {exc.strerror or exc}{name}: check the path, permissions and free space", err=True)
         sys.exit(2)
+    finally:
+        warnings.showwarning = shown
     sys.exit(0)
 

@@ -168,7 +168,8 @@ def _checked_options(tracker: str, given: dict, which: str) -> dict:
                    "(its NN_RES matching --gt NN_GT is scored).")
 @click.option("--json", "as_json", is_flag=True, help="Print all metrics as JSON instead of a Markdown table.")
 def eval_tracking(gt, res, as_json):
-    """Score a CTC tracking result: MOTA, MT, ML, precision, recall, IDF1, HOTA, TRA, DET, LNK.
+    """Score a CTC tracking result: MOTA, MT, ML, precision, recall, IDF1, HOTA, TRA, DET, LNK and
+    the division F1 BC(1).
 
     \b
     Example:

@@ -14,11 +14,16 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import os
+import re
+import sys
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,12 +31,19 @@ from typing import Any
 import numpy as np
 
 from masksynth.tracked import TrackedMasks
-from tgan_aug.errors import UserError, require
+from tgan_aug.errors import TganAugWarning, UserError, require
 from tgan_aug.trackers._btrack_lib import ensure_btrack_library
 from tgan_aug.trackers.ctc_results import Link, links_to_tracked
 from tgan_aug.validation import validate_video
 
-__all__ = ["DEFAULT_CONFIG", "load_btrack_config", "track_btrack", "search_btrack_params"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "load_btrack_config",
+    "track_btrack",
+    "search_btrack_params",
+    "optimizer_status",
+    "optimizer_warning",
+]
 
 #: The shipped configuration file (package data).
 DEFAULT_CONFIG = "btrack_cells.json"
@@ -168,9 +180,78 @@ def track_btrack(
         tracker.volume = ((0, width), (0, height), (-1e5, 1e5))
         tracker.track(step_size=100)
         if optimize and cfg.get("hypothesis_model"):
-            tracker.optimise()  # with the config's optimizer_options (optimize() would drop them)
+            with _btrack_log() as messages, _c_stdout_silenced():
+                tracker.optimise()  # with the config's optimizer_options (optimize() would drop them)
+            status = optimizer_status(messages)
+            if status != "optimal":
+                warnings.warn(optimizer_warning(status, cfg), TganAugWarning, stacklevel=2)
         tracks = list(tracker.tracks)
     return links_to_tracked(labels, _links_from_tracks(tracks, keys))
+
+
+#: btrack's log line when GLPK stops without a proven optimum (btrack then discards the solution)
+_STATUS_LINE = re.compile(r"Optimizer returned status: (.+)")
+
+
+def optimizer_status(messages: Iterable[str]) -> str:
+    """GLPK's status of btrack's global optimisation, read from btrack's log messages.
+
+    btrack logs ``Optimizer returned status: STATUS`` (``feasible``: the time limit was reached
+    before the optimum was proven; ``undefined``: no solution yet) and then discards the
+    solution; a solved problem logs no such line. Returns STATUS, or ``"optimal"``.
+    """
+    for message in messages:
+        found = _STATUS_LINE.search(message)
+        if found:
+            return found.group(1).strip()
+    return "optimal"
+
+
+def optimizer_warning(status: str, config: Mapping[str, Any]) -> str:
+    """The one-line warning for a btrack optimisation that ended with ``status`` (not optimal):
+    what the result lacks and how to fix it."""
+    limit = (config.get("optimizer_options") or {}).get("tm_lim")
+    reason = f", time limit {limit / 1000:g} s reached" if limit and status == "feasible" else ""
+    shipped = resources.files("tgan_aug.trackers").joinpath("configs", DEFAULT_CONFIG)
+    return (
+        f"btrack: the optimizer did not find an optimal solution (GLPK status {status!r}{reason}), so divisions and "
+        "track joins were not solved: the result keeps the unjoined tracklets of the frame-to-frame stage (no "
+        f"divisions, more and shorter tracks). Fix: copy {shipped} and pass it with --config (config=...) with a larger "
+        "optimizer_options.tm_lim (ms) or a smaller hypothesis_model.dist_thresh (px; fewer candidate links)"
+    )
+
+
+@contextlib.contextmanager
+def _c_stdout_silenced() -> Iterator[None]:
+    """Discard what C code writes to the process's stdout (file descriptor 1) while the block runs:
+    GLPK prints its cut generators' progress ("Constructing conflict graph...") whatever its
+    ``msg_lev``."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _btrack_log() -> Iterator[list[str]]:
+    """Collect btrack's log messages (WARNING and up) instead of printing them; yields the list."""
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("btrack")
+    handlers, logger.handlers = logger.handlers, [_Collect()]
+    try:
+        yield messages
+    finally:
+        logger.handlers = handlers
 
 
 def search_btrack_params(
@@ -186,7 +267,8 @@ def search_btrack_params(
         detections and is scored against its tracks.
     grid: override name (as in :func:`load_btrack_config`) -> values; default searches
         ``max_search_radius`` and ``hypothesis_model__lambda_link``.
-    metric: the py-ctcmetrics score to maximise (``MOTA``, ``TRA``, ``IDF1``, ...).
+    metric: the py-ctcmetrics score to maximise (``MOTA``, ``TRA``, ``IDF1``, ``BC(1)`` (division
+        F1), ...). A grid point whose optimisation is not proven optimal warns (see :func:`track_btrack`).
     Returns (best overrides, [(overrides, score)] for every grid point).
     """
     from tgan_aug.trackers.metrics import evaluate_tracked
@@ -197,7 +279,7 @@ def search_btrack_params(
     for values in itertools.product(*(grid[n] for n in names)):
         overrides = dict(zip(names, values))
         res = track_btrack(gt.labels, images=images, config=load_btrack_config(None, **overrides))
-        score = evaluate_tracked(gt, res, metrics=("MOTA", "TRA", "IDF1")).get(metric)
+        score = evaluate_tracked(gt, res, metrics=tuple(dict.fromkeys(("MOTA", "TRA", "IDF1", metric)))).get(metric)
         scores.append((overrides, float("nan") if score is None else float(score)))
     best = max(scores, key=lambda s: -np.inf if np.isnan(s[1]) else s[1])[0]
     return best, scores

@@ -14,6 +14,10 @@ Which metrics and where they come from:
   counts as mostly tracked there.
 - ``IDF1``, ``HOTA`` (+ ``DetA``, ``AssA``...), ``CHOTA``; biological ``CT``, ``TF``, ``BC(i)``,
   ``CCA`` when the reference has divisions.
+- ``BC(1)`` (default): division F1, CTC branching correctness with 1 frame tolerance: a predicted
+  division matches a reference one when the parents' last frames differ by <= 1 frame and the parent
+  and both children match there (CTC matching); ``tp_div(1)``, ``fp_div(1)``, ``fn_div(1)`` count them.
+  None when the reference has no divisions (then ``fp_div(1)`` counts the false ones).
 
 No ``SEG`` folder is needed: metrics are requested explicitly, so ``SEG`` is never asked for.
 """
@@ -45,9 +49,10 @@ __all__ = [
 ]
 
 #: py-ctcmetrics metric families requested by default (no SEG: needs no segmentation truth).
-DEFAULT_METRICS: tuple[str, ...] = ("Valid", "DET", "TRA", "LNK", "MOTA", "IDF1", "HOTA", "CHOTA", "MTML")
+DEFAULT_METRICS: tuple[str, ...] = ("Valid", "DET", "TRA", "LNK", "MOTA", "IDF1", "HOTA", "CHOTA", "MTML", "BC(1)")
 #: Columns of :func:`results_table` (paper Tables 2-4 first, then the CTC measures).
-TABLE_KEYS: tuple[str, ...] = ("MOTA", "MT", "ML", "Precision", "Recall", "IDF1", "HOTA", "TRA", "DET", "LNK", "IDSW")
+TABLE_KEYS: tuple[str, ...] = ("MOTA", "MT", "ML", "Precision", "Recall", "IDF1", "HOTA", "TRA", "DET", "LNK", "IDSW",
+                               "BC(1)")
 
 
 def resolve_gt_dir(path: str | Path) -> Path:

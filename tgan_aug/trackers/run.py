@@ -5,13 +5,14 @@ The one library call behind ``tgan-aug track``.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from masksynth.tracked import TrackedVideo
-from tgan_aug.errors import UserError
+from tgan_aug.errors import TganAugWarning, UserError
 from tgan_aug.trackers.ctc_results import write_ctc_results
 from tgan_aug.trackers.registry import get_tracker
 
@@ -68,7 +69,12 @@ def track_path(
     out_dir = Path(out_dir)
     written = []
     for name, images, labels in tqdm(seqs, desc=f"tracking ({tracker})", disable=not progress or len(seqs) < 2):
-        res = loaded.track(images, labels, progress=progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TganAugWarning)
+            res = loaded.track(images, labels, progress=progress)
+        for w in caught:
+            named = issubclass(w.category, TganAugWarning)
+            warnings.warn_explicit(f"sequence {name}: {w.message}" if named else w.message, w.category, w.filename, w.lineno)
         target = out_dir if len(seqs) == 1 else out_dir / f"{name}_RES"
         written.append(write_ctc_results(target, res, overwrite=overwrite))
     return written
