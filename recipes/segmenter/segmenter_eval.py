@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -50,6 +49,7 @@ def main() -> None:
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--test-every", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-zero-shot", action="store_true", help="keep the zero-shot entries of an earlier results file")
     args = ap.parse_args()
     torch.set_num_threads(1)
     folder, seq, n_train = SETS[args.dataset]
@@ -57,28 +57,34 @@ def main() -> None:
     train = TrackedVideo(time_slice(video.masks, 0, n_train), video.images[:n_train])
     test_idx = np.arange(n_train, video.n_frames)[:: args.test_every]
     images, labels = video.images[test_idx], video.labels[test_idx]
-    out: dict = {"dataset": folder, "train_frames": [0, n_train - 1], "test_frames": test_idx.tolist(), **vars(args)}
-
-    zero = Segmenter.from_pretrained(scale=args.scale)
-    start = time.time()
-    out["auto_invert"] = choose_polarity(zero, images, max_frames=1)
-    out["auto_invert_seconds"] = round(time.time() - start, 1)
-    print(json.dumps({"auto_invert": out["auto_invert"]}), flush=True)
-    for inv in (out["auto_invert"], not out["auto_invert"]):
-        out[f"zero_shot_invert_{inv}"] = score(zero, images, labels, inv)
-        print(json.dumps({f"zero_shot_invert_{inv}": out[f"zero_shot_invert_{inv}"]}), flush=True)
-
-    config = SegmenterConfig.preset("cpu", scale=args.scale, max_steps=args.steps, batch_size=args.batch_size, crop=args.crop)
-    with tempfile.TemporaryDirectory() as tmp:
-        fit = fit_segmenter([train], [], Path(tmp) / "seg", ratio=0, config=config, seed=args.seed, progress=True)
-        tuned = Segmenter.from_folder(fit["model_dir"])
-        out["train"] = {"seconds": round(fit["seconds"], 1), "steps": fit["steps"], "invert": tuned.invert,
-                        "loss_first10": float(np.mean(fit["history"][:10])), "loss_last10": float(np.mean(fit["history"][-10:]))}
-        print(json.dumps({"train": out["train"]}), flush=True)
-        out["fine_tuned"] = score(tuned, images, labels, tuned.invert)
-    print(json.dumps({"fine_tuned": out["fine_tuned"]}), flush=True)
     res = Path(__file__).parent / "results"
     res.mkdir(exist_ok=True)
+    earlier = json.loads((res / f"{args.dataset}.json").read_text()) if args.skip_zero_shot else {}
+    out: dict = {**earlier, "dataset": folder, "train_frames": [0, n_train - 1], "test_frames": test_idx.tolist(), **vars(args)}
+
+    if not args.skip_zero_shot:
+        zero = Segmenter.from_pretrained(scale=args.scale)
+        start = time.time()
+        out["auto_invert"] = choose_polarity(zero, images, max_frames=1)
+        out["auto_invert_seconds"] = round(time.time() - start, 1)
+        print(json.dumps({"auto_invert": out["auto_invert"]}), flush=True)
+        for inv in (out["auto_invert"], not out["auto_invert"]):
+            out[f"zero_shot_invert_{inv}"] = score(zero, images, labels, inv)
+            print(json.dumps({f"zero_shot_invert_{inv}": out[f"zero_shot_invert_{inv}"]}), flush=True)
+        (res / f"{args.dataset}.json").write_text(json.dumps(out, indent=2))
+
+    config = SegmenterConfig.preset("cpu", scale=args.scale, max_steps=args.steps, batch_size=args.batch_size, crop=args.crop)
+    model_dir = Path(__file__).parent / "work" / f"{args.dataset}-seg"  # kept for later runs (git-ignored)
+    fit = fit_segmenter([train], [], model_dir, ratio=0, config=config, seed=args.seed, overwrite=True, progress=True)
+    tuned = Segmenter.from_folder(fit["model_dir"])
+    out["train"] = {"seconds": round(fit["seconds"], 1), "steps": fit["steps"], "invert": tuned.invert,
+                    "loss_first10": float(np.mean(fit["history"][:10])), "loss_last10": float(np.mean(fit["history"][-10:]))}
+    print(json.dumps({"train": out["train"]}), flush=True)
+    out["fine_tuned"] = score(tuned, images, labels, tuned.invert)
+    print(json.dumps({"fine_tuned": out["fine_tuned"]}), flush=True)
+    tuned.postprocess = tuned.postprocess.replace(split="watershed")
+    out["fine_tuned_watershed"] = score(tuned, images, labels, tuned.invert)
+    print(json.dumps({"fine_tuned_watershed": out["fine_tuned_watershed"]}), flush=True)
     (res / f"{args.dataset}.json").write_text(json.dumps(out, indent=2))
 
 

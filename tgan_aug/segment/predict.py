@@ -172,14 +172,17 @@ class Segmenter:
         return out
 
 
-def choose_polarity(segmenter: Segmenter, images: np.ndarray, *, max_frames: int = 3) -> bool:
-    """Invert or not, decided by the network on up to ``max_frames`` evenly spaced frames.
+def choose_polarity(segmenter: Segmenter, images: np.ndarray, *, max_frames: int = 1) -> bool:
+    """Invert or not, decided by the network on ``max_frames`` evenly spaced inner frames (1: the
+    middle one, where a growing colony already has cells).
 
     For each polarity the input's mean intensity outside the predicted foreground minus inside
     it is measured (the network learned cells darker than their surroundings); the polarity with
-    the larger contrast wins. Returns True for "invert".
+    the larger contrast wins. Returns True for "invert". Measured: bacteria-phc contrast 0.17 not
+    inverted vs 0.03 inverted (dark cells), PhC-C2DL-PSC -0.27 vs 0.28 (bright cells).
     """
-    idx = np.unique(np.linspace(0, images.shape[0] - 1, min(max_frames, images.shape[0])).round().astype(int))
+    n = images.shape[0]
+    idx = np.unique(np.linspace(0, n - 1, min(max_frames, n) + 2)[1:-1].round().astype(int))
     contrast = {}
     for invert in (False, True):
         total = 0.0
