@@ -4,8 +4,9 @@ bacteria-phc (01 + 01_GT/TRA, dense masks): train on frames 0-39, test on frames
 ``--test-every``-th of them, to keep CPU time down); PhC-C2DL-PSC (02 + 02_ST/SEG): train on
 frames 0-36, test on 37-49. Scores from :func:`tgan_aug.segment.segmentation_scores` (CTC SEG
 via py-ctcmetrics, detection F1 at IoU > 0.5, foreground Dice). Also reports the polarity that
-the label-free rule (:func:`tgan_aug.segment.predict.choose_polarity`) picks, and zero-shot
-scores with the other polarity.
+the label-free rule (:func:`tgan_aug.segment.predict.choose_polarity`) picks, zero-shot
+scores with the other polarity, and the fine-tuned model's scores with ``split="watershed"``.
+The fine-tuned model is kept in ``work/<dataset>-seg`` (git-ignored).
 
     OMP_NUM_THREADS=1 python recipes/segmenter/segmenter_eval.py bacteria --scale 0.5 --steps 100
     OMP_NUM_THREADS=1 python recipes/segmenter/segmenter_eval.py psc --scale 1 --steps 100

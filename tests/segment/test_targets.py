@@ -48,6 +48,9 @@ def test_postprocessing_labels_components_and_grows_over_edges():
     assert instances_from_probabilities(blob.astype(np.float32), zero, config=PostprocessConfig(), expand=0).max() == 1
     split = instances_from_probabilities(blob.astype(np.float32), zero, config=PostprocessConfig(split="watershed"), expand=0)
     assert split.max() == 2
+    rod = np.zeros((30, 80), np.float32)  # a bacterium: one flat distance ridge, one object
+    rod[11:19, 10:70] = 1
+    assert instances_from_probabilities(rod, np.zeros_like(rod), config=PostprocessConfig(split="watershed"), expand=0).max() == 1
     # small objects are dropped
     speck = np.zeros((20, 20), np.float32)
     speck[2:4, 2:4] = 1

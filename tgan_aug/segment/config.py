@@ -97,11 +97,12 @@ class PostprocessConfig(ConfigBase):
     threshold: foreground probability above which a pixel is cell (DeepSea: argmax = 0.5).
     split: ``edges`` = connected components of the foreground, which the network keeps apart
         at touching edges (DeepSea's rule); ``watershed`` = additionally split each component by
-        a distance-transform watershed (for merged blobs; markers at least ``min_distance`` px apart).
+        a distance-transform watershed (for merged blobs; one marker per h-maximum of the distance
+        transform: a maximum at least ``h`` pixels higher than the saddle to its neighbour).
     min_size: objects smaller than this many image pixels are dropped (DeepSea: 20).
     expand: grow each object by this many pixels into the edge/foreground band (gives back the
         edge pixels the network leaves out); None = the training edge width at image scale.
-    min_distance: watershed marker spacing, image pixels.
+    h: watershed marker height, image pixels (DeepSea's post-processing uses 2).
     tile: network input tiles of this side (network pixels) for large frames; overlap: their margin.
     """
 
@@ -109,7 +110,7 @@ class PostprocessConfig(ConfigBase):
     split: SplitMode = "edges"
     min_size: int = 20
     expand: int | None = None
-    min_distance: int = 5
+    h: float = 2.0
     tile: int = 512
     overlap: int = 32
 
@@ -121,8 +122,8 @@ class PostprocessConfig(ConfigBase):
         if not 0 < self.threshold < 1:
             raise UserError(f"--threshold must be in (0, 1), got {self.threshold}")
         check_choice(self.split, SplitMode, "--split")
-        if self.min_size < 0 or self.min_distance < 1:
-            raise UserError(f"--min-size must be >= 0 and min_distance >= 1, got {self.min_size} and {self.min_distance}")
+        if self.min_size < 0 or not self.h > 0:
+            raise UserError(f"--min-size must be >= 0 and h > 0, got {self.min_size} and {self.h}")
         if self.expand is not None and self.expand < 0:
             raise UserError(f"expand must be >= 0 pixels, got {self.expand}")
         if self.tile < 64 or self.tile % 4 or not 0 <= self.overlap < self.tile // 4:
