@@ -15,14 +15,14 @@ from tgan_aug.text import plural
 #: every command that writes a file or folder (train's stages included)
 OUTPUT_COMMANDS = [
     "import-ctc", "export-ctc", "export-geff", "import-geff", "synth-masks", "augment-masks", "train", "train lowres",
-    "train superres", "track", "train-tracker", "evaluate", "render", "fit-painter", "demo",
+    "train superres", "track", "train-tracker", "evaluate", "render", "fit-painter", "demo", "train-segmenter", "segment",
 ]
 #: commands that only print
 PRINT_COMMANDS = ["info", "stats", "eval-tracking"]
 #: commands that show progress bars
 QUIET_COMMANDS = [
     "import-ctc", "export-ctc", "export-geff", "import-geff", "synth-masks", "augment-masks", "train", "train lowres",
-    "train superres", "track", "train-tracker", "evaluate", "render", "demo",
+    "train superres", "track", "train-tracker", "evaluate", "render", "demo", "train-segmenter", "segment",
 ]
 #: the old spellings that keep working (hidden from --help)
 ALIASED = {"train": "run_dir", "train lowres": "out_dir", "train superres": "out_dir", "track": "out_dir",

@@ -36,6 +36,9 @@ _COMMANDS: dict[str, str] = {
     "track": "tracker_cmds:track",
     "train-tracker": "tracker_cmds:train_tracker",
     "eval-tracking": "tracker_cmds:eval_tracking",
+    # segmentation
+    "train-segmenter": "segment_cmds:train_segmenter",
+    "segment": "segment_cmds:segment",
     # rendering
     "render": "render_cmds:render",
     "fit-painter": "render_cmds:fit_painter",

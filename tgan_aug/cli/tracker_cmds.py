@@ -36,21 +36,26 @@ from tgan_aug.text import plural
               help="deepsea: invert intensities (default: the model's setting, auto = invert when the cells are "
                    "darker than the background, as in phase-contrast bacteria).")
 @click.option("--sequence", type=str, default=None, help="Only this sequence of DATA (default: all).")
+@click.option("--detections", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Folder of per-frame masks (maskTTT.tif, as `tgan-aug segment` writes; NN_RES/ subfolders for "
+                   "several sequences) to link instead of DATA's masks; DATA then only needs images.")
 @quiet_option
 @device_option
 @overwrite_option
-def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size, invert, sequence, quiet, device,
-          overwrite):
+def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size, invert, sequence, detections, quiet,
+          device, overwrite):
     """Track the cells of DATA (images + per-frame masks) and write CTC result folders.
 
     DATA: IMAGES.tif:MASKS.tif (masks may be any per-frame segmentation), a CTC dataset folder
-    or a tgan-aug store. The masks are the detections; their ids are not used.
+    or a tgan-aug store. The masks are the detections; their ids are not used. With
+    --detections, DATA may hold images only (a CTC NN/ folder, a multi-frame TIFF).
 
     \b
     Example:
       tgan-aug track --tracker btrack data/bacteria-phc -o RES
       tgan-aug track --tracker trackastra --model runs/ta data/movie.tif:data/seg.tif -o RES
       tgan-aug track --tracker deepsea data/PhC-C2DL-PSC -o RES_deepsea
+      tgan-aug segment data/bacteria-phc/01 -o SEG && tgan-aug track data/bacteria-phc/01 --detections SEG -o RES
       tgan-aug eval-tracking --gt data/bacteria-phc/01_GT --res RES
     """
     from tgan_aug.cli.common import resolve_device
@@ -69,7 +74,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
     if "mode" in kind.track_options:
         options["mode"] = mode
     written = track_path(data, out_dir, tracker=tracker, model=model, options=options, sequence=sequence,
-                         device=str(resolve_device(device)), overwrite=overwrite, progress=not quiet)
+                         detections=detections, device=str(resolve_device(device)), overwrite=overwrite, progress=not quiet)
     for path in written:
         click.echo(f"wrote {path}")
 

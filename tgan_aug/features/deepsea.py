@@ -75,19 +75,23 @@ class DeepSeaSegmentation(nn.Module):
     ``forward(x (B, n_channels, H, W) in [-1, 1]) -> (logits (B, n_classes, H, W), edges (B, n_classes, H, W))``;
     class 1 of ``logits`` is the cell foreground. Any H, W works (odd sizes are padded on the way up).
     ``forward_features`` returns the intermediate maps by level name (see :data:`DEEPSEA_LEVELS`).
+    width: channels of the first level (DeepSea's: 64; the shipped weights need it); levels have
+    width, 2 width, 4 width channels (a narrower copy trains from scratch on a CPU).
     """
 
-    def __init__(self, n_channels: int = 1, n_classes: int = 2) -> None:
+    def __init__(self, n_channels: int = 1, n_classes: int = 2, *, width: int = 64) -> None:
         super().__init__()
+        w = int(width)
         self.n_channels = n_channels
         self.n_classes = n_classes
-        self.res1 = _ResBlock(n_channels, 64)
-        self.res2 = _ResBlock(64, 128)
-        self.res3 = _ResBlock(128, 256)
-        self.res4 = _ResBlock(384, 128)
-        self.res5 = _ResBlock(192, 64)
-        self.conv3 = nn.Conv2d(64, n_classes, kernel_size=1)
-        self.conv4 = nn.Conv2d(64, n_classes, kernel_size=1)
+        self.width = w
+        self.res1 = _ResBlock(n_channels, w)
+        self.res2 = _ResBlock(w, 2 * w)
+        self.res3 = _ResBlock(2 * w, 4 * w)
+        self.res4 = _ResBlock(6 * w, 2 * w)
+        self.res5 = _ResBlock(3 * w, w)
+        self.conv3 = nn.Conv2d(w, n_classes, kernel_size=1)
+        self.conv4 = nn.Conv2d(w, n_classes, kernel_size=1)
 
     def forward_features(self, x: torch.Tensor, *, upto: str = "res5") -> dict[str, torch.Tensor]:
         """Feature maps ``{"res1": (B,64,H,W), "res2": (B,128,H/2,W/2), ...}`` computed up to level ``upto``."""
