@@ -61,10 +61,13 @@ def main(argv: list[str] | None = None) -> None:
                             trained_on=args.trained_on, into=args.into, device=args.device, overwrite=args.overwrite)
     except UserError as exc:
         raise SystemExit(f"error: {exc}") from None
+    from tgan_aug.pretrained.card import readme_row
+
     figs = entry["figures"]
     print(f"{args.name}: {entry['size_mb']} MB, sha256 {entry['sha256'][:16]}..., bank {entry['bank_kb']} kB")
     for key in ("SSIM (strict)", "FID-DeepSea", "frame-parity"):
-        print(f"  {key}: tGAN {figs[key]['tgan']:.4g}, painter {figs[key]['painter']:.4g}")
+        print(f"  {key}: tGAN {figs[key]['tgan']}, painter {figs[key]['painter']}")
+    print("README 'Shipped models' row:\n" + readme_row(args.name, entry))
 
 
 if __name__ == "__main__":

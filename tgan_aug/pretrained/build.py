@@ -208,12 +208,17 @@ def _ship_weights(src: Path, dst: Path) -> None:
     save_checkpoint(dst, {**ckpt, "weights": weights, "optimizers": {}})
 
 
+LIKE_CHECK_FRAMES = 10
+
+
 def _like_check(profile, size: tuple[int, int], frames: int, seed: int) -> dict[str, float]:
-    """Summary statistics of masks synthesized like the data (``synth-masks --like``), for the card."""
+    """Summary statistics of masks synthesized like the data (``synth-masks --like``) at the data's
+    frame size, for the card. At most :data:`LIKE_CHECK_FRAMES` frames: they start at the data's
+    mean density, so a growing colony would outgrow the data over its full length."""
     from masksynth.profile import like_config, summary_stats
     from masksynth.synth import synthesize
 
-    cfg = like_config(profile, size=size, frames=frames)
+    cfg = like_config(profile, size=size, frames=min(int(frames), LIKE_CHECK_FRAMES))
     return summary_stats(synthesize(cfg, seed=seed, shapes=profile.bank))
 
 

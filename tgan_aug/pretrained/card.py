@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["write_card", "figures_rows", "STAT_ROWS"]
+__all__ = ["write_card", "figures_rows", "readme_row", "README_HEADER", "STAT_ROWS"]
 
 #: profile statistic -> (label, unit) on the card's shape and motion table
 STAT_ROWS: dict[str, tuple[str, str]] = {
@@ -93,7 +93,8 @@ def write_card(name: str, entry: dict[str, Any], profile, like: dict[str, float]
         f"The shape bank (`{entry.get('bank', '')}`) holds {len(profile.bank)} real cell masks; "
         f"`tgan-aug synth-masks --like {name}` draws cells from it with the calibrated motion below.", "",
     ]
-    head = "| statistic | training data |" + (" `--like` masks |" if like else "")
+    n_like = int(like.get("frames", 0)) if like else 0
+    head = "| statistic | training data |" + (f" `--like` masks ({n_like} frames) |" if like else "")
     lines += [head, "|---|---|" + ("---|" if like else "")]
     for key, (label, unit) in STAT_ROWS.items():
         u = f" ({unit})" if unit else ""
@@ -108,3 +109,21 @@ def write_card(name: str, entry: dict[str, Any], profile, like: dict[str, float]
         f"tgan-aug demo out/ --model {name}", "```", "",
     ]
     return "\n".join(lines)
+
+
+#: the README's "Shipped models" table header (one :func:`readme_row` per model)
+README_HEADER = ("| name | modality | trained on | licence | size | strict SSIM tGAN / painter | "
+                 "FID-DeepSea tGAN / painter | flicker (frame parity) tGAN / real |\n|---|---|---|---|---|---|---|---|")
+
+
+def readme_row(name: str, entry: dict[str, Any]) -> str:
+    """The README table row of a shipped model (figures on its held-back frames; trained-on text up to its first colon)."""
+    fig = entry.get("figures") or {}
+
+    def pair(key: str, a: str, b: str, digits: int) -> str:
+        f = fig.get(key) or {}
+        return f"{_num(f.get(a), digits)} / {_num(f.get(b), digits)}"
+
+    return (f"| `{name}` | {entry.get('modality', '?')} | {str(entry.get('trained_on', '?')).split(':')[0]} | "
+            f"{entry.get('licence', '?')} | {entry.get('size_mb', '?')} MB | {pair('SSIM (strict)', 'tgan', 'painter', 3)} | "
+            f"{pair('FID-DeepSea', 'tgan', 'painter', 3)} | {pair('frame-parity', 'tgan', 'real', 2)} |")
