@@ -177,3 +177,33 @@ def test_build_model_from_a_model_file(tmp_path, tiny_ckpt, tracked_factory):
     assert len(prof.bank) >= 3 and prof.meta["arrays"]["real_images"].dtype == np.uint16
     with pytest.raises(UserError, match="--overwrite"):
         build_model(src, name="t", modality="m", licence="l", trained_on="x", into=zoo, log=lambda _: None)
+
+
+def test_source_from_run_reads_the_run_folder(tmp_path, tiny_ckpt):
+    """Steps and seconds come from the stages' summaries, the command from run.json (defaults
+    omitted), the verdict from quality.json; an unfinished run is refused."""
+    import shutil
+
+    from tgan_aug.pretrained.build import source_from_run
+
+    run = tmp_path / "psc"
+    asked = {"data": "data/PhC-C2DL-PSC", "preset": "small", "minutes": 22.0, "split": 2 / 3, "lo_steps": None,
+             "sr_steps": 180, "size": None, "holdout": 0.2, "overrides": ["data_scale=0.5"], "sequence": None,
+             "seed": 3, "device": "cpu", "init": "hela-small"}
+    (run / "stages" / "00000-lowres-small").mkdir(parents=True)
+    (run / "stages" / "00001-superres-small").mkdir()
+    (run / "run.json").write_text(json.dumps(asked))
+    with pytest.raises(UserError, match="no model.pt"):
+        source_from_run(run)
+    shutil.copyfile(tiny_ckpt, run / "model.pt")
+    (run / "stages" / "00000-lowres-small" / "summary.json").write_text('{"step": 500, "seconds": 600.5}')
+    (run / "stages" / "00001-superres-small" / "summary.json").write_text('{"step": 180, "seconds": 300}')
+    (run / "quality.json").write_text('{"verdict": "PASSED: fine"}')
+    src = source_from_run(run)
+    assert src.steps == {"lowres": 500, "superres": 180} and src.seconds["lowres_s"] == 600.5
+    assert src.holdout == 0.2 and src.seed == 3 and src.quality == "PASSED: fine" and src.data == "data/PhC-C2DL-PSC"
+    assert src.command == ("tgan-aug train --data data/PhC-C2DL-PSC -o psc --preset small --minutes 22 --sr-steps 180 "
+                           "--init hela-small --holdout 0.2 --seed 3 --set data_scale=0.5")
+    assert source_from_run(run, data="elsewhere/PSC").data == "elsewhere/PSC"
+    with pytest.raises(UserError, match="not a 'tgan-aug train' run folder"):
+        source_from_run(tmp_path)

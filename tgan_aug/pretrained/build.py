@@ -30,7 +30,7 @@ import numpy as np
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError
 
-__all__ = ["ModelSource", "source_from_run", "source_from_files", "working_split", "heldback_figures",
+__all__ = ["ModelSource", "train_command", "source_from_run", "source_from_files", "working_split", "heldback_figures",
            "build_model", "FIGURES"]
 
 #: registry figure key -> (metric name of tgan_aug.metrics, better direction, digits)
@@ -58,9 +58,29 @@ class ModelSource:
     sequence: str | None = None
     seed: int = 0
     steps: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] | None = None
+    seconds: dict[str, Any] | None = None
     command: str = ""
     quality: str = ""
+
+
+def train_command(asked: dict[str, Any], run_name: str) -> str:
+    """The ``tgan-aug train`` command line that ``RUN/run.json`` (``asked``) records, options left at
+    their defaults omitted."""
+    parts = ["tgan-aug train", f"--data {asked['data']}", f"-o {run_name}", f"--preset {asked.get('preset', 'small')}"]
+    if asked.get("minutes"):
+        parts.append(f"--minutes {asked['minutes']:g}")
+    if asked.get("split") is not None and abs(float(asked["split"]) - 2 / 3) > 1e-6:
+        parts.append(f"--split {asked['split']:g}")
+    for key, flag in (("lo_steps", "--lo-steps"), ("sr_steps", "--sr-steps"), ("sequence", "--sequence"), ("init", "--init")):
+        if asked.get(key) is not None:
+            parts.append(f"{flag} {asked[key]}")
+    if asked.get("size"):
+        parts.append(f"--size {asked['size'][0]}x{asked['size'][1]}")
+    if asked.get("holdout") is not None and abs(float(asked["holdout"]) - 0.15) > 1e-9:
+        parts.append(f"--holdout {asked['holdout']:g}")
+    parts.append(f"--seed {asked.get('seed', 0)}")
+    parts += [f"--set {o}" for o in asked.get("overrides") or []]
+    return " ".join(parts)
 
 
 def source_from_run(run_dir: str | Path, *, data: str | None = None) -> ModelSource:
@@ -74,17 +94,16 @@ def source_from_run(run_dir: str | Path, *, data: str | None = None) -> ModelSou
         raise UserError(f"RUN {run} has no model.pt: the run did not finish; finish or rerun 'tgan-aug train'")
     asked = json.loads(asked_path.read_text(encoding="utf-8"))
     steps: dict[str, int] = {}
-    seconds: dict[str, float] = {}
+    seconds: dict[str, Any] = {}
     for stage in ("lowres", "superres"):
         found = sorted((run / "stages").glob(f"*-{stage}-*/summary.json"))
         if found:
             summ = json.loads(found[-1].read_text(encoding="utf-8"))
             steps[stage] = int(summ.get("step", 0))
             seconds[f"{stage}_s"] = float(summ.get("seconds", 0.0))
-    sets = " ".join(f"--set {o}" for o in asked.get("overrides") or [])
-    cmd = (f"tgan-aug train --data {asked['data']} -o {run.name} --preset {asked.get('preset', 'small')}"
-           + (f" --minutes {asked['minutes']:g}" if asked.get("minutes") else "") + f" --seed {asked.get('seed', 0)}"
-           + (f" {sets}" if sets else ""))
+    cmd = train_command(asked, run.name)
+    if seconds and asked.get("device"):
+        seconds["device"] = f"{asked['device']}, tgan-aug train"
     quality = ""
     if (run / "quality.json").is_file():
         quality = str(json.loads((run / "quality.json").read_text(encoding="utf-8")).get("verdict", ""))
