@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     # calibration and statistics
     "calibrate": "calibrate",
     "calibration_params": "calibrate",
+    "link_nearest": "linking",
     "DataProfile": "profile",
     "profile_from_masks": "profile",
     "save_profile": "profile",

@@ -152,7 +152,8 @@ def test_demo_uses_masks_like_the_models_data(tmp_path):
 
 def test_build_model_from_a_model_file(tmp_path, tiny_ckpt, tracked_factory):
     """build_model writes weights, bank, strip, card and a registry entry whose sha256 is the file's;
-    it refuses to replace an entry without overwrite."""
+    per-frame masks are linked (the division of the fixture is found); it refuses to replace an
+    entry without overwrite."""
     import tifffile
 
     from tgan_aug.hashing import file_sha256
@@ -162,8 +163,9 @@ def test_build_model_from_a_model_file(tmp_path, tiny_ckpt, tracked_factory):
     m = tracked_factory(frames=8, height=64, width=96)
     rng = np.random.default_rng(0)
     images = (300 + 1500 * (m.labels > 0) + rng.normal(0, 40, m.labels.shape)).clip(0, 4000).astype(np.uint16)
+    per_frame = np.where(m.labels > 0, m.labels + 10 * np.arange(8)[:, None, None], 0).astype(np.uint16)
     tifffile.imwrite(tmp_path / "img.tif", images)
-    tifffile.imwrite(tmp_path / "mask.tif", m.labels)
+    tifffile.imwrite(tmp_path / "mask.tif", per_frame)  # ids not linked over time: linked by link_nearest
     src = source_from_files(tiny_ckpt, f"{tmp_path / 'img.tif'}:{tmp_path / 'mask.tif'}", command="tgan-aug train x")
     zoo = tmp_path / "zoo"
     entry = build_model(src, name="t", modality="test modality", licence="CC0-1.0", trained_on="made in a test",
@@ -173,8 +175,9 @@ def test_build_model_from_a_model_file(tmp_path, tiny_ckpt, tracked_factory):
     assert entry["heldback_frames"] == 2 and entry["figures"]["SSIM (strict)"]["painter"] > 0
     card = (zoo / "t.md").read_text()
     assert "CC0-1.0" in card and "| SSIM (strict) |" in card and "| cell area, median (px²) |" in card
+    assert "linked by `masksynth.linking.link_nearest`" in card
     prof = load_profile(zoo / "t-bank.npz")
-    assert len(prof.bank) >= 3 and prof.meta["arrays"]["real_images"].dtype == np.uint16
+    assert prof.config["division_rate"] > 0 and len(prof.bank) >= 3 and prof.meta["arrays"]["real_images"].dtype == np.uint16
     with pytest.raises(UserError, match="--overwrite"):
         build_model(src, name="t", modality="m", licence="l", trained_on="x", into=zoo, log=lambda _: None)
 

@@ -4,9 +4,9 @@ What :func:`build_model` does (``recipes/model-zoo/build_model.py`` is its comma
 
 1. reads the run (``RUN/run.json``: data spec, holdout, seed; ``RUN/model.pt``; the stages' step
    counts and seconds), or a model file plus a data spec;
-2. reads the data with linked tracks (per-frame segmentations such as trackastra's TIFF pairs are
-   linked by greedy IoU overlap, :func:`tgan_aug.io.tiff_pair.link_by_overlap`: no divisions) and
-   splits it as training did: the last ``holdout`` fraction of each sequence is held back;
+2. reads the data with tracks (per-frame segmentations such as trackastra's TIFF pairs are linked
+   by :func:`masksynth.linking.link_nearest`, which also finds divisions) and splits it as
+   training did: the last ``holdout`` fraction of each sequence is held back;
 3. builds the data profile (:mod:`masksynth.profile`: shape bank + calibrated motion/division
    statistics) of the training frames at the model's working pixel scale;
 4. renders the held-back frames' masks with the model and with the painter fitted on the training
@@ -30,7 +30,7 @@ import numpy as np
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError
 
-__all__ = ["ModelSource", "train_command", "source_from_run", "source_from_files", "working_split", "heldback_figures",
+__all__ = ["ModelSource", "train_command", "source_from_run", "source_from_files", "read_linked", "working_split", "heldback_figures",
            "build_model", "FIGURES"]
 
 #: registry figure key -> (metric name of tgan_aug.metrics, better direction, digits)
@@ -143,18 +143,43 @@ def _rescale_video(video: TrackedVideo, scale: float) -> TrackedVideo:
     return TrackedVideo(masks, imgs.astype(video.images.dtype), intensity_range=video.intensity_range)
 
 
+#: how per-frame segmentations are linked into tracks for the profile (said on the card)
+NEAREST_LINKING = ("per-frame segmentation linked by `masksynth.linking.link_nearest` (nearest centroid, one-to-one, "
+                   "plus a division rule; on bacteria-phc's ground truth it recovers 91 % of continuations and 65 % of "
+                   "division links)")
+
+
+def read_linked(data: str, *, sequence: str | None = None) -> tuple[list[tuple[str, TrackedVideo]], str]:
+    """Real videos with tracks: CTC folders and stores as they are; a TIFF pair whose ids are not
+    linked over time (per-frame segmentation) is linked by :func:`masksynth.linking.link_nearest`.
+    Returns ([(name, video)], how the tracks were made)."""
+    from masksynth.linking import link_nearest
+    from masksynth.tracked import ids_look_linked
+    from tgan_aug.io.load import describe_source, load_tracked, split_pair
+    from tgan_aug.io.tiff_pair import read_untracked_pair
+
+    if describe_source(data) == "tiff-pair":
+        img, msk = split_pair(data) or (Path(), Path())
+        images, labels = read_untracked_pair(img, msk)
+        if not ids_look_linked(labels):
+            labels, lineage = link_nearest(labels)
+            video = TrackedVideo(TrackedMasks(labels, lineage), images)
+            return [(msk.stem, video)], NEAREST_LINKING
+    return load_tracked(data, sequence=sequence, link="ids"), "the data's own track ids and lineage"
+
+
 def working_split(data: str, *, holdout: float, scale: float, sequence: str | None = None
-                  ) -> tuple[list[tuple[str, TrackedVideo]], list[tuple[str, TrackedVideo]], list[tuple[str, TrackedMasks]]]:
-    """Read ``data`` with linked tracks and split it as ``tgan-aug train`` does.
+                  ) -> tuple[list[tuple[str, TrackedVideo]], list[tuple[str, TrackedVideo]], list[tuple[str, TrackedMasks]], str]:
+    """Read ``data`` with tracks (:func:`read_linked`) and split it as ``tgan-aug train`` does.
 
     Returns (training videos at the working ``scale``, held-back videos at the working scale,
-    training masks at the data's own scale (for the profile: lineage intact)); lists of (name, item).
-    The last ``ceil(holdout * T)`` frames of each sequence are held back (``split_holdout``'s rule).
+    training masks at the data's own scale (for the profile: lineage intact), how the tracks were
+    made); lists of (name, item). The last ``ceil(holdout * T)`` frames of each sequence are held
+    back (``split_holdout``'s rule).
     """
     from masksynth.augment import time_slice
-    from tgan_aug.io.load import load_tracked
 
-    items = load_tracked(data, sequence=sequence, link="overlap")
+    items, linking = read_linked(data, sequence=sequence)
     train, held, masks = [], [], []
     for name, video in items:
         if not isinstance(video, TrackedVideo):
@@ -170,7 +195,7 @@ def working_split(data: str, *, holdout: float, scale: float, sequence: str | No
         masks.append((name, parts["train"].masks))
         train.append((name, _rescale_video(parts["train"], scale)))
         held.append((name, _rescale_video(parts["held"], scale)))
-    return train, held, masks
+    return train, held, masks, linking
 
 
 # ----------------------------------------------------------------------------- figures
@@ -266,11 +291,9 @@ def build_model(source: ModelSource, *, name: str, modality: str, licence: str, 
     stats = image_stats_from_checkpoint(ckpt)
     preset = str(ckpt["config"].get("preset", "?"))
     log(f"reading {source.data} (holdout {source.holdout:g}, working scale {stats.scale:g})")
-    train, held, train_masks = working_split(source.data, holdout=source.holdout, scale=stats.scale,
-                                             sequence=source.sequence)
-    if linking is None:
-        linking = ("tracks linked frame to frame by greedy IoU overlap (IoU >= 0.2; no divisions)"
-                   if ":" in source.data and not Path(source.data).exists() else "the data's own track ids and lineage")
+    train, held, train_masks, how = working_split(source.data, holdout=source.holdout, scale=stats.scale,
+                                                  sequence=source.sequence)
+    linking = linking or how
     log(f"profile: shape bank + calibrated motion of {len(train_masks[0][1].lineage)} training tracks")
     profile = prof.profile_from_masks(train_masks[0][1], scale=stats.scale, seed=source.seed,
                                       meta={"source": source.data, "model": name, "linking": linking,
