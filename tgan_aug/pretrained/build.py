@@ -253,6 +253,8 @@ def _ship_weights(src: Path, dst: Path) -> None:
 
 
 LIKE_CHECK_FRAMES = 10
+#: the largest model file the zoo ships (MB)
+MAX_SIZE_MB = 15.0
 
 
 def _like_check(profile, size: tuple[int, int], frames: int, seed: int) -> dict[str, float]:
@@ -296,32 +298,33 @@ def build_model(source: ModelSource, *, name: str, modality: str, licence: str, 
     linking = linking or how
     log(f"profile: shape bank + calibrated motion of {len(train_masks[0][1].lineage)} training tracks")
     profile = prof.profile_from_masks(train_masks[0][1], scale=stats.scale, seed=source.seed,
-                                      meta={"source": source.data, "model": name, "linking": linking,
+                                      meta={"source": portable_spec(source.data), "model": name, "linking": linking,
                                             "frames": "training frames only"})
-    bank_file = f"{name}-bank.npz"
-    ex = train[0][1]
-    crop = _centre_crop(ex.images.shape[1:], (256, 384))
-    prof.save_profile(into / bank_file, profile, extra={
-        "real_images": ex.images[-2:, crop[0], crop[1]], "real_labels": ex.labels[-2:, crop[0], crop[1]],
-        "real_range": np.asarray(ex.intensity_range, np.float64)})
-    log("rendering and evaluating the held-back frames (tGAN and painter)")
-    figures, arrays = heldback_figures(source.checkpoint, train, held, seed=source.seed, device=device)
-    strip_file, card_file, model_file = f"{name}-strip.png", f"{name}.md", f"{name}.pt"
-    write_strip(into / strip_file, arrays)
-    _ship_weights(Path(source.checkpoint), into / model_file)
-    size_mb = (into / model_file).stat().st_size / 1e6
-    entry: dict[str, Any] = {
-        "file": model_file, "sha256": file_sha256(into / model_file), "size_mb": round(size_mb, 2), "preset": preset,
-        "modality": modality, "trained_on": trained_on, "licence": licence, "card": card_file, "strip": strip_file,
-        "bank": bank_file, "figures": figures, "heldback_frames": held[0][1].n_frames, "steps": source.steps, "time": source.seconds, "data": portable_spec(source.data),
-        "holdout": source.holdout, "data_scale": stats.scale, "command": portable_spec(source.command), "recipe": recipe,
-    }
     like = _like_check(profile, (int(profile.stats["height"]), int(profile.stats["width"])),
                        int(profile.stats["frames"]), source.seed)
-    (into / card_file).write_text(write_card(name, entry, profile, like), encoding="utf-8")
-    entry["bank_kb"] = round((into / bank_file).stat().st_size / 1e3, 1)
+    log("rendering and evaluating the held-back frames (tGAN and painter)")
+    figures, arrays = heldback_figures(source.checkpoint, train, held, seed=source.seed, device=device)
+    # everything measured: write the files, the registry entry last (it marks the model as built)
+    files = {"file": f"{name}.pt", "card": f"{name}.md", "strip": f"{name}-strip.png", "bank": f"{name}-bank.npz"}
+    ex = train[0][1]
+    crop = _centre_crop(ex.images.shape[1:], (256, 384))
+    prof.save_profile(into / files["bank"], profile, extra={"real_images": ex.images[-2:, crop[0], crop[1]]})
+    write_strip(into / files["strip"], arrays)
+    _ship_weights(Path(source.checkpoint), into / files["file"])
+    size_mb = (into / files["file"]).stat().st_size / 1e6
+    if size_mb > MAX_SIZE_MB:
+        log(f"warning: {files['file']} is {size_mb:.1f} MB, over the {MAX_SIZE_MB} MB a shipped model may take")
+    entry: dict[str, Any] = {
+        **files, "sha256": file_sha256(into / files["file"]), "size_mb": round(size_mb, 2), "preset": preset,
+        "modality": modality, "trained_on": trained_on, "licence": licence, "figures": figures,
+        "heldback_frames": held[0][1].n_frames, "steps": source.steps, "time": source.seconds,
+        "data": portable_spec(source.data), "holdout": source.holdout, "data_scale": stats.scale,
+        "command": portable_spec(source.command), "recipe": recipe,
+        "bank_kb": round((into / files["bank"]).stat().st_size / 1e3, 1),
+    }
     if source.quality:
         entry["quality"] = source.quality
+    (into / files["card"]).write_text(write_card(name, entry, profile, like), encoding="utf-8")
     reg[name] = json_ready(entry)  # NaN figures (e.g. flicker of 2 frames) become null
     tmp = reg_path.with_name(reg_path.name + ".partial")
     tmp.write_text(json.dumps(reg, indent=2) + "\n", encoding="utf-8")
