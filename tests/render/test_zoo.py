@@ -111,6 +111,15 @@ def test_model_and_checkpoint_are_exclusive(tmp_path, run_cli, tracked, tiny_ckp
     assert code == 2 and "--model is for --renderer tgan" in err
 
 
+def test_like_and_calibrate_from_are_exclusive(tmp_path, run_cli, tracked):
+    from tgan_aug.io import write_store
+
+    write_store(tmp_path / "m.zarr", tracked, name="s")
+    code, _, err = run_cli(["synth-masks", "--like", DEFAULT_MODEL, "--calibrate-from", str(tmp_path / "m.zarr"),
+                            "-o", str(tmp_path / "out.zarr")])
+    assert code == 2 and "--like NAME" in err and "not both" in err and not (tmp_path / "out.zarr").exists()
+
+
 def test_resolve_model_takes_names_and_files(tmp_path, tiny_ckpt):
     assert resolve_model(DEFAULT_MODEL) == pretrained_path(DEFAULT_MODEL)
     assert resolve_model(str(tiny_ckpt)) == tiny_ckpt

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import click
 
-from tgan_aug.cli.common import (device_option, geff_option, output_option, overwrite_option, parse_size,
+from tgan_aug.cli.common import (Option, device_option, geff_option, output_option, overwrite_option, parse_size,
                                  positional_or_output, quiet_option, seed_option)
 from tgan_aug.errors import UserError
+from tgan_aug.pretrained import DEFAULT_MODEL
 from tgan_aug.text import plural
 
 
@@ -31,8 +32,8 @@ def model_checkpoint(model: str | None, checkpoint: str | None, *, renderer: str
               help="tgan: the trained generator pair; painter: the non-learned painter fitted with --fit (CPU, seconds, no training).")
 @click.option("--fit", "fit", type=str, default=None,
               help="Painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a fit saved by 'tgan-aug fit-painter' (.npz).")
-@click.option("--model", "model", type=str, default=None,
-              help="tgan only: a shipped model by name (see 'tgan-aug models')  [default: hela-small].")
+@click.option("--model", "model", type=str, default=None, cls=Option, shown_default=DEFAULT_MODEL,
+              help="tgan only: a shipped model by name (see 'tgan-aug models').")
 @click.option("--checkpoint", type=str, default=None, help="tgan only: merged checkpoint (.pt) from 'tgan-aug train' instead of a shipped --model.")
 @click.option("--background", type=str, default="auto", show_default=True,
               help="'auto' (checkpoint background), 'bank' (drawn per sequence from the checkpoint's backgrounds) or an image file.")
@@ -105,8 +106,8 @@ def fit_painter(data, output, sequence, overwrite):
 @click.option("--frames", type=click.IntRange(2), default=20, show_default=True, help="Frames per sequence.")
 @click.option("--size", type=str, default="256x384", show_default=True, help="Frame size HEIGHTxWIDTH (px).")
 @click.option("--sequences", type=click.IntRange(1), default=2, show_default=True, help="Number of sequences.")
-@click.option("--model", "model", type=str, default=None,
-              help="Shipped model (see 'tgan-aug models'); masks are made like its data  [default: hela-small].")
+@click.option("--model", "model", type=str, default=None, cls=Option, shown_default=DEFAULT_MODEL,
+              help="Shipped model (see 'tgan-aug models'); masks are made like its data.")
 @click.option("--checkpoint", type=str, default=None, help="Your own model file instead of a shipped --model (masks: high-density preset).")
 @quiet_option
 @seed_option
