@@ -135,10 +135,9 @@ def models_table() -> str:
     """Plain-text table of the shipped models: name, modality, size, the headline realism figure."""
     rows = [("name", "modality", "size", f"{HEADLINE_FIGURE} tGAN (painter), lower is better")]
     for item in models_summary():
-        entry = registry()[item["name"]]
         size = f"{item['size_mb']:.1f} MB" if item.get("size_mb") else "?"
         default = " *" if item["name"] == DEFAULT_MODEL else ""
-        rows.append((item["name"] + default, item.get("modality") or "?", size, _figure(entry, HEADLINE_FIGURE)))
+        rows.append((item["name"] + default, item.get("modality") or "?", size, _figure(item, HEADLINE_FIGURE)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines + ["", f"* default model. 'tgan-aug models NAME' prints a model's card."])
+    return "\n".join(lines + ["", "* default model. 'tgan-aug models NAME' prints a model's card."])
