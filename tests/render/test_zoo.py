@@ -204,7 +204,7 @@ def test_source_from_run_reads_the_run_folder(tmp_path, tiny_ckpt):
     run = tmp_path / "psc"
     asked = {"data": "data/PhC-C2DL-PSC", "preset": "small", "minutes": 22.0, "split": 2 / 3, "lo_steps": None,
              "sr_steps": 180, "size": None, "holdout": 0.2, "overrides": ["data_scale=0.5"], "sequence": None,
-             "seed": 3, "device": "cpu", "init": "hela-small"}
+             "seed": 3, "device": "cpu", "init": str(pretrained_path(DEFAULT_MODEL))}
     (run / "stages" / "00000-lowres-small").mkdir(parents=True)
     (run / "stages" / "00001-superres-small").mkdir()
     (run / "run.json").write_text(json.dumps(asked))
@@ -218,7 +218,7 @@ def test_source_from_run_reads_the_run_folder(tmp_path, tiny_ckpt):
     assert src.steps == {"lowres": 500, "superres": 180} and src.seconds["lowres_s"] == 600.5
     assert src.holdout == 0.2 and src.seed == 3 and src.quality == "PASSED: fine" and src.data == "data/PhC-C2DL-PSC"
     assert src.command == ("tgan-aug train --data data/PhC-C2DL-PSC -o psc --preset small --minutes 22 --sr-steps 180 "
-                           "--init hela-small --holdout 0.2 --seed 3 --set data_scale=0.5")
+                           f"--init {DEFAULT_MODEL} --holdout 0.2 --seed 3 --set data_scale=0.5")
     assert source_from_run(run, data="elsewhere/PSC").data == "elsewhere/PSC"
     with pytest.raises(UserError, match="not a 'tgan-aug train' run folder"):
         source_from_run(tmp_path)

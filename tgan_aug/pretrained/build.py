@@ -71,9 +71,11 @@ def train_command(asked: dict[str, Any], run_name: str) -> str:
         parts.append(f"--minutes {asked['minutes']:g}")
     if asked.get("split") is not None and abs(float(asked["split"]) - 2 / 3) > 1e-6:
         parts.append(f"--split {asked['split']:g}")
-    for key, flag in (("lo_steps", "--lo-steps"), ("sr_steps", "--sr-steps"), ("sequence", "--sequence"), ("init", "--init")):
+    for key, flag in (("lo_steps", "--lo-steps"), ("sr_steps", "--sr-steps"), ("sequence", "--sequence")):
         if asked.get(key) is not None:
             parts.append(f"{flag} {asked[key]}")
+    if asked.get("init"):
+        parts.append(f"--init {_shipped_name(asked['init'])}")
     if asked.get("size"):
         parts.append(f"--size {asked['size'][0]}x{asked['size'][1]}")
     if asked.get("holdout") is not None and abs(float(asked["holdout"]) - 0.15) > 1e-9:
@@ -81,6 +83,17 @@ def train_command(asked: dict[str, Any], run_name: str) -> str:
     parts.append(f"--seed {asked.get('seed', 0)}")
     parts += [f"--set {o}" for o in asked.get("overrides") or []]
     return " ".join(parts)
+
+
+def _shipped_name(init: str) -> str:
+    """The shipped model name of a ``--init`` file that is one of the registry's files (run.json
+    records the resolved path), else ``init`` unchanged."""
+    from tgan_aug.pretrained import registry
+
+    for name, entry in registry().items():
+        if init == name or Path(init).name == entry.get("file"):
+            return name
+    return init
 
 
 def source_from_run(run_dir: str | Path, *, data: str | None = None) -> ModelSource:
