@@ -82,7 +82,6 @@ def summary_stats(masks: TrackedMasks) -> dict[str, float]:
     cells_per_frame (mean), division_rate (divisions per cell and frame), track_length_median (frames),
     frames, height, width (px).
     """
-    from masksynth.calibrate import _circ_sd
     from masksynth.stats import sequence_stats
 
     st = sequence_stats(masks)
@@ -96,11 +95,19 @@ def summary_stats(masks: TrackedMasks) -> dict[str, float]:
     t, h, w = masks.shape
     return {
         "area_median": med("area"), "elongation_median": med("elongation"), "speed_median": med("displacement"),
-        "turning_sd": float(_circ_sd(st["turning"])) if st["turning"].size else float("nan"),
+        "turning_sd": _circular_sd(st["turning"]),
         "coverage": float(st["coverage"][0]), "coverage_mean": mean("coverage"),
         "cells_per_frame": mean("cells_per_frame"), "division_rate": mean("division_rate"),
         "track_length_median": med("track_length"), "frames": float(t), "height": float(h), "width": float(w),
     }
+
+
+def _circular_sd(angles: np.ndarray) -> float:
+    """Circular standard deviation sqrt(-2 ln R) of angles (rad); NaN when there are none."""
+    if angles.size == 0:
+        return float("nan")
+    r = float(np.abs(np.exp(1j * angles).mean()))
+    return float(np.sqrt(-2.0 * np.log(min(max(r, 1e-6), 1.0))))
 
 
 def _scaled_mask(mask: np.ndarray, scale: float) -> np.ndarray:

@@ -72,6 +72,12 @@ def test_like_config_carries_density_not_count(real_like):
     assert like_config(prof, size=(64, 64), frames=3, cells=4).coverage is None
 
 
+def _ks(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import ks_2samp
+
+    return float(ks_2samp(a, b).statistic)
+
+
 def _shape_stats(masks: list[np.ndarray]) -> np.ndarray:
     return np.array([BaseShape.from_mask(m).elongation for m in masks])
 
@@ -79,7 +85,6 @@ def _shape_stats(masks: list[np.ndarray]) -> np.ndarray:
 def test_masks_like_a_bank_have_its_shapes():
     """Cells drawn from a bank of elongated real shapes keep their elongation; masksynth's default
     shapes (mixed ellipses, rods, blobs) do not look like them."""
-    from masksynth.stats import _ks
 
     rng = np.random.default_rng(0)
     shapes = [procedural_shape("ellipse", area=200, rng=rng) for _ in range(200)]
