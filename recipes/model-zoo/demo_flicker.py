@@ -2,7 +2,7 @@
 16 frames of 256x384 `synth-masks --like NAME` masks, 2 seeds, with the calibrated parameters and
 with one changed at a time (speed, divisions, density).
 
-    OMP_NUM_THREADS=2 python recipes/model-zoo/demo_flicker.py [NAME]     # ~6 min on a busy 2-core CPU
+    OMP_NUM_THREADS=2 python recipes/model-zoo/demo_flicker.py [NAME]     # 1.5-6 min on a busy 2-core CPU
 
 Measured for hela-small (2026-11-30): calibrated (speed_mean 2.3 px/frame) 0.036 / 0.034; speed
 1.68 (the data's median) 0.032 / 0.028; no divisions 0.037 / 0.034; speed 0.8 0.024 / 0.021;
