@@ -42,6 +42,12 @@ _LAZY: dict[str, str] = {
     # calibration and statistics
     "calibrate": "calibrate",
     "calibration_params": "calibrate",
+    "link_nearest": "linking",
+    "DataProfile": "profile",
+    "profile_from_masks": "profile",
+    "save_profile": "profile",
+    "load_profile": "profile",
+    "like_config": "profile",
     "sequence_stats": "stats",
     "compare_stats": "stats",
     "stats_table": "stats",

@@ -18,7 +18,7 @@ OUTPUT_COMMANDS = [
     "train superres", "track", "train-tracker", "evaluate", "render", "fit-painter", "demo", "train-segmenter", "segment",
 ]
 #: commands that only print
-PRINT_COMMANDS = ["info", "stats", "eval-tracking"]
+PRINT_COMMANDS = ["info", "stats", "eval-tracking", "models"]
 #: commands that show progress bars
 QUIET_COMMANDS = [
     "import-ctc", "export-ctc", "export-geff", "import-geff", "synth-masks", "augment-masks", "train", "train lowres",

@@ -92,6 +92,45 @@ def write_mp4(
     return path
 
 
+def write_rows(
+    path: str | Path,
+    rows: list[tuple[str, np.ndarray]],
+    *,
+    intensity_range: tuple[float, float],
+    frames: int = 3,
+    max_width: int = 1200,
+) -> Path:
+    """Write a greyscale PNG grid: one labelled row per (label, images (T, Y, X)) with ``frames``
+    evenly spaced frames side by side, all over one ``intensity_range`` (so brightness compares
+    across rows). Rows of another frame height are resized to the first row's height."""
+    tile_h = rows[0][1].shape[1]
+    out_rows = []
+    for label, images in rows:
+        picks = np.unique(np.linspace(0, images.shape[0] - 1, num=min(frames, images.shape[0])).round().astype(int))
+        tiles = []
+        for t in picks:
+            tile = to_uint8(images[t], intensity_range)
+            if tile.shape[0] != tile_h:
+                tile = cv2.resize(tile, (max(1, round(tile.shape[1] * tile_h / tile.shape[0])), tile_h),
+                                  interpolation=cv2.INTER_AREA)
+            tiles.append(tile)
+        sep = np.full((tile_h, 6), 255, np.uint8)
+        row = np.concatenate([x for tile in tiles for x in (tile, sep)][:-1], axis=1)
+        cv2.putText(row, label, (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 4, cv2.LINE_AA)
+        cv2.putText(row, label, (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, 2, cv2.LINE_AA)
+        out_rows.append(row)
+    width = max(r.shape[1] for r in out_rows)
+    out_rows = [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=255) for r in out_rows]
+    gap = np.full((6, width), 255, np.uint8)
+    img = np.concatenate([x for r in out_rows for x in (r, gap)][:-1], axis=0)
+    if img.shape[1] > max_width:
+        s = max_width / img.shape[1]
+        img = cv2.resize(img, (max_width, max(1, round(img.shape[0] * s))), interpolation=cv2.INTER_AREA)
+    path = Path(path)
+    _imwrite(path, img)
+    return path
+
+
 def _imwrite(path: Path, image: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), image):

@@ -43,6 +43,7 @@ _COMMANDS: dict[str, str] = {
     "render": "render_cmds:render",
     "fit-painter": "render_cmds:fit_painter",
     "demo": "render_cmds:demo",
+    "models": "model_cmds:models",
 }
 
 

@@ -72,6 +72,9 @@ def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None,
 @click.option("--calibrate-from", type=str, default=None,
               help="Measure areas, speeds, turning, density and divisions on this real tracked data and use "
                    "them (explicit flags still win); its cells become the shape bank unless --shapes-from.")
+@click.option("--like", "like", type=str, default=None,
+              help="Masks like a shipped model's training data (see 'tgan-aug models'): its real cell shapes "
+                   "(shape bank), density, motion and divisions, at the model's pixel scale (explicit flags still win).")
 @output_option("zarr store to write (sequences seq000, seq001, ...).")
 @click.option("--ctc", "ctc_dir", type=str, default=None, help="Also/instead write a CTC dataset folder (01, 02, ...).")
 @geff_option
@@ -83,7 +86,7 @@ def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None,
 def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size: str, sequences: int,
                 cells: int | None, coverage: float | None, division_rate: float | None, min_gap: int | None,
                 border: str | None, speed: float | None, shapes_from: str | None, calibrate_from: str | None,
-                output: str | None, ctc_dir: str | None, geff: str | None, quiet: bool, seed: int,
+                like: str | None, output: str | None, ctc_dir: str | None, geff: str | None, quiet: bool, seed: int,
                 append: bool, overwrite: bool) -> None:
     """Synthesize tracked cell mask sequences with exact track ids and lineage.
 
@@ -98,6 +101,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
           --sequences 4 --seed 0 -o masks.zarr
       tgan-aug synth-masks --cells 200 --division-rate 0.02 --ctc out/synth-ctc
       tgan-aug synth-masks --calibrate-from data/bacteria-phc -o bact.zarr --ctc out/bact-ctc
+      tgan-aug synth-masks --like hela-small --frames 20 --size 256x384 -o nuclei.zarr
       tgan-aug synth-masks --cells 100 --frames 20 -o synth.zarr --geff out/synth-geff
     """
     import tqdm
@@ -120,13 +124,26 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
             overrides[key] = value
     if cells is not None and coverage is not None:
         raise UserError("give --cells or --coverage, not both")
-    if cells is not None or coverage is not None or (calibrate_from is not None and _explicit(ctx, "density")):
+    fitted = calibrate_from is not None or like is not None  # the data's density unless --density is given
+    if cells is not None or coverage is not None or (fitted and _explicit(ctx, "density")):
         overrides.setdefault("cells", cells)
         overrides.setdefault("coverage", coverage)
     base = SynthConfig.preset(density, layout)
+    profile = None
+    if like is not None:
+        if calibrate_from is not None:
+            raise UserError("give --like NAME (a shipped model's data) or --calibrate-from DATA, not both")
+        from masksynth.profile import like_config
+        from tgan_aug.pretrained import model_profile, model_entry
+
+        model_entry(like, flag="--like")  # a wrong name lists the shipped models
+        profile = model_profile(like)
+        base = like_config(profile, size=hw, frames=frames, density=density, layout=layout)
     calib = _load_masks(calibrate_from, "--calibrate-from")[0][1] if calibrate_from else None
     shapes = _load_masks(shapes_from, "--shapes-from")[0][1].labels if shapes_from else None
     cfg, bank = plan_synthesis(base, overrides=overrides, calibrate_from=calib, shapes_from=shapes, seed=seed)
+    if profile is not None and shapes is None:
+        bank = profile.bank
 
     from tgan_aug.io.ctc import write_ctc
     from tgan_aug.io.geff_export import write_geff_sequence
@@ -135,7 +152,7 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
 
     bar = tqdm.tqdm(total=cfg.frames * sequences, unit="frame", disable=quiet, desc="synth-masks")
     provenance = {"command": "synth-masks", "seed": seed, "config": cfg.to_dict(),
-                  "shapes_from": shapes_from, "calibrate_from": calibrate_from}
+                  "shapes_from": shapes_from, "calibrate_from": calibrate_from, "like": like}
     written = []
     with removed_on_failure(output, ctc_dir, geff):  # a failed run leaves no partial store or folder it created
         try:

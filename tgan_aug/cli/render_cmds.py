@@ -5,9 +5,24 @@ from __future__ import annotations
 
 import click
 
-from tgan_aug.cli.common import (device_option, geff_option, output_option, overwrite_option, parse_size,
+from tgan_aug.cli.common import (Option, device_option, geff_option, output_option, overwrite_option, parse_size,
                                  positional_or_output, quiet_option, seed_option)
+from tgan_aug.errors import UserError
+from tgan_aug.pretrained import DEFAULT_MODEL
 from tgan_aug.text import plural
+
+
+def model_checkpoint(model: str | None, checkpoint: str | None, *, renderer: str = "tgan") -> str | None:
+    """The checkpoint that ``--model NAME`` or ``--checkpoint CKPT`` (exclusive) picks; None = the default model."""
+    if model is None:
+        return checkpoint
+    if checkpoint is not None:
+        raise UserError("give --model NAME (a shipped model) or --checkpoint CKPT (your own), not both")
+    if renderer != "tgan":
+        raise UserError("--model is for --renderer tgan; the painter takes --fit instead")
+    from tgan_aug.pretrained import resolve_model
+
+    return str(resolve_model(model, flag="--model"))
 
 
 @click.command("render")
@@ -17,7 +32,9 @@ from tgan_aug.text import plural
               help="tgan: the trained generator pair; painter: the non-learned painter fitted with --fit (CPU, seconds, no training).")
 @click.option("--fit", "fit", type=str, default=None,
               help="Painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a fit saved by 'tgan-aug fit-painter' (.npz).")
-@click.option("--checkpoint", type=str, default=None, help="tgan only: merged checkpoint (.pt); default: the shipped pretrained model.")
+@click.option("--model", "model", type=str, default=None, cls=Option, shown_default=DEFAULT_MODEL,
+              help="tgan only: a shipped model by name (see 'tgan-aug models').")
+@click.option("--checkpoint", type=str, default=None, help="tgan only: merged checkpoint (.pt) from 'tgan-aug train' instead of a shipped --model.")
 @click.option("--background", type=str, default="auto", show_default=True,
               help="'auto' (checkpoint background), 'bank' (drawn per sequence from the checkpoint's backgrounds) or an image file.")
 @click.option("--shard", type=str, default=None, help="K/N: render every N-th sequence from K (0-based); shards may share one store.")
@@ -32,7 +49,7 @@ from tgan_aug.text import plural
 @seed_option
 @device_option
 @overwrite_option
-def render(masks, output, renderer, fit, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, quiet,
+def render(masks, output, renderer, fit, model, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, quiet,
            seed, device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
@@ -41,7 +58,8 @@ def render(masks, output, renderer, fit, checkpoint, background, shard, ctc, gef
     \b
     Example:
       tgan-aug synth-masks --density high --frames 20 -o masks.zarr
-      tgan-aug render masks.zarr -o video.zarr --checkpoint run/merged.pt --seed 1
+      tgan-aug render masks.zarr -o video.zarr --model hela-small --seed 1
+      tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt
       tgan-aug render masks.zarr -o video.zarr --shard 0/2 --ctc video_ctc --geff video_geff
       tgan-aug render masks.zarr -o painted.zarr --renderer painter --fit data/PhC-C2DL-PSC --seed 1
     """
@@ -49,6 +67,7 @@ def render(masks, output, renderer, fit, checkpoint, background, shard, ctc, gef
 
     from tgan_aug.render.pipeline import render as run
 
+    checkpoint = model_checkpoint(model, checkpoint, renderer=renderer)
     names = run(masks, output, renderer=renderer, checkpoint=checkpoint, fit=fit, background=background, seed=seed, device=device, shard=shard,
                 ctc=ctc, overwrite=overwrite, batch=batch, frame_batch=frame_batch, precision=precision,
                 command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
@@ -87,22 +106,26 @@ def fit_painter(data, output, sequence, overwrite):
 @click.option("--frames", type=click.IntRange(2), default=20, show_default=True, help="Frames per sequence.")
 @click.option("--size", type=str, default="256x384", show_default=True, help="Frame size HEIGHTxWIDTH (px).")
 @click.option("--sequences", type=click.IntRange(1), default=2, show_default=True, help="Number of sequences.")
-@click.option("--checkpoint", type=str, default=None, help="Checkpoint to use instead of the shipped model.")
+@click.option("--model", "model", type=str, default=None, cls=Option, shown_default=DEFAULT_MODEL,
+              help="Shipped model (see 'tgan-aug models'); masks are made like its data.")
+@click.option("--checkpoint", type=str, default=None, help="Your own model file instead of a shipped --model (masks: high-density preset).")
 @quiet_option
 @seed_option
 @device_option
 @overwrite_option
-def demo(out_dir, output, frames, size, sequences, checkpoint, quiet, seed, device, overwrite):
-    """Whole pipeline on the shipped model: high-density masks -> video -> store, CTC, preview, summary.
+def demo(out_dir, output, frames, size, sequences, model, checkpoint, quiet, seed, device, overwrite):
+    """Whole pipeline on a shipped model: masks like its data -> video -> store, CTC, preview
+    (MP4, strips, real | synthetic comparison), summary.
 
     \b
     Example:
       tgan-aug demo demo_out
       tgan-aug demo -o demo_out --frames 10 --size 128x192 --overwrite
+      tgan-aug demo demo_out --model hela-small
     """
     from tgan_aug.render.demo import run_demo
 
     summary = run_demo(positional_or_output(out_dir, output, "OUT_DIR"), seed=seed, device=device, frames=frames,
-                       size=parse_size(size, "--size"), sequences=sequences, checkpoint=checkpoint, overwrite=overwrite,
+                       size=parse_size(size, "--size"), sequences=sequences, model=model, checkpoint=checkpoint, overwrite=overwrite,
                        progress=not quiet)
     click.echo(summary.read_text())
