@@ -224,3 +224,13 @@ def test_source_from_run_reads_the_run_folder(tmp_path, tiny_ckpt):
     assert source_from_run(run, data="elsewhere/PSC").data == "elsewhere/PSC"
     with pytest.raises(UserError, match="not a 'tgan-aug train' run folder"):
         source_from_run(tmp_path)
+
+
+def test_the_demo_example_crop_holds_the_cells():
+    from tgan_aug.pretrained.build import _busiest_crop
+
+    labels = np.zeros((300, 500), np.uint16)
+    labels[250:280, 450:490] = 1
+    ys, xs = _busiest_crop(labels, (100, 100))
+    assert (ys.stop - ys.start, xs.stop - xs.start) == (100, 100) and labels[ys, xs].sum() == labels.sum()
+    assert _busiest_crop(labels, (400, 600)) == (slice(0, 300), slice(0, 500))  # smaller frame: all of it

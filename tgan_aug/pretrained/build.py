@@ -116,7 +116,7 @@ def source_from_run(run_dir: str | Path, *, data: str | None = None) -> ModelSou
             seconds[f"{stage}_s"] = float(summ.get("seconds", 0.0))
     cmd = train_command(asked, run.name)
     if seconds and asked.get("device"):
-        seconds["device"] = f"{asked['device']}, tgan-aug train"
+        seconds["device"] = f"device: {asked['device']}"
     quality = ""
     if (run / "quality.json").is_file():
         quality = str(json.loads((run / "quality.json").read_text(encoding="utf-8")).get("verdict", ""))
@@ -320,7 +320,7 @@ def build_model(source: ModelSource, *, name: str, modality: str, licence: str, 
     # everything measured: write the files, the registry entry last (it marks the model as built)
     files = {"file": f"{name}.pt", "card": f"{name}.md", "strip": f"{name}-strip.png", "bank": f"{name}-bank.npz"}
     ex = train[0][1]
-    crop = _centre_crop(ex.images.shape[1:], (256, 384))
+    crop = _busiest_crop(ex.labels[-1], (256, 384))  # real example frames for the demo's comparison
     prof.save_profile(into / files["bank"], profile, extra={"real_images": ex.images[-2:, crop[0], crop[1]]})
     write_strip(into / files["strip"], arrays)
     _ship_weights(Path(source.checkpoint), into / files["file"])
@@ -353,7 +353,15 @@ def portable_spec(text: str) -> str:
     return re.sub(r"[^\s:\"']*site-packages/", "<site-packages>/", str(text))
 
 
-def _centre_crop(shape: tuple[int, int], size: tuple[int, int]) -> tuple[slice, slice]:
-    h, w = min(shape[0], size[0]), min(shape[1], size[1])
-    y0, x0 = (shape[0] - h) // 2, (shape[1] - w) // 2
+def _busiest_crop(labels: np.ndarray, size: tuple[int, int]) -> tuple[slice, slice]:
+    """The ``size`` (H, W) window of (Y, X) ``labels`` with the most cell pixels (positions every 8 px;
+    the whole frame when it is smaller)."""
+    h, w = min(labels.shape[0], size[0]), min(labels.shape[1], size[1])
+    integral = np.pad((labels > 0).astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    ys = np.unique(np.r_[np.arange(0, labels.shape[0] - h + 1, 8), labels.shape[0] - h])
+    xs = np.unique(np.r_[np.arange(0, labels.shape[1] - w + 1, 8), labels.shape[1] - w])
+    y, x = ys[:, None], xs[None, :]
+    counts = integral[y + h, x + w] - integral[y, x + w] - integral[y + h, x] + integral[y, x]
+    iy, ix = np.unravel_index(int(np.argmax(counts)), counts.shape)
+    y0, x0 = int(ys[iy]), int(xs[ix])
     return slice(y0, y0 + h), slice(x0, x0 + w)
