@@ -88,7 +88,9 @@ def plan_stages(
     keys = _override_keys(overrides)
     extra: list[str] = [f"holdout={holdout}"]
     if init is not None:
-        extra.append(f"init_checkpoint={init_model_path(init)}")
+        from tgan_aug.pretrained import resolve_model
+
+        extra.append(f"init_checkpoint={resolve_model(init, flag='--init')}")
     if size is not None:
         h, w = size
         if h % 2 or w % 2:
@@ -110,19 +112,6 @@ def plan_stages(
         cfg.validate()
         out[stage] = cfg
     return out
-
-
-def init_model_path(name_or_path: str) -> str:
-    """The file ``--init`` names: a shipped model (``tgan-aug models``) or a model/checkpoint file."""
-    from tgan_aug.pretrained import pretrained_path, registry
-
-    if name_or_path in registry():
-        return str(pretrained_path(name_or_path))
-    if Path(name_or_path).is_file():
-        return str(Path(name_or_path))
-    names = ", ".join(sorted(registry())) or "none shipped"
-    raise UserError(f"--init {name_or_path}: neither a shipped model ({names}) nor a model file; "
-                    f"give one of those names or a model.pt from 'tgan-aug train'")
 
 
 def _prepare_run_dir(run: Path, overwrite: bool) -> None:
