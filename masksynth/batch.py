@@ -13,7 +13,7 @@ from masksynth.augment import augment_tracked, split_time
 from masksynth.calibrate import calibrate
 from masksynth.config import SynthConfig
 from masksynth.shapes import ShapeBank
-from masksynth.stats import compare_stats, sequence_stats, stats_table
+from masksynth.stats import compare_stats, merge_stats, sequence_stats, stats_table
 from masksynth.synth import make_bank, synthesize
 from masksynth.tracked import TrackedMasks
 
@@ -92,12 +92,6 @@ def augment_sequences(
                                   morph_prob=morph_prob)
             out.append((f"p{p:02d}_a{a:02d}", aug))
     return out
-
-
-def merge_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Pool the samples of several sequences' statistics (same keys)."""
-    keys = parts[0].keys() if parts else []
-    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
 def stats_report(sources: Sequence[tuple[str, Sequence[TrackedMasks]]]) -> str:

@@ -10,7 +10,8 @@ import numpy as np
 from masksynth.config import SynthConfig
 from masksynth.placement import min_gap_ok
 from masksynth.shapes import ShapeBank
-from masksynth.stats import _ks, area_changes, consecutive_steps, last_frame_shapes, sequence_stats, track_speeds
+from masksynth.stats import (_ks, area_changes, consecutive_steps, last_frame_shapes, merge_stats, sequence_stats,
+                             track_speeds)
 from masksynth.tracked import TrackedMasks
 from masksynth.errors import UserError
 
@@ -20,14 +21,19 @@ __all__ = ["calibrate", "calibration_params", "QUANTILE_LEVELS"]
 QUANTILE_LEVELS = np.linspace(0.0, 1.0, 41)
 #: fewest samples (steps, turns, complete cell cycles) a distribution is measured from
 MIN_SAMPLES = 20
+#: refinement makes steps at most this much longer than measured
+MAX_SPEEDUP = 1.25
+#: synthetic sequences pooled to judge (and correct) each candidate during refinement
+EVAL_SEQUENCES = 2
 
 
 def _quantiles(x: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in np.quantile(x, QUANTILE_LEVELS))
 
 
-def _lag1_score_corr(pairs: np.ndarray) -> float:
-    """Correlation of consecutive step lengths of the same cell, as normal scores (rank-based)."""
+def _score_corr(pairs: np.ndarray) -> float:
+    """Correlation of the two columns of (N, 2) ``pairs`` as normal scores (rank-based), in
+    [0, 0.95]; 0 with fewer than ``MIN_SAMPLES`` pairs."""
     from scipy import stats as sps
 
     if len(pairs) < MIN_SAMPLES:
@@ -52,6 +58,25 @@ def _eligible_cell_frames(masks: TrackedMasks, *, min_area: float, min_age: int)
         ids = ids[ids > 0]
         total += int(np.count_nonzero((area[ids] >= min_area) & (t - start[ids] >= min_age)))
     return total
+
+
+def _robust_sd(x: np.ndarray) -> float:
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def _area_wander(masks: TrackedMasks, d_log_area: np.ndarray) -> dict[str, float]:
+    """Cells that do not grow: their log area as an AR(1) around a fixed size, fitted to the
+    robust variances of its frame-to-frame changes (2 v (1 - phi)) and of its deviation from the
+    track's mean (v); area_revert = 1 - phi, area_sd = the innovation sd."""
+    if d_log_area.size < MIN_SAMPLES:
+        return {}
+    v = _robust_sd(area_changes(masks, within_track=True)) ** 2
+    vd = _robust_sd(d_log_area) ** 2
+    if v <= 1e-8:
+        return {}
+    revert = float(np.clip(vd / (2 * v), 0.05, 1.0))
+    phi = 1.0 - revert
+    return {"area_revert": revert, "area_sd": float(np.clip(math.sqrt(v * (1 - phi * phi)), 0.0, 0.2))}
 
 
 def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
@@ -101,7 +126,7 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     disp = st["displacement"]
     if disp.size >= MIN_SAMPLES:
         out["speed_quantiles"] = _quantiles(disp)
-        out["speed_corr"] = _lag1_score_corr(consecutive_steps(masks))
+        out["speed_corr"] = _score_corr(consecutive_steps(masks))
     if disp.size:
         out["speed_mean"] = float(disp.mean())
         speeds = track_speeds(masks)  # per-track means: the between-cell spread that speed_cv models
@@ -125,6 +150,7 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
         n_div = len(mothers)
     if n_div == 0 or n_div_frames == 0:
         out["division_rate"] = 0.0
+        out.update(_area_wander(masks, d_log_area))
         return out
     rate_obs = n_div / n_div_frames
     cycle = [r[2] - r[1] + 1 for r in lin.tolist() if r[0] in mothers and r[3] > 0]
@@ -132,6 +158,12 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     min_age = max(1, int(np.percentile(cycle, 10))) if len(cycle) >= 3 else max(1, int(0.5 * mean_cycle))
     if len(cycle) >= MIN_SAMPLES:
         out["cycle_quantiles"] = _quantiles(np.asarray(cycle, dtype=np.float64))
+        length = {r[0]: r[2] - r[1] + 1 for r in lin.tolist() if r[0] in mothers and r[3] > 0}
+        sisters: dict[int, list[int]] = {}
+        for r in lin.tolist():
+            if r[3] > 0 and r[0] in length:
+                sisters.setdefault(r[3], []).append(length[r[0]])
+        out["cycle_sister_corr"] = _score_corr(np.array([v[:2] for v in sisters.values() if len(v) >= 2]).reshape(-1, 2))
     # mothers' areas in their last frame: cells divide above the 10th percentile
     last_areas, last_elong = last_frame_shapes(masks, np.array(sorted(mothers), dtype=np.int64))
     min_area = float(max(2.0, np.percentile(last_areas, 10)))
@@ -192,11 +224,14 @@ def calibrate(
     def corrected(c: SynthConfig, syn: dict[str, np.ndarray]) -> SynthConfig:
         changes: dict[str, Any] = {}
         r_disp, s_disp = real["displacement"], syn["displacement"]
+        # steps never grow beyond MAX_SPEEDUP x the measured ones: where collisions block
+        # moves (a packed colony), faster cells would only be right while the colony stays packed
         if c.speed_quantiles is not None and s_disp.size >= MIN_SAMPLES:
-            changes["speed_quantiles"] = _matched(c.speed_quantiles, r_disp, s_disp, 1e4)
+            q = _matched(c.speed_quantiles, r_disp, s_disp, 1e4)
+            changes["speed_quantiles"] = tuple(np.minimum(q, MAX_SPEEDUP * np.asarray(cfg.speed_quantiles) + 0.5).tolist())
         elif r_disp.size and s_disp.size and s_disp.mean() > 1e-3:
             ratio = r_disp.mean() / s_disp.mean()
-            changes["speed_mean"] = c.speed_mean * float(np.clip(ratio, 0.5, 2.0))
+            changes["speed_mean"] = min(c.speed_mean * float(np.clip(ratio, 0.5, 2.0)), MAX_SPEEDUP * cfg.speed_mean)
         r_turn, s_turn = real["turning"], syn["turning"]
         if c.turn_quantiles is not None and s_turn.size >= MIN_SAMPLES:
             changes["turn_quantiles"] = _matched(c.turn_quantiles, np.abs(r_turn), np.abs(s_turn), math.pi)
@@ -217,8 +252,10 @@ def calibrate(
     best = (math.inf, cfg)
     for c in chains:
         for r in range(refine + 1):
-            # the same seed for every candidate (common random numbers): a fairer comparison
-            syn = sequence_stats(synthesize(c, seed=(seed, 1000), shapes=bank))
+            # the same seeds for every candidate (common random numbers), two sequences pooled:
+            # a colony grown from a few cells varies a lot from one sequence to the next
+            syn = merge_stats([sequence_stats(synthesize(c, seed=(seed, 1000 + j), shapes=bank))
+                               for j in range(EVAL_SEQUENCES)])
             score = sum(_ks(real[n], syn[n]) for n in ("displacement", "turning") if real[n].size and syn[n].size)
             if score < best[0]:
                 best = (score, c)

@@ -84,7 +84,9 @@ class SynthConfig(ConfigBase):
         of the hazard model above; division_area_quantiles: area (px) of a cell in its last
         frame before dividing: with the timer model each cell grows to a size drawn from it
         instead of doubling; division_elongation_quantiles: elongation of a cell in that frame:
-        the growth is shared between the cell's axes so that it reaches one drawn from it.
+        the growth is shared between the cell's axes so that it reaches one drawn from it;
+        cycle_sister_corr: correlation of sister cells' cycle lengths (normal scores) in [0, 1)
+        (sisters divide at about the same time: a colony keeps dividing in waves).
     Collision resolution
         resolve_attempts: alternative moves tried before a cell keeps its previous footprint.
     """
@@ -122,6 +124,7 @@ class SynthConfig(ConfigBase):
     cycle_quantiles: tuple[float, ...] | None = None
     division_area_quantiles: tuple[float, ...] | None = None
     division_elongation_quantiles: tuple[float, ...] | None = None
+    cycle_sister_corr: float = 0.0
     resolve_attempts: int = 6
 
     WHAT = "SynthConfig"
@@ -217,6 +220,8 @@ class SynthConfig(ConfigBase):
             bad("min_division_age", ">= 1 frame")
         if not 0.0 <= self.area_revert <= 1.0:
             bad("area_revert", "in [0, 1]")
+        if not 0.0 <= self.cycle_sister_corr < 1.0:
+            bad("cycle_sister_corr", "in [0, 1)")
         if not 0.0 <= self.speed_corr < 1.0:
             bad("speed_corr", "in [0, 1)")
         limits = {"speed_quantiles": (0.0, 1e4), "turn_quantiles": (0.0, math.pi), "cycle_quantiles": (1.0, 1e4),

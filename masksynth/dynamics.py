@@ -3,7 +3,8 @@
 The state is one occupancy map (padded canvas, int32 cell slots) plus one small record per cell
 (base shape, pose, footprint crop). Every frame:
 
-1. divisions: an eligible cell (fully inside the frame, old and large enough) is cut across
+1. divisions: an eligible cell (fully inside the frame, old and large enough, or, with the
+   timer model of measured cell cycles, at the end of its cycle and grown) is cut across
    its long axis into two daughters (new ids, parent = mother; the mother's track ends the
    frame before). The cut leaves ``min_gap`` pixels between the daughters.
 2. entries (open borders): new cells appear just outside the frame, heading inwards.
@@ -147,13 +148,15 @@ class MaskSimulator:
     def _new_speed(self) -> float:
         return self.cfg.speed_mean * math.exp(self.rng.normal(self._speed_mu, self._speed_sigma))
 
-    def _init_cell(self, cell: _Cell, *, newborn: bool, z: float | None = None) -> _Cell:
+    def _init_cell(self, cell: _Cell, *, newborn: bool, z: float | None = None,
+                   z_cycle: float | None = None) -> _Cell:
         """Draw what the measured models need: the step-length score and, with the timer
         division model, the cycle length (cells not born here start at a random cycle phase)."""
         if self.speed_q is not None:
             cell.z = float(self.rng.normal()) if z is None else z
         if self.cycle_q is not None:
-            cell.cycle = float(max(1, round(quantile_draw(self.cycle_q, float(self.rng.random())))))
+            u = float(self.rng.random()) if z_cycle is None else 0.5 * (1.0 + math.erf(z_cycle / math.sqrt(2.0)))
+            cell.cycle = float(max(1, round(quantile_draw(self.cycle_q, u))))
             # a daughter starts as half of its mother's footprint of the frame before
             cell.t0 = self.t - 1 if newborn else max(self.t, 0)
             if not newborn:
@@ -301,6 +304,10 @@ class MaskSimulator:
             self._erase(cell)
             self.rows[cell.tid][2] = self.t - 1
             axis = halves[2]
+            # sisters' cycle lengths are correlated (normal scores, correlation cycle_sister_corr)
+            rho = cfg.cycle_sister_corr
+            zc = self.rng.normal(size=2) if timer else np.zeros(2)
+            zc[1] = rho * zc[0] + math.sqrt(1.0 - rho * rho) * zc[1]
             for k, half in enumerate(halves[:2]):
                 ys, xs = np.nonzero(half)
                 y0, x0 = cell.y0 + int(ys.min()), cell.x0 + int(xs.min())
@@ -309,7 +316,7 @@ class MaskSimulator:
                 heading = axis + (0.0 if k == 0 else math.pi) + self.rng.normal(0.0, 0.3)
                 d = _Cell(self._alloc_slot(), base, pos, angle=0.0, heading=heading,
                           speed=self._new_speed(), born=self.t)
-                self._init_cell(d, newborn=True, z=cell.z)
+                self._init_cell(d, newborn=True, z=cell.z, z_cycle=float(zc[k]))
                 d.mask = half
                 d.y0, d.x0, d.area = cell.y0, cell.x0, int(half.sum())
                 d.visible = d.area
@@ -422,6 +429,9 @@ class MaskSimulator:
                     chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
                     if chosen is not None:
                         break
+                if chosen is None:  # slide the unchanged footprint a little, as a pushed cell does
+                    angle, morph = cell.angle, cell.morph
+                    chosen = self._slide(cell, pos, heading, step)
             if chosen is None:
                 # keep the previous footprint (always free: nobody may enter a cell's gap)
                 cell.heading = float(rng.uniform(0, 2 * math.pi))
@@ -435,6 +445,22 @@ class MaskSimulator:
             if cfg.area_revert > 0 and self.cycle_q is None:
                 cell.trend, cell.dev = trend, dev
             self._paint(cell)
+
+    def _slide(self, cell: _Cell, pos: tuple[float, float], heading: float, step: float):
+        """The cell's current footprint shifted by a fraction of its step (or 1-2 px) along its
+        heading or across it, where that is free. Returns like :meth:`_fit` (offsets from ``pos``,
+        the proposed position), or None."""
+        m = cell.mask
+        gm = cv2.dilate(m.view(np.uint8), self.square).view(bool) if self.square is not None else m
+        s0, s1 = m.shape
+        for d in (0.5 * step, 0.25 * step, 2.0, 1.0):
+            for hd in (heading, heading + math.pi / 2, heading - math.pi / 2):
+                dy, dx = round(d * math.sin(hd)), round(d * math.cos(hd))
+                y0, x0 = cell.y0 + dy, cell.x0 + dx
+                if (dy or dx) and y0 >= 0 and x0 >= 0 and y0 + s0 <= self.H and x0 + s1 <= self.W:
+                    if not self.occ[y0 : y0 + s0, x0 : x0 + s1][gm].any():
+                        return m, y0, x0, cell.pos[0] + dy - pos[0], cell.pos[1] + dx - pos[1], hd
+        return None
 
     def _fit(self, cell: _Cell, pos: tuple[float, float], heading: float, step: float, angle: float,
              scale: float, morph: int, n_alt: int):

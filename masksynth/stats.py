@@ -18,7 +18,7 @@ from masksynth.tracked import TrackedMasks
 
 __all__ = [
     "sequence_stats", "compare_stats", "stats_table", "STAT_DOCS", "divisions_by_frame", "track_speeds",
-    "consecutive_steps", "area_changes",
+    "consecutive_steps", "area_changes", "merge_stats", "last_frame_shapes", "elongation_from_moments",
 ]
 
 #: statistic -> (unit, what one sample is)
@@ -133,19 +133,27 @@ def consecutive_steps(masks: TrackedMasks) -> np.ndarray:
     return np.concatenate(rows) if rows else np.zeros((0, 2))
 
 
-def area_changes(masks: TrackedMasks) -> np.ndarray:
+def area_changes(masks: TrackedMasks, *, within_track: bool = False) -> np.ndarray:
     """(N,) float64: log(area_t / area_t-1) of the same track in consecutive frames (how much a
-    cell's area jitters and grows from frame to frame)."""
+    cell's area jitters and grows from frame to frame); with ``within_track``: instead, each
+    cell-frame's log area minus its track's mean log area (how far areas wander)."""
     labels = masks.labels
     n = int(labels.max()) + 1 if labels.size else 1
-    out, prev = [], None
+    out, prev, logs = [], None, []
     for t in range(labels.shape[0]):
         area = np.bincount(labels[t].ravel(), minlength=n)[:n].astype(np.float64)
         area[0] = 0
+        ids = np.flatnonzero(area)
+        logs.append((ids, np.log(area[ids])))
         if prev is not None:
             ok = (area > 0) & (prev > 0)
             out.append(np.log(area[ok] / prev[ok]))
         prev = area
+    if within_track:
+        ids = np.concatenate([i for i, _ in logs]) if logs else np.zeros(0, np.int64)
+        la = np.concatenate([v for _, v in logs]) if logs else np.zeros(0)
+        mean = np.bincount(ids, weights=la, minlength=n) / np.maximum(np.bincount(ids, minlength=n), 1)
+        return la - mean[ids]
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -202,6 +210,12 @@ def sequence_stats(masks: TrackedMasks) -> dict[str, np.ndarray]:
         "division_rate": rate,
         "track_length": (lin[:, 2] - lin[:, 1] + 1).astype(np.float64) if len(lin) else np.zeros(0),
     }
+
+
+def merge_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Pool the samples of several sequences' statistics (same keys)."""
+    keys = parts[0].keys() if parts else []
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
 def _ks(a: np.ndarray, b: np.ndarray) -> float:
