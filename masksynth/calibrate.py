@@ -84,17 +84,18 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
 
     masks: a real tracked sequence (labels (T, Y, X) uint16 + lineage).
     Returns a dict of SynthConfig fields: size, frames, cells (in frame 0), mean_area, area_cv,
-    shape_jitter (False: real shapes are drawn as they are), enter_rate (tracks without a parent
-    that start after frame 0, per frame), area_sd/area_revert/morph_prob (the
-    frame-to-frame area jitter, robust sd of the measured log-area changes, not accumulating;
-    no +-1 px morphology steps), speed_mean, speed_cv, turn_sd,
-    division_rate (hazard per eligible cell and frame), division_min_area, min_division_age,
-    growth_rate; and the measured distributions (quantiles at :data:`QUANTILE_LEVELS`):
+    shape_jitter (False: real shapes are drawn as they are), min_gap (0 when most frames have
+    touching cells), enter_rate (tracks without a parent that start after frame 0, per frame),
+    area_sd/area_revert/morph_prob (area jitter from the robust spread of the measured log-area
+    changes: independent per frame, or for cells that never divide an AR(1) fitted to how far
+    areas wander; no +-1 px morphology steps), speed_mean, speed_cv, turn_sd, division_rate
+    (hazard per eligible cell and frame), division_min_area, min_division_age, growth_rate;
+    and the measured distributions (quantiles at :data:`QUANTILE_LEVELS`):
     speed_quantiles (step length, px/frame) with speed_corr (lag-1 correlation of a cell's step
     lengths), turn_quantiles (absolute turning angle, rad), cycle_quantiles (frames from birth
     to division, from tracks that start and end with a division), division_area_quantiles and
-    division_elongation_quantiles (mothers' areas (px) and elongations in their last frame),
-    each when at least
+    division_elongation_quantiles (mothers' areas (px) and elongations in their last frame)
+    with cycle_sister_corr (correlation of sisters' cycle lengths), each when at least
     ``MIN_SAMPLES`` values were measured.
     """
     if masks.n_frames < 2:
@@ -121,8 +122,7 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     # (one pixel of erosion or dilation changes a small cell's area by far more than measured)
     d_log_area = area_changes(masks)
     if d_log_area.size >= MIN_SAMPLES:
-        mad = float(np.median(np.abs(d_log_area - np.median(d_log_area))))
-        out.update(area_revert=1.0, morph_prob=0.0, area_sd=float(np.clip(1.4826 * mad / math.sqrt(2), 0.0, 0.2)))
+        out.update(area_revert=1.0, morph_prob=0.0, area_sd=float(np.clip(_robust_sd(d_log_area) / math.sqrt(2), 0.0, 0.2)))
     disp = st["displacement"]
     if disp.size >= MIN_SAMPLES:
         out["speed_quantiles"] = _quantiles(disp)
