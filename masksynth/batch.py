@@ -13,11 +13,15 @@ from masksynth.augment import augment_tracked, split_time
 from masksynth.calibrate import calibrate
 from masksynth.config import SynthConfig
 from masksynth.shapes import ShapeBank
-from masksynth.stats import compare_stats, sequence_stats, stats_table
+from masksynth.stats import compare_stats, merge_stats, sequence_stats, stats_table
 from masksynth.synth import make_bank, synthesize
 from masksynth.tracked import TrackedMasks
 
 __all__ = ["plan_synthesis", "synthesize_many", "augment_sequences", "stats_report", "merge_stats"]
+
+#: explicit field -> calibrated fields it replaces (speed_mean: the measured step lengths;
+#: division_rate: the timer division model)
+SUPERSEDES = {"speed_mean": ("speed_quantiles",), "division_rate": ("cycle_quantiles",)}
 
 
 def plan_synthesis(
@@ -32,7 +36,8 @@ def plan_synthesis(
 
     base: preset config. calibrate_from: real sequence whose measured parameters replace the
     base's (and whose cells form the shape bank unless ``shapes_from`` is given). overrides:
-    fields the user set explicitly; they win over calibration. shapes_from: real labels
+    fields the user set explicitly; they win over calibration (a speed drops the measured step
+    lengths, a division rate the measured cell cycles: see ``SUPERSEDES``). shapes_from: real labels
     (Y, X)/(T, Y, X) for the shape bank. Returns (config, bank).
     """
     bank: ShapeBank | None = None
@@ -40,7 +45,9 @@ def plan_synthesis(
     if calibrate_from is not None:
         cfg, bank = calibrate(calibrate_from, base=base, shapes=shapes_from is None, seed=seed)
     if overrides:
-        cfg = SynthConfig.from_dict({**cfg.to_dict(), **overrides})
+        # an explicit speed or division rate replaces the measured distribution it would be ignored for
+        dropped = {f: None for k in overrides for f in SUPERSEDES.get(k, ()) if f not in overrides}
+        cfg = SynthConfig.from_dict({**cfg.to_dict(), **dropped, **overrides})
     if shapes_from is not None:
         bank = ShapeBank.from_labels(shapes_from, source="--shapes-from")
     return cfg, (bank if bank is not None else make_bank(cfg))
@@ -85,12 +92,6 @@ def augment_sequences(
                                   morph_prob=morph_prob)
             out.append((f"p{p:02d}_a{a:02d}", aug))
     return out
-
-
-def merge_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Pool the samples of several sequences' statistics (same keys)."""
-    keys = parts[0].keys() if parts else []
-    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
 def stats_report(sources: Sequence[tuple[str, Sequence[TrackedMasks]]]) -> str:

@@ -8,12 +8,40 @@ from typing import Any
 import numpy as np
 
 from masksynth.config import SynthConfig
+from masksynth.placement import min_gap_ok
 from masksynth.shapes import ShapeBank
-from masksynth.stats import sequence_stats, track_speeds
+from masksynth.stats import (_ks, area_changes, consecutive_steps, last_frame_shapes, merge_stats, sequence_stats,
+                             track_speeds)
 from masksynth.tracked import TrackedMasks
 from masksynth.errors import UserError
 
-__all__ = ["calibrate", "calibration_params"]
+__all__ = ["calibrate", "calibration_params", "QUANTILE_LEVELS"]
+
+#: probabilities at which calibration stores measured distributions (SynthConfig *_quantiles)
+QUANTILE_LEVELS = np.linspace(0.0, 1.0, 41)
+#: fewest samples (steps, turns, complete cell cycles) a distribution is measured from
+MIN_SAMPLES = 20
+#: refinement makes steps at most this much longer than measured
+MAX_SPEEDUP = 1.25
+#: synthetic sequences pooled to judge (and correct) each candidate during refinement
+EVAL_SEQUENCES = 2
+
+
+def _quantiles(x: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.quantile(x, QUANTILE_LEVELS))
+
+
+def _score_corr(pairs: np.ndarray) -> float:
+    """Correlation of the two columns of (N, 2) ``pairs`` as normal scores (rank-based), in
+    [0, 0.95]; 0 with fewer than ``MIN_SAMPLES`` pairs."""
+    from scipy import stats as sps
+
+    if len(pairs) < MIN_SAMPLES:
+        return 0.0
+    ranks = sps.rankdata(pairs.ravel()).reshape(pairs.shape)
+    z = sps.norm.ppf((ranks - 0.5) / ranks.size)
+    r = float(np.corrcoef(z[:, 0], z[:, 1])[0, 1])
+    return float(np.clip(r, 0.0, 0.95)) if math.isfinite(r) else 0.0
 
 
 def _eligible_cell_frames(masks: TrackedMasks, *, min_area: float, min_age: int) -> int:
@@ -32,13 +60,43 @@ def _eligible_cell_frames(masks: TrackedMasks, *, min_area: float, min_age: int)
     return total
 
 
+def _robust_sd(x: np.ndarray) -> float:
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def _area_wander(masks: TrackedMasks, d_log_area: np.ndarray) -> dict[str, float]:
+    """Cells that do not grow: their log area as an AR(1) around a fixed size, fitted to the
+    robust variances of its frame-to-frame changes (2 v (1 - phi)) and of its deviation from the
+    track's mean (v); area_revert = 1 - phi, area_sd = the innovation sd."""
+    if d_log_area.size < MIN_SAMPLES:
+        return {}
+    v = _robust_sd(area_changes(masks, within_track=True)) ** 2
+    vd = _robust_sd(d_log_area) ** 2
+    if v <= 1e-8:
+        return {}
+    revert = float(np.clip(vd / (2 * v), 0.05, 1.0))
+    phi = 1.0 - revert
+    return {"area_revert": revert, "area_sd": float(np.clip(math.sqrt(v * (1 - phi * phi)), 0.0, 0.2))}
+
+
 def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     """Measure the :class:`SynthConfig` fields that real data determines.
 
     masks: a real tracked sequence (labels (T, Y, X) uint16 + lineage).
     Returns a dict of SynthConfig fields: size, frames, cells (in frame 0), mean_area, area_cv,
-    speed_mean, speed_cv, turn_sd, division_rate (hazard per eligible cell and frame),
-    division_min_area, min_division_age, growth_rate.
+    shape_jitter (False: real shapes are drawn as they are), min_gap (0 when most frames have
+    touching cells), enter_rate (tracks without a parent that start after frame 0, per frame),
+    area_sd/area_revert/morph_prob (area jitter from the robust spread of the measured log-area
+    changes: independent per frame, or for cells that never divide an AR(1) fitted to how far
+    areas wander; no +-1 px morphology steps), speed_mean, speed_cv, turn_sd, division_rate
+    (hazard per eligible cell and frame), division_min_area, min_division_age, growth_rate;
+    and the measured distributions (quantiles at :data:`QUANTILE_LEVELS`):
+    speed_quantiles (step length, px/frame) with speed_corr (lag-1 correlation of a cell's step
+    lengths), turn_quantiles (absolute turning angle, rad), cycle_quantiles (frames from birth
+    to division, from tracks that start and end with a division), division_area_quantiles and
+    division_elongation_quantiles (mothers' areas (px) and elongations in their last frame)
+    with cycle_sister_corr (correlation of sisters' cycle lengths), each when at least
+    ``MIN_SAMPLES`` values were measured.
     """
     if masks.n_frames < 2:
         raise UserError(f"calibration needs at least 2 frames, the sequence has {masks.n_frames}")
@@ -54,8 +112,21 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
         "coverage": None,
         "mean_area": float(np.clip(area.mean(), 4, 1e5)),
         "area_cv": float(np.clip(area.std() / area.mean(), 0, 2)),
+        "shape_jitter": False,
     }
+    # cells that touch in the data may touch in the synthesis (fewer blocked moves in colonies)
+    busy = [f for f in masks.labels if np.count_nonzero(np.unique(f)) >= 2]
+    if busy and sum(not min_gap_ok(f, 1) for f in busy) > len(busy) / 2:
+        out["min_gap"] = 0
+    # shape change from frame to frame: area jitter around the growth trend, no +-1 px steps
+    # (one pixel of erosion or dilation changes a small cell's area by far more than measured)
+    d_log_area = area_changes(masks)
+    if d_log_area.size >= MIN_SAMPLES:
+        out.update(area_revert=1.0, morph_prob=0.0, area_sd=float(np.clip(_robust_sd(d_log_area) / math.sqrt(2), 0.0, 0.2)))
     disp = st["displacement"]
+    if disp.size >= MIN_SAMPLES:
+        out["speed_quantiles"] = _quantiles(disp)
+        out["speed_corr"] = _score_corr(consecutive_steps(masks))
     if disp.size:
         out["speed_mean"] = float(disp.mean())
         speeds = track_speeds(masks)  # per-track means: the between-cell spread that speed_cv models
@@ -65,8 +136,12 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     if turns.size >= 5:
         r = float(np.abs(np.exp(1j * turns).mean()))
         out["turn_sd"] = float(np.clip(math.sqrt(-2 * math.log(max(r, 1e-6))), 0.05, 3.0))
-    # divisions: cycle length from tracks that start and end with a division
+    if turns.size >= MIN_SAMPLES:
+        out["turn_quantiles"] = _quantiles(np.abs(turns))
     lin = masks.lineage
+    # cells entering the field of view: tracks without a parent that start after frame 0
+    out["enter_rate"] = float(np.count_nonzero((lin[:, 1] > 0) & (lin[:, 3] == 0)) / (t - 1)) if len(lin) else 0.0
+    # divisions: cycle length from tracks that start and end with a division
     n_div_frames = float(st["cells_per_frame"][:-1].sum())
     n_div = 0
     if len(lin):
@@ -75,17 +150,26 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
         n_div = len(mothers)
     if n_div == 0 or n_div_frames == 0:
         out["division_rate"] = 0.0
+        out.update(_area_wander(masks, d_log_area))
         return out
     rate_obs = n_div / n_div_frames
     cycle = [r[2] - r[1] + 1 for r in lin.tolist() if r[0] in mothers and r[3] > 0]
     mean_cycle = float(np.mean(cycle)) if len(cycle) >= 3 else 1.0 / rate_obs
     min_age = max(1, int(np.percentile(cycle, 10))) if len(cycle) >= 3 else max(1, int(0.5 * mean_cycle))
+    if len(cycle) >= MIN_SAMPLES:
+        out["cycle_quantiles"] = _quantiles(np.asarray(cycle, dtype=np.float64))
+        length = {r[0]: r[2] - r[1] + 1 for r in lin.tolist() if r[0] in mothers and r[3] > 0}
+        sisters: dict[int, list[int]] = {}
+        for r in lin.tolist():
+            if r[3] > 0 and r[0] in length:
+                sisters.setdefault(r[3], []).append(length[r[0]])
+        out["cycle_sister_corr"] = _score_corr(np.array([v[:2] for v in sisters.values() if len(v) >= 2]).reshape(-1, 2))
     # mothers' areas in their last frame: cells divide above the 10th percentile
-    last_areas = []
-    for tid in sorted(mothers):
-        t_end = int(lin[lin[:, 0] == tid, 2][0])
-        last_areas.append(int(np.count_nonzero(masks.labels[t_end] == tid)))
+    last_areas, last_elong = last_frame_shapes(masks, np.array(sorted(mothers), dtype=np.int64))
     min_area = float(max(2.0, np.percentile(last_areas, 10)))
+    if len(cycle) >= MIN_SAMPLES:
+        out["division_area_quantiles"] = _quantiles(last_areas)
+        out["division_elongation_quantiles"] = _quantiles(last_elong)
     # hazard = divisions per *eligible* cell-frame (old and large enough), as the model uses it
     eligible = _eligible_cell_frames(masks, min_area=min_area, min_age=min_age)
     hazard = n_div / eligible if eligible > 0 else rate_obs
@@ -103,12 +187,19 @@ def _circ_sd(angles: np.ndarray) -> float:
     return math.sqrt(-2 * math.log(min(max(r, 1e-6), 1.0)))
 
 
+def _matched(model: tuple[float, ...], real: np.ndarray, syn: np.ndarray, hi: float) -> tuple[float, ...]:
+    """Quantile mapping: shift each model quantile by (real - synthetic) at its probability, so
+    what collisions and rasterisation add to the model's draws is taken back out."""
+    q = np.asarray(model) + np.quantile(real, QUANTILE_LEVELS) - np.quantile(syn, QUANTILE_LEVELS)
+    return tuple(float(v) for v in np.maximum.accumulate(np.clip(q, 0.0, hi)))
+
+
 def calibrate(
     masks: TrackedMasks,
     *,
     base: SynthConfig | None = None,
     shapes: bool = True,
-    refine: int = 1,
+    refine: int = 3,
     seed: int = 0,
 ) -> tuple[SynthConfig, ShapeBank | None]:
     """A :class:`SynthConfig` (and a shape bank of the real cells) measured on a real sequence.
@@ -116,8 +207,10 @@ def calibrate(
     masks: the real tracked sequence. base: config whose other fields are kept (default: the
     ``mid``/``flat`` preset). shapes: also return a :class:`ShapeBank` of the real cell shapes.
     refine: correction rounds: each synthesizes a sequence with the current parameters, measures
-    it, and scales speed_mean and turn_sd by real/synthetic (collisions slow cells
-    down and deflect them, so measured values are not the model's parameters). seed: for those.
+    it and corrects the motion parameters by what the synthesis added (collisions slow cells
+    down and deflect them; centroids of rasterised, changing shapes jitter): the step-length and
+    turning quantiles by quantile mapping (each quantile shifted by real - synthetic), or, for
+    data with too few steps, speed_mean and turn_sd scaled by real/synthetic. seed: for those.
     Returns (config, bank or None). Fields set: see :func:`calibration_params`.
     """
     from masksynth.synth import synthesize  # local: synth imports this package's modules
@@ -127,14 +220,45 @@ def calibrate(
     cfg = SynthConfig.from_dict({**base.to_dict(), **params})
     bank = ShapeBank.from_labels(masks.labels, source="calibration data") if shapes else None
     real = sequence_stats(masks)
-    for k in range(refine):
-        syn = sequence_stats(synthesize(cfg, seed=(seed, 1000 + k), shapes=bank))
+
+    def corrected(c: SynthConfig, syn: dict[str, np.ndarray]) -> SynthConfig:
         changes: dict[str, Any] = {}
-        if real["displacement"].size and syn["displacement"].size and syn["displacement"].mean() > 1e-3:
-            ratio = real["displacement"].mean() / syn["displacement"].mean()
-            changes["speed_mean"] = cfg.speed_mean * float(np.clip(ratio, 0.5, 2.0))
-        if real["turning"].size >= 5 and syn["turning"].size >= 5 and _circ_sd(syn["turning"]) > 1e-3:
-            ratio = _circ_sd(real["turning"]) / _circ_sd(syn["turning"])
-            changes["turn_sd"] = float(np.clip(cfg.turn_sd * np.clip(ratio, 0.5, 2.0), 0.01, 3.0))
-        cfg = cfg.replace(**changes)
-    return cfg, bank
+        r_disp, s_disp = real["displacement"], syn["displacement"]
+        # steps never grow beyond MAX_SPEEDUP x the measured ones: where collisions block
+        # moves (a packed colony), faster cells would only be right while the colony stays packed
+        if c.speed_quantiles is not None and s_disp.size >= MIN_SAMPLES:
+            q = _matched(c.speed_quantiles, r_disp, s_disp, 1e4)
+            changes["speed_quantiles"] = tuple(np.minimum(q, MAX_SPEEDUP * np.asarray(cfg.speed_quantiles) + 0.5).tolist())
+        elif r_disp.size and s_disp.size and s_disp.mean() > 1e-3:
+            ratio = r_disp.mean() / s_disp.mean()
+            changes["speed_mean"] = min(c.speed_mean * float(np.clip(ratio, 0.5, 2.0)), MAX_SPEEDUP * cfg.speed_mean)
+        r_turn, s_turn = real["turning"], syn["turning"]
+        if c.turn_quantiles is not None and s_turn.size >= MIN_SAMPLES:
+            changes["turn_quantiles"] = _matched(c.turn_quantiles, np.abs(r_turn), np.abs(s_turn), math.pi)
+        elif r_turn.size >= 5 and s_turn.size >= 5 and _circ_sd(s_turn) > 1e-3:
+            ratio = _circ_sd(r_turn) / _circ_sd(s_turn)
+            changes["turn_sd"] = float(np.clip(c.turn_sd * np.clip(ratio, 0.5, 2.0), 0.01, 3.0))
+        return c.replace(**changes)
+
+    if refine <= 0:
+        return cfg, bank
+    # two chains of candidates, each corrected round by round: the measured distributions, and
+    # the parametric model (speed_mean/speed_cv, turn_sd), which wins where blocked moves in a
+    # crowded colony make quantile mapping drift; the candidate whose synthetic displacement and
+    # turning are closest to the real ones (summed KS distances) is returned
+    chains = [cfg, cfg.replace(speed_quantiles=None, turn_quantiles=None)]
+    if cfg.speed_quantiles is None and cfg.turn_quantiles is None:
+        chains = chains[:1]
+    best = (math.inf, cfg)
+    for c in chains:
+        for r in range(refine + 1):
+            # the same seeds for every candidate (common random numbers), two sequences pooled:
+            # a colony grown from a few cells varies a lot from one sequence to the next
+            syn = merge_stats([sequence_stats(synthesize(c, seed=(seed, 1000 + j), shapes=bank))
+                               for j in range(EVAL_SEQUENCES)])
+            score = sum(_ks(real[n], syn[n]) for n in ("displacement", "turning") if real[n].size and syn[n].size)
+            if score < best[0]:
+                best = (score, c)
+            if r < refine:
+                c = corrected(c, syn)
+    return best[1], bank

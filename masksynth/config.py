@@ -5,6 +5,7 @@ All lengths are in pixels, all rates per frame, all angles in radians.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
@@ -30,6 +31,11 @@ CLI_FLAGS = {
 }
 
 
+#: fields holding a distribution as quantiles at evenly spaced probabilities (see SynthConfig)
+QUANTILE_FIELDS = ("speed_quantiles", "turn_quantiles", "cycle_quantiles", "division_area_quantiles",
+                   "division_elongation_quantiles")
+
+
 @configclass
 class SynthConfig(ConfigBase):
     """Everything :func:`masksynth.synthesize` needs besides the seed (and an optional shape bank).
@@ -46,12 +52,23 @@ class SynthConfig(ConfigBase):
         min_gap: background pixels kept between any two cells (chessboard distance > min_gap).
     Shapes (procedural ones; a real shape bank replaces them)
         shape_kind: ``mixed|ellipse|rod|blob``; mean_area (px); area_cv (sd/mean of areas).
+        shape_jitter: drawing a shape from the bank also rescales it (area sd 10 %) and erodes or
+        dilates it by one pixel now and then (False: the bank's shapes as they are).
     Motion
         speed_mean (px/frame) and speed_cv: per-cell speed, log-normal;
         turn_sd: sd of the heading change per frame (rad); rotation_sd: sd of the body rotation
-        per frame (rad); area_sd: sd of the log-area jitter per frame;
+        per frame (rad); area_sd: sd of the log-area jitter per frame; area_revert: fraction
+        of that jitter undone each frame (0 = it accumulates as a random walk, 1 = independent
+        per frame, so areas stay on their growth trend);
         morph_prob: chance per frame that a cell's erosion/dilation level changes by one pixel;
         morph_max: the largest erosion/dilation in pixels.
+    Measured motion (set by :func:`masksynth.calibrate`; None = the parametric model above)
+        speed_quantiles: step length (px/frame) at evenly spaced probabilities 0, 1/(K-1), ..., 1;
+        each step is drawn from this distribution (replaces speed_mean/speed_cv);
+        speed_corr: correlation of a cell's step lengths (as normal scores) between consecutive
+        frames, in [0, 1) (0 = independent steps, near 1 = each cell keeps its speed);
+        turn_quantiles: absolute heading change per frame (rad) at evenly spaced probabilities;
+        replaces turn_sd (the sign is random).
     Borders
         border: ``open`` (cells leave and enter; tracks end and start) or ``reflect`` (cells stay in).
         enter_rate: new cells entering per frame (None = as many as left, keeping the count steady).
@@ -61,6 +78,15 @@ class SynthConfig(ConfigBase):
         area); growth_rate: relative area growth per frame (None = 2**division_rate - 1, so cells
         double in one mean generation time); min_division_age: frames between a cell's birth and
         its division.
+        cycle_quantiles: cell-cycle length (frames from birth to division) at evenly spaced
+        probabilities; when set (and division_rate > 0) every cell draws its cycle length, doubles
+        its area over it and divides at its end (a timer model, as in bacterial colonies) instead
+        of the hazard model above; division_area_quantiles: area (px) of a cell in its last
+        frame before dividing: with the timer model each cell grows to a size drawn from it
+        instead of doubling; division_elongation_quantiles: elongation of a cell in that frame:
+        the growth is shared between the cell's axes so that it reaches one drawn from it;
+        cycle_sister_corr: correlation of sister cells' cycle lengths (normal scores) in [0, 1)
+        (sisters divide at about the same time: a colony keeps dividing in waves).
     Collision resolution
         resolve_attempts: alternative moves tried before a cell keeps its previous footprint.
     """
@@ -77,19 +103,28 @@ class SynthConfig(ConfigBase):
     shape_kind: ShapeKind = "mixed"
     mean_area: float = 250.0
     area_cv: float = 0.3
+    shape_jitter: bool = True
     speed_mean: float = 2.0
     speed_cv: float = 0.5
     turn_sd: float = 0.5
     rotation_sd: float = 0.05
     area_sd: float = 0.02
+    area_revert: float = 0.0
     morph_prob: float = 0.1
     morph_max: int = 1
+    speed_quantiles: tuple[float, ...] | None = None
+    speed_corr: float = 0.0
+    turn_quantiles: tuple[float, ...] | None = None
     border: Border = "open"
     enter_rate: float | None = None
     division_rate: float = 0.01
     division_min_area: float | None = None
     growth_rate: float | None = None
     min_division_age: int = 5
+    cycle_quantiles: tuple[float, ...] | None = None
+    division_area_quantiles: tuple[float, ...] | None = None
+    division_elongation_quantiles: tuple[float, ...] | None = None
+    cycle_sister_corr: float = 0.0
     resolve_attempts: int = 6
 
     WHAT = "SynthConfig"
@@ -115,6 +150,9 @@ class SynthConfig(ConfigBase):
     def _coerce(cls, data: dict[str, Any]) -> dict[str, Any]:
         if "size" in data:
             data["size"] = tuple(int(v) for v in data["size"])
+        for name in QUANTILE_FIELDS:
+            if data.get(name) is not None:
+                data[name] = tuple(float(v) for v in data[name])
         return data
 
     # ------------------------------------------------------------------ derived values
@@ -180,5 +218,17 @@ class SynthConfig(ConfigBase):
             bad("growth_rate", "in [0, 1] per frame, or None")
         if self.min_division_age < 1:
             bad("min_division_age", ">= 1 frame")
+        if not 0.0 <= self.area_revert <= 1.0:
+            bad("area_revert", "in [0, 1]")
+        if not 0.0 <= self.cycle_sister_corr < 1.0:
+            bad("cycle_sister_corr", "in [0, 1)")
+        if not 0.0 <= self.speed_corr < 1.0:
+            bad("speed_corr", "in [0, 1)")
+        limits = {"speed_quantiles": (0.0, 1e4), "turn_quantiles": (0.0, math.pi), "cycle_quantiles": (1.0, 1e4),
+                  "division_area_quantiles": (2.0, 1e6), "division_elongation_quantiles": (1.0, 1e3)}
+        for name, (lo, hi) in limits.items():
+            q = getattr(self, name)
+            if q is not None and (len(q) < 2 or any(b < a for a, b in zip(q, q[1:])) or q[0] < lo or q[-1] > hi):
+                bad(name, f"None or >= 2 non-decreasing values in [{lo:g}, {hi:g}]")
         if self.resolve_attempts < 0:
             bad("resolve_attempts", ">= 0")

@@ -3,7 +3,8 @@
 The state is one occupancy map (padded canvas, int32 cell slots) plus one small record per cell
 (base shape, pose, footprint crop). Every frame:
 
-1. divisions: an eligible cell (fully inside the frame, old and large enough) is cut across
+1. divisions: an eligible cell (fully inside the frame, old and large enough, or, with the
+   timer model of measured cell cycles, at the end of its cycle and grown) is cut across
    its long axis into two daughters (new ids, parent = mother; the mother's track ends the
    frame before). The cut leaves ``min_gap`` pixels between the daughters.
 2. entries (open borders): new cells appear just outside the frame, heading inwards.
@@ -33,17 +34,28 @@ from masksynth.shapes import BaseShape, ShapeBank, render_shape
 from masksynth.tracked import MAX_ID
 from masksynth.errors import UserError
 
-__all__ = ["MaskSimulator"]
+__all__ = ["MaskSimulator", "quantile_draw"]
 
 MAX_SCALE = 2.5
 MIN_SCALE = 0.4
 PENDING_FRAMES = 12
+#: timer division model: a cell divides once its area reached this fraction of its target
+TIMER_MIN_GROWTH = 0.8
+
+
+def quantile_draw(quantiles: np.ndarray, u: float) -> float:
+    """The value at probability ``u`` in [0, 1] of a distribution given by its ``quantiles`` at
+    evenly spaced probabilities 0, 1/(K-1), ..., 1 (linear interpolation between them)."""
+    x = u * (len(quantiles) - 1)
+    k = min(int(x), len(quantiles) - 2)
+    return float(quantiles[k] + (x - k) * (quantiles[k + 1] - quantiles[k]))
 
 
 class _Cell:
     __slots__ = (
         "slot", "base", "pos", "angle", "heading", "speed", "scale", "morph",
-        "mask", "y0", "x0", "area", "tid", "born", "visible", "pending_since",
+        "mask", "y0", "x0", "area", "tid", "born", "visible", "pending_since", "z", "cycle", "t0",
+        "log_growth", "target", "trend", "dev",
     )
 
     def __init__(self, slot: int, base: BaseShape, pos: tuple[float, float], *, angle: float,
@@ -64,6 +76,13 @@ class _Cell:
         self.born = born
         self.visible = 0
         self.pending_since = born
+        self.z = 0.0  # normal score of the step length (measured-motion model)
+        self.cycle = 0.0  # cell-cycle length in frames (timer division model)
+        self.t0 = born  # frame where the area scale was 1 (timer division model)
+        self.log_growth = 0.0  # log area growth per frame (timer division model)
+        self.target = 0.0  # area (px) to reach by the end of the cycle (timer division model)
+        self.trend = 1.0  # area scale without the jitter (area_revert > 0)
+        self.dev = 0.0  # log-area jitter (area_revert > 0)
 
 
 class MaskSimulator:
@@ -84,6 +103,12 @@ class MaskSimulator:
         self.gap = int(config.min_gap)
         self.square = np.ones((2 * self.gap + 1,) * 2, np.uint8) if self.gap else None
         self.margin = self.gap + 1
+        as_array = lambda q: np.asarray(q, dtype=np.float64) if q is not None else None  # noqa: E731
+        self.speed_q = as_array(config.speed_quantiles)
+        self.turn_q = as_array(config.turn_quantiles)
+        self.cycle_q = as_array(config.cycle_quantiles) if config.division_rate > 0 else None
+        self.div_area_q = as_array(config.division_area_quantiles)
+        self.div_elong_q = as_array(config.division_elongation_quantiles)
         self.pad = self._pad_size()
         self.H, self.W = self.h + 2 * self.pad, self.w + 2 * self.pad
         self.vis = (slice(self.pad, self.pad + self.h), slice(self.pad, self.pad + self.w))
@@ -101,8 +126,10 @@ class MaskSimulator:
         self.cells: list[_Cell] = []
         self.left_last = 0
         self.deficit = 0  # entries owed (failed spawns, expired entering cells), when enter_rate is None
+        #: ShapeBank.sample options: the bank's own augmentation, or the shapes as they are
+        self.draw = {} if config.shape_jitter else {"scale_sd": 0.0, "morph": False}
         self.occ = place_cells(
-            config.size, bank=bank, rng=rng, coverage=config.target_coverage, cells=config.cells,
+            config.size, bank=bank, rng=rng, draw=self.draw, coverage=config.target_coverage, cells=config.cells,
             layout=config.layout, colonies=config.colonies, colony_sigma=config.colony_sigma,
             min_gap=self.gap, border=config.border, pad=self.pad, progress=progress,
         )
@@ -115,10 +142,54 @@ class MaskSimulator:
         radii = [self.bank.sample(probe).radius for _ in range(64)]
         r = float(np.percentile(radii, 99)) * MAX_SCALE
         half = int(math.ceil(r)) + 2 + self.margin + self.cfg.morph_max
-        return 2 * half + int(math.ceil(3 * self.cfg.speed_mean)) + 4
+        fastest = max(3 * self.cfg.speed_mean, float(self.speed_q[-1]) if self.speed_q is not None else 0.0)
+        return 2 * half + int(math.ceil(fastest)) + 4
 
     def _new_speed(self) -> float:
         return self.cfg.speed_mean * math.exp(self.rng.normal(self._speed_mu, self._speed_sigma))
+
+    def _init_cell(self, cell: _Cell, *, newborn: bool, z: float | None = None,
+                   z_cycle: float | None = None) -> _Cell:
+        """Draw what the measured models need: the step-length score and, with the timer
+        division model, the cycle length (cells not born here start at a random cycle phase)."""
+        if self.speed_q is not None:
+            cell.z = float(self.rng.normal()) if z is None else z
+        if self.cycle_q is not None:
+            u = float(self.rng.random()) if z_cycle is None else 0.5 * (1.0 + math.erf(z_cycle / math.sqrt(2.0)))
+            cell.cycle = float(max(1, round(quantile_draw(self.cycle_q, u))))
+            # a daughter starts as half of its mother's footprint of the frame before
+            cell.t0 = self.t - 1 if newborn else max(self.t, 0)
+            if not newborn:
+                cell.born = cell.t0 - int(self.rng.integers(0, int(cell.cycle) + 1))
+            area = float(cell.base.area)
+            u = float(self.rng.random())
+            if self.div_area_q is not None:  # grow to a measured division size (sizes regress to it)
+                cell.target = quantile_draw(self.div_area_q, u)
+            else:  # double over the cycle
+                cell.target = 2.0 * area * (0.5 ** ((cell.t0 - cell.born) / cell.cycle) if not newborn else 1.0)
+            frames = max(1.0, cell.born + cell.cycle - 1 - cell.t0)  # to its last frame before dividing
+            ratio = min(max(cell.target / area, 1.0), MAX_SCALE)
+            cell.log_growth = math.log(ratio) / frames
+            if self.div_elong_q is not None and ratio > 1.05:
+                # share the growth between the axes so that the measured elongation is reached
+                # too (same probability u as the area: long cells are the large ones)
+                r_elong = quantile_draw(self.div_elong_q, u) / max(cell.base.elongation, 1.0)
+                g = 0.5 * (1.0 + math.log(max(r_elong, 1e-3)) / math.log(ratio))
+                cell.base.growth_exponent = float(np.clip(g, 0.0, 1.5))
+        return cell
+
+    def _heading_change(self) -> float:
+        if self.turn_q is None:
+            return float(self.rng.normal(0.0, self.cfg.turn_sd))
+        d = quantile_draw(self.turn_q, float(self.rng.random()))
+        return d if self.rng.random() < 0.5 else -d
+
+    def _step_length(self, cell: _Cell) -> float:
+        if self.speed_q is None:
+            return cell.speed
+        rho = self.cfg.speed_corr
+        cell.z = rho * cell.z + math.sqrt(1.0 - rho * rho) * float(self.rng.normal())
+        return quantile_draw(self.speed_q, 0.5 * (1.0 + math.erf(cell.z / math.sqrt(2.0))))
 
     def _cells_from_occupancy(self) -> None:
         occ = self.occ
@@ -131,6 +202,7 @@ class MaskSimulator:
             pos = (sl[0].start + base.centroid[0], sl[1].start + base.centroid[1])
             cell = _Cell(slot, base, pos, angle=0.0, heading=float(self.rng.uniform(0, 2 * math.pi)),
                          speed=self._new_speed(), born=-self.cfg.min_division_age)
+            self._init_cell(cell, newborn=False)
             cell.mask, cell.y0, cell.x0, cell.area = mask, sl[0].start, sl[1].start, int(mask.sum())
             self.cells.append(cell)
         self.next_slot = len(objs) + 1
@@ -199,7 +271,12 @@ class MaskSimulator:
         self.t += 1
         newborn = self._divide()
         self._enter()
-        self._move(skip=newborn)
+        # hazard model: daughters keep the halves of their mother this frame; timer model: they grow
+        # in place at once, as measured daughters do (born a frame after the mother's last frame)
+        if self.cycle_q is None:
+            self._move(skip=newborn)
+        else:
+            self._move(skip=set(), still=newborn)
         self._update_visibility(first=False)
         return self.lut[self.occ[self.vis]]
 
@@ -208,16 +285,16 @@ class MaskSimulator:
         born: set[int] = set()
         if cfg.division_rate <= 0 or not self.cells:
             return born
-        u = self.rng.random(len(self.cells))
+        timer = self.cycle_q is not None
+        u = self.rng.random(len(self.cells)) if not timer else np.zeros(len(self.cells))
         out: list[_Cell] = []
         for cell, ui in zip(self.cells, u):
-            if (
-                ui >= cfg.division_rate
-                or cell.tid == 0
-                or cell.visible != cell.area
-                or cell.area < self.div_min_area
-                or self.t - cell.born < cfg.min_division_age
-            ):
+            if timer:
+                # the cycle is over, and the cell has grown (growth blocked by neighbours delays it)
+                wait = self.t - cell.born < cell.cycle or cell.area < TIMER_MIN_GROWTH * cell.target
+            else:
+                wait = ui >= cfg.division_rate or cell.area < self.div_min_area or self.t - cell.born < cfg.min_division_age
+            if wait or cell.tid == 0 or cell.visible != cell.area:
                 out.append(cell)
                 continue
             halves = self._split(cell.mask)
@@ -227,6 +304,10 @@ class MaskSimulator:
             self._erase(cell)
             self.rows[cell.tid][2] = self.t - 1
             axis = halves[2]
+            # sisters' cycle lengths are correlated (normal scores, correlation cycle_sister_corr)
+            rho = cfg.cycle_sister_corr
+            zc = self.rng.normal(size=2) if timer else np.zeros(2)
+            zc[1] = rho * zc[0] + math.sqrt(1.0 - rho * rho) * zc[1]
             for k, half in enumerate(halves[:2]):
                 ys, xs = np.nonzero(half)
                 y0, x0 = cell.y0 + int(ys.min()), cell.x0 + int(xs.min())
@@ -235,6 +316,7 @@ class MaskSimulator:
                 heading = axis + (0.0 if k == 0 else math.pi) + self.rng.normal(0.0, 0.3)
                 d = _Cell(self._alloc_slot(), base, pos, angle=0.0, heading=heading,
                           speed=self._new_speed(), born=self.t)
+                self._init_cell(d, newborn=True, z=cell.z, z_cycle=float(zc[k]))
                 d.mask = half
                 d.y0, d.x0, d.area = cell.y0, cell.x0, int(half.sum())
                 d.visible = d.area
@@ -275,7 +357,7 @@ class MaskSimulator:
             self.deficit = 0
         h, w, p = self.h, self.w, self.pad
         for _ in range(n):
-            base = self.bank.sample(self.rng)
+            base = self.bank.sample(self.rng, **self.draw)
             angle = float(self.rng.uniform(0, 2 * math.pi))
             side = int(self.rng.choice(4, p=np.array([w, w, h, h], float) / (2 * (w + h))))
             along = float(self.rng.uniform(0, w if side < 2 else h))
@@ -291,6 +373,7 @@ class MaskSimulator:
             cell = _Cell(self._alloc_slot(), base, pos, angle=angle,
                          heading=normal + float(self.rng.uniform(-math.pi / 3, math.pi / 3)),
                          speed=max(self._new_speed(), 0.5), born=self.t)
+            self._init_cell(cell, newborn=False)
             fit = self._try(cell, pos, angle, 1.0, 0)
             if fit is None:
                 self.deficit += 1
@@ -300,70 +383,115 @@ class MaskSimulator:
             self._paint(cell)
             self.cells.append(cell)
 
-    def _move(self, skip: set[int]) -> None:
+    def _move(self, skip: set[int], still: frozenset[int] | set[int] = frozenset()) -> None:
         """Move every cell once, in random order; collisions are resolved (see module doc).
+        Cells whose slot is in ``skip`` are left as they are; those in ``still`` only change shape.
 
         The new pose is rendered once; alternatives (half step, other headings, no
         translation) reuse that footprint shifted by whole pixels, so a crowded frame costs
-        a few array lookups per cell rather than a few renders.
+        a few array lookups per cell rather than a few renders (timer model: when the grown
+        pose fits nowhere, the previous size is tried the same way, so blocked growth waits).
         """
         cfg = self.cfg
         rng = self.rng
-        occ = self.occ
-        H, W = self.H, self.W
-        order = rng.permutation(len(self.cells))
         grow = math.log1p(self.growth)
         n_alt = max(cfg.resolve_attempts - 2, 0)
+        order = rng.permutation(len(self.cells))
         for i in order.tolist():
             cell = self.cells[i]
             if cell.slot in skip:
                 continue
-            heading = cell.heading + rng.normal(0.0, cfg.turn_sd)
+            heading = cell.heading + self._heading_change()
             angle = cell.angle + rng.normal(0.0, cfg.rotation_sd)
-            scale = cell.scale * math.exp(grow + rng.normal(0.0, cfg.area_sd))
+            if self.cycle_q is not None:  # timer model: the area grows to its target over the cycle
+                scale = math.exp(cell.log_growth * (self.t - cell.t0) + rng.normal(0.0, cfg.area_sd))
+                scale = min(scale, cell.scale * math.exp(2.0 * cell.log_growth))  # catching up slowly
+            elif cfg.area_revert > 0:  # jitter around the growth trend, reverting towards it
+                trend = cell.trend * math.exp(grow)
+                dev = (1.0 - cfg.area_revert) * cell.dev + rng.normal(0.0, cfg.area_sd)
+                scale = trend * math.exp(dev)
+            else:  # the jitter accumulates (a random walk)
+                scale = cell.scale * math.exp(grow + rng.normal(0.0, cfg.area_sd))
             scale = min(max(scale, MIN_SCALE), MAX_SCALE)
             morph = cell.morph
             if cfg.morph_max and rng.random() < cfg.morph_prob:
                 morph = int(np.clip(morph + (1 if rng.random() < 0.5 else -1), -cfg.morph_max, cfg.morph_max))
-            step = cell.speed
+            step = self._step_length(cell) if cell.slot not in still else 0.0
             py, px = cell.pos
             sin_h, cos_h = math.sin(heading), math.cos(heading)
             pos = (py + step * sin_h, px + step * cos_h)
-            fy, fx = math.floor(pos[0]), math.floor(pos[1])
-            mask, c = render_shape(cell.base, angle=angle, scale=scale, morph=morph,
-                                   frac=(pos[0] - fy, pos[1] - fx), margin=self.margin)
             self._erase(cell)
-            chosen = None
-            if mask.any():
-                gm = cv2.dilate(mask.view(np.uint8), self.square).view(bool) if self.square is not None else mask
-                s0, s1 = mask.shape
-                by, bx = fy - c, fx - c
-                shifts = [(0, 0, heading)]
-                if cfg.resolve_attempts >= 1:
-                    shifts.append((round(-0.5 * step * sin_h), round(-0.5 * step * cos_h), heading))
-                    for _ in range(n_alt):
-                        hd = float(rng.uniform(0, 2 * math.pi))
-                        shifts.append((round(py + step * math.sin(hd) - pos[0]),
-                                       round(px + step * math.cos(hd) - pos[1]), hd))
-                    shifts.append((round(py - pos[0]), round(px - pos[1]), heading))
-                for dy, dx, hd in shifts:
-                    y0, x0 = by + dy, bx + dx
-                    if y0 < 0 or x0 < 0 or y0 + s0 > H or x0 + s1 > W:
-                        continue
-                    if not occ[y0 : y0 + s0, x0 : x0 + s1][gm].any():
-                        chosen = (y0, x0, dy, dx, hd)
+            chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
+            if chosen is None and self.cycle_q is not None and scale > cell.scale:
+                # timer model: growth blocked by neighbours goes slower (a small step), or waits
+                # while the cell still moves
+                for scale in (cell.scale * math.exp(0.3 * cell.log_growth), cell.scale):
+                    chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
+                    if chosen is not None:
                         break
+                if chosen is None:  # slide the unchanged footprint a little, as a pushed cell does
+                    angle, morph = cell.angle, cell.morph
+                    chosen = self._slide(cell, pos, heading, step)
             if chosen is None:
                 # keep the previous footprint (always free: nobody may enter a cell's gap)
                 cell.heading = float(rng.uniform(0, 2 * math.pi))
                 self._paint(cell)
                 continue
-            y0, x0, dy, dx, hd = chosen
+            mask, y0, x0, dy, dx, hd = chosen
             cell.mask, cell.y0, cell.x0 = mask, y0, x0
             cell.area = int(np.count_nonzero(mask))
             cell.pos = (pos[0] + dy, pos[1] + dx)
             cell.heading, cell.angle, cell.scale, cell.morph = hd, angle, scale, morph
+            if cfg.area_revert > 0 and self.cycle_q is None:
+                cell.trend, cell.dev = trend, dev
             self._paint(cell)
+
+    def _slide(self, cell: _Cell, pos: tuple[float, float], heading: float, step: float):
+        """The cell's current footprint shifted by a fraction of its step (or 1-2 px) along its
+        heading or across it, where that is free. Returns like :meth:`_fit` (offsets from ``pos``,
+        the proposed position), or None."""
+        m = cell.mask
+        gm = cv2.dilate(m.view(np.uint8), self.square).view(bool) if self.square is not None else m
+        s0, s1 = m.shape
+        for d in (0.5 * step, 0.25 * step, 2.0, 1.0):
+            for hd in (heading, heading + math.pi / 2, heading - math.pi / 2):
+                dy, dx = round(d * math.sin(hd)), round(d * math.cos(hd))
+                y0, x0 = cell.y0 + dy, cell.x0 + dx
+                if (dy or dx) and y0 >= 0 and x0 >= 0 and y0 + s0 <= self.H and x0 + s1 <= self.W:
+                    if not self.occ[y0 : y0 + s0, x0 : x0 + s1][gm].any():
+                        return m, y0, x0, cell.pos[0] + dy - pos[0], cell.pos[1] + dx - pos[1], hd
+        return None
+
+    def _fit(self, cell: _Cell, pos: tuple[float, float], heading: float, step: float, angle: float,
+             scale: float, morph: int, n_alt: int):
+        """Render the pose at ``pos`` and find a free place for it: there, half a step back, a step
+        in other headings, or no step at all. Returns (mask, y0, x0, dy, dx, heading) or None."""
+        occ, H, W, rng = self.occ, self.H, self.W, self.rng
+        py, px = cell.pos
+        sin_h, cos_h = math.sin(heading), math.cos(heading)
+        fy, fx = math.floor(pos[0]), math.floor(pos[1])
+        mask, c = render_shape(cell.base, angle=angle, scale=scale, morph=morph,
+                               frac=(pos[0] - fy, pos[1] - fx), margin=self.margin)
+        if not mask.any():
+            return None
+        gm = cv2.dilate(mask.view(np.uint8), self.square).view(bool) if self.square is not None else mask
+        s0, s1 = mask.shape
+        by, bx = fy - c, fx - c
+        shifts = [(0, 0, heading)]
+        if self.cfg.resolve_attempts >= 1:
+            shifts.append((round(-0.5 * step * sin_h), round(-0.5 * step * cos_h), heading))
+            for _ in range(n_alt):
+                hd = float(rng.uniform(0, 2 * math.pi))
+                shifts.append((round(py + step * math.sin(hd) - pos[0]),
+                               round(px + step * math.cos(hd) - pos[1]), hd))
+            shifts.append((round(py - pos[0]), round(px - pos[1]), heading))
+        for dy, dx, hd in shifts:
+            y0, x0 = by + dy, bx + dx
+            if y0 < 0 or x0 < 0 or y0 + s0 > H or x0 + s1 > W:
+                continue
+            if not occ[y0 : y0 + s0, x0 : x0 + s1][gm].any():
+                return mask, y0, x0, dy, dx, hd
+        return None
 
     def _update_visibility(self, *, first: bool) -> None:
         counts = np.bincount(self.occ[self.vis].ravel(), minlength=self.next_slot)

@@ -102,6 +102,7 @@ def place_cells(
     *,
     bank: ShapeBank,
     rng: np.random.Generator,
+    draw: dict | None = None,
     coverage: float | None = None,
     cells: int | None = None,
     layout: str = "flat",
@@ -120,7 +121,8 @@ def place_cells(
     to cover) or ``cells`` (number of cells) must be given. Cells keep ``min_gap`` background
     pixels between each other (chessboard distance > min_gap). With ``border="open"`` cells may
     be cut by the frame edge (their centre is inside); with ``reflect`` they lie fully inside.
-    pad: margin (px) around the frame in the returned occupancy map.
+    pad: margin (px) around the frame in the returned occupancy map. draw: keyword options of
+    :meth:`ShapeBank.sample` (e.g. ``{"scale_sd": 0.0, "morph": False}``: shapes as they are).
 
     Returns the occupancy map (H + 2 pad, W + 2 pad) int32: 0 free, k > 0 = cell slot k
     (slots 1..n), ``BLOCKED`` (-1) outside the frame when ``border="reflect"``.
@@ -149,7 +151,7 @@ def place_cells(
             break
         if target_px is not None and covered >= target_px:
             break
-        shape = bank.sample(rng)
+        shape = bank.sample(rng, **(draw or {}))
         angle = float(rng.uniform(0, 2 * math.pi))
         mask, c = render_shape(shape, angle=angle, scale=1.0, morph=0, frac=(0.0, 0.0), margin=min_gap)
         if not mask.any():

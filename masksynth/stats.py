@@ -16,7 +16,10 @@ from scipy import stats as sps
 
 from masksynth.tracked import TrackedMasks
 
-__all__ = ["sequence_stats", "compare_stats", "stats_table", "STAT_DOCS", "divisions_by_frame", "track_speeds"]
+__all__ = [
+    "sequence_stats", "compare_stats", "stats_table", "STAT_DOCS", "divisions_by_frame", "track_speeds",
+    "consecutive_steps", "area_changes", "merge_stats", "last_frame_shapes", "elongation_from_moments",
+]
 
 #: statistic -> (unit, what one sample is)
 STAT_DOCS: dict[str, tuple[str, str]] = {
@@ -48,6 +51,31 @@ def _frame_moments(frame: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
     sxx = np.bincount(lab, weights=dx * dx, minlength=n) / safe
     sxy = np.bincount(lab, weights=dy * dx, minlength=n) / safe
     return area, my, mx, syy, sxx, sxy
+
+
+def elongation_from_moments(syy: np.ndarray, sxx: np.ndarray, sxy: np.ndarray) -> np.ndarray:
+    """sqrt of the ratio of the principal second moments (1 = round; 1 for degenerate shapes)."""
+    tr = syy + sxx
+    det = np.sqrt(np.maximum((syy - sxx) ** 2 + 4 * sxy**2, 0))
+    l1, l2 = (tr + det) / 2, (tr - det) / 2
+    return np.sqrt(l1 / np.maximum(l2, 1e-3)) * (l2 > 1e-3) + (l2 <= 1e-3) * 1.0
+
+
+def last_frame_shapes(masks: TrackedMasks, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Area (px) and elongation of the tracks ``ids`` in their last frame: two (len(ids),) arrays."""
+    lin = masks.lineage
+    n = int(masks.labels.max()) + 1 if masks.labels.size else 1
+    end = dict(zip(lin[:, 0].tolist(), lin[:, 2].tolist()))
+    areas, elongs = np.zeros(len(ids)), np.ones(len(ids))
+    by_frame: dict[int, list[int]] = {}
+    for i, tid in enumerate(np.asarray(ids).tolist()):
+        by_frame.setdefault(end[tid], []).append(i)
+    for t, idx in by_frame.items():
+        area, _, _, syy, sxx, sxy = _frame_moments(masks.labels[t], n)
+        sel = np.asarray(ids)[idx]
+        areas[idx] = area[sel]
+        elongs[idx] = elongation_from_moments(syy[sel], sxx[sel], sxy[sel])
+    return areas, elongs
 
 
 def divisions_by_frame(masks: TrackedMasks) -> np.ndarray:
@@ -84,6 +112,51 @@ def track_speeds(masks: TrackedMasks) -> np.ndarray:
     return total[has] / steps[has]
 
 
+def consecutive_steps(masks: TrackedMasks) -> np.ndarray:
+    """(N, 2) float64: centroid displacements (px) of the same track in two consecutive steps
+    (t-1 -> t, t -> t+1), one row per track and t; what a cell's speed persistence is measured on."""
+    labels = masks.labels
+    n = int(labels.max()) + 1 if labels.size else 1
+    rows = []
+    cents: list[np.ndarray] = []
+    for t in range(labels.shape[0]):
+        area, my, mx, *_ = _frame_moments(labels[t], n)
+        cur = np.where(area[:, None] > 0, np.stack([my, mx], axis=1), np.nan)
+        cur[0] = np.nan
+        cents.append(cur)
+        if len(cents) == 3:
+            a = np.hypot(*(cents[1] - cents[0]).T)
+            b = np.hypot(*(cents[2] - cents[1]).T)
+            ok = ~np.isnan(a) & ~np.isnan(b)
+            rows.append(np.stack([a[ok], b[ok]], axis=1))
+            cents.pop(0)
+    return np.concatenate(rows) if rows else np.zeros((0, 2))
+
+
+def area_changes(masks: TrackedMasks, *, within_track: bool = False) -> np.ndarray:
+    """(N,) float64: log(area_t / area_t-1) of the same track in consecutive frames (how much a
+    cell's area jitters and grows from frame to frame); with ``within_track``: instead, each
+    cell-frame's log area minus its track's mean log area (how far areas wander)."""
+    labels = masks.labels
+    n = int(labels.max()) + 1 if labels.size else 1
+    out, prev, logs = [], None, []
+    for t in range(labels.shape[0]):
+        area = np.bincount(labels[t].ravel(), minlength=n)[:n].astype(np.float64)
+        area[0] = 0
+        ids = np.flatnonzero(area)
+        logs.append((ids, np.log(area[ids])))
+        if prev is not None:
+            ok = (area > 0) & (prev > 0)
+            out.append(np.log(area[ok] / prev[ok]))
+        prev = area
+    if within_track:
+        ids = np.concatenate([i for i, _ in logs]) if logs else np.zeros(0, np.int64)
+        la = np.concatenate([v for _, v in logs]) if logs else np.zeros(0)
+        mean = np.bincount(ids, weights=la, minlength=n) / np.maximum(np.bincount(ids, minlength=n), 1)
+        return la - mean[ids]
+    return np.concatenate(out) if out else np.zeros(0)
+
+
 def sequence_stats(masks: TrackedMasks) -> dict[str, np.ndarray]:
     """Measure a tracked sequence.
 
@@ -103,10 +176,7 @@ def sequence_stats(masks: TrackedMasks) -> dict[str, np.ndarray]:
         ids = np.flatnonzero(present)
         ids = ids[ids > 0]
         areas.append(area[ids])
-        tr = syy[ids] + sxx[ids]
-        det = np.sqrt(np.maximum((syy[ids] - sxx[ids]) ** 2 + 4 * sxy[ids] ** 2, 0))
-        l1, l2 = (tr + det) / 2, (tr - det) / 2
-        elong.append(np.sqrt(l1 / np.maximum(l2, 1e-3)) * (l2 > 1e-3) + (l2 <= 1e-3) * 1.0)
+        elong.append(elongation_from_moments(syy[ids], sxx[ids], sxy[ids]))
         cover.append(float(area[1:].sum()) / (h * w))
         counts.append(float(ids.size))
         cur_c = np.full((n, 2), np.nan)
@@ -140,6 +210,12 @@ def sequence_stats(masks: TrackedMasks) -> dict[str, np.ndarray]:
         "division_rate": rate,
         "track_length": (lin[:, 2] - lin[:, 1] + 1).astype(np.float64) if len(lin) else np.zeros(0),
     }
+
+
+def merge_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Pool the samples of several sequences' statistics (same keys)."""
+    keys = parts[0].keys() if parts else []
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
 def _ks(a: np.ndarray, b: np.ndarray) -> float:

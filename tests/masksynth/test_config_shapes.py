@@ -40,6 +40,11 @@ def test_from_dict_round_trip_and_unknown_keys():
         ("min_gap", -1, "^--min-gap must be an integer"),
         ("speed_mean", -1.0, "^--speed must be >= 0"),
         ("mean_area", 1.0, r"^SynthConfig\.mean_area must be in \[4, 100000\]"),  # no flag: the Python name
+        ("speed_quantiles", (2.0, 1.0), r"^SynthConfig\.speed_quantiles must be None or >= 2 non-decreasing"),
+        ("turn_quantiles", (0.0, 4.0), r"^SynthConfig\.turn_quantiles must be .* in \[0, 3\.14159\]"),
+        ("cycle_quantiles", (0.5, 2.0), r"^SynthConfig\.cycle_quantiles must be .* in \[1, 10000\]"),
+        ("area_revert", 1.5, r"^SynthConfig\.area_revert must be in \[0, 1\]"),
+        ("speed_corr", 1.0, r"^SynthConfig\.speed_corr must be in \[0, 1\)"),
     ],
 )
 def test_bad_fields_are_named(field, value, match):

@@ -1,0 +1,126 @@
+"""Calibration with measured distributions: step lengths, turning, area jitter, cell cycles.
+
+The references are built with known parameters (hand-made lanes of discs; a timer-model colony),
+so what calibration must recover is known; the shared-data test checks the issue-16 figures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from masksynth import SynthConfig, TrackedMasks, calibrate, compare_stats, sequence_stats, synthesize
+from masksynth.calibrate import calibration_params
+from masksynth.dynamics import quantile_draw
+from masksynth.placement import min_gap_ok
+
+
+def _ks(real: TrackedMasks, syn: TrackedMasks) -> dict[str, float]:
+    rows = compare_stats([sequence_stats(real), sequence_stats(syn)])
+    return {r["statistic"]: r["sources"][1]["ks"] for r in rows}
+
+
+def lanes(frames: int = 24, h: int = 200, w: int = 240, seed: int = 0) -> TrackedMasks:
+    """32 discs (radius 3.5-6.5 px) moving right along 16 lanes, half at ~0.5 px/frame and half
+    at ~3 px/frame: a bimodal step distribution that one log-normal speed per cell cannot fit."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    labels = np.zeros((frames, h, w), np.uint16)
+    rows = []
+    tid = 0
+    for lane in range(16):
+        for x0 in (12.0, 124.0):
+            tid += 1
+            step = 0.5 if tid % 2 else 3.0
+            r = rng.uniform(3.5, 6.5)
+            y, x = 8.0 + 12 * lane, x0 + rng.uniform(0, 1)
+            for t in range(frames):
+                labels[t][(yy - y) ** 2 + (xx - x) ** 2 <= r * r] = tid
+                x += step * rng.uniform(0.8, 1.2)
+            rows.append([tid, 0, frames - 1, 0])
+    return TrackedMasks(labels, np.array(rows))
+
+
+def test_quantile_draw_interpolates_between_levels():
+    q = np.array([0.0, 1.0, 4.0])  # at probabilities 0, 0.5, 1
+    assert quantile_draw(q, 0.0) == 0.0 and quantile_draw(q, 1.0) == 4.0
+    assert quantile_draw(q, 0.25) == pytest.approx(0.5) and quantile_draw(q, 0.75) == pytest.approx(2.5)
+
+
+def test_calibration_measures_step_and_area_distributions():
+    ref = lanes()
+    params = calibration_params(ref)
+    steps = np.asarray(params["speed_quantiles"])
+    assert steps[10] < 0.8 and steps[30] > 2.4  # both modes kept (0.5 and 3 px/frame)
+    assert params["speed_corr"] > 0.3  # a cell tends to keep its speed (the modes; not the jitter within)
+    assert params["shape_jitter"] is False and params["morph_prob"] == 0.0 and params["area_revert"] == 1.0
+    assert "cycle_quantiles" not in params  # no divisions
+
+
+def test_calibrated_synthesis_matches_a_bimodal_reference():
+    """Before measured distributions: displacement KS 0.20-0.38 and area KS 0.20-0.22 (seeds 0-2)."""
+    ref = lanes()
+    cfg, bank = calibrate(ref, seed=0)
+    ks = _ks(ref, synthesize(cfg, seed=(0, 0), shapes=bank))
+    assert ks["displacement"] <= 0.15, ks
+    assert ks["area"] <= 0.17, ks
+
+
+def test_explicit_speed_and_division_rate_replace_the_measured_models():
+    from masksynth.batch import plan_synthesis
+
+    measured = _colony_truth().replace(speed_quantiles=(0.0, 1.0, 2.0))  # as calibrate leaves it
+    cfg, _ = plan_synthesis(measured, overrides={"speed_mean": 5.0, "division_rate": 0.02})
+    assert cfg.speed_mean == 5.0 and cfg.speed_quantiles is None
+    assert cfg.division_rate == 0.02 and cfg.cycle_quantiles is None
+    kept, _ = plan_synthesis(measured, overrides={"frames": 5})
+    assert kept.speed_quantiles == (0.0, 1.0, 2.0) and kept.cycle_quantiles == measured.cycle_quantiles
+
+
+def _colony_truth() -> SynthConfig:
+    return SynthConfig.preset(
+        "mid", size=(256, 256), frames=30, cells=6, shape_kind="rod", mean_area=150.0, area_cv=0.1,
+        border="reflect", speed_mean=2.0, turn_sd=0.8, division_rate=1.0, cycle_quantiles=(5.0, 6.0, 6.0, 6.0, 7.0),
+        division_area_quantiles=(260.0, 280.0, 300.0), shape_jitter=False, morph_prob=0.0,
+    )
+
+
+def test_timer_model_keeps_lineage_rules_and_gaps():
+    masks = synthesize(_colony_truth(), seed=5)  # validate_tracked runs inside
+    lin = masks.lineage
+    parents, counts = np.unique(lin[lin[:, 3] > 0, 3], return_counts=True)
+    assert len(parents) >= 8 and set(counts.tolist()) == {2}  # every division has two daughters
+    cycles = [r[2] - r[1] + 1 for r in lin.tolist() if r[3] > 0 and r[0] in set(parents.tolist())]
+    assert 5 <= np.median(cycles) <= 9  # 5-7 drawn; blocked growth delays a division
+    assert min_gap_ok(masks.labels, 1)
+
+
+def test_calibration_recovers_cycle_and_division_size_of_a_colony():
+    ref = synthesize(_colony_truth(), seed=5)
+    params = calibration_params(ref)
+    assert 5.0 <= float(np.median(params["cycle_quantiles"])) <= 9.0  # 5-7, or longer when growth is blocked
+    assert 0.75 * 280 <= float(np.median(params["division_area_quantiles"])) <= 1.25 * 280
+    cfg, bank = calibrate(ref, seed=0, refine=1)
+    syn = synthesize(cfg.replace(border="reflect"), seed=(0, 0), shapes=bank)
+    n_ref, n_syn = ref.cells_per_frame()[-1], syn.cells_per_frame()[-1]
+    assert 0.6 * n_ref <= n_syn <= 1.5 * n_ref, (n_ref, n_syn)
+    assert _ks(ref, syn)["area"] <= 0.2
+
+
+def test_quantile_fields_round_trip_and_are_checked():
+    cfg = _colony_truth()
+    again = SynthConfig.from_dict(cfg.to_dict())
+    assert again == cfg and isinstance(again.cycle_quantiles, tuple)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_psc_calibration_reaches_the_issue_16_figures(shared_data):
+    """PhC-C2DL-PSC (02_ST): before, displacement/turning/area KS were 0.16-0.26/0.13-0.15/0.16-0.22."""
+    from tgan_aug.io.load import load_masks
+
+    (_, real), *_ = load_masks(str(shared_data / "PhC-C2DL-PSC"))
+    cfg, bank = calibrate(real, seed=0)
+    ks = _ks(real, synthesize(cfg, seed=(0, 0), shapes=bank))
+    assert ks["displacement"] <= 0.08 and ks["turning"] <= 0.10, ks
+    assert ks["area"] <= 0.15 and ks["elongation"] <= 0.15, ks
