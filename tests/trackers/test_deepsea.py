@@ -322,7 +322,7 @@ def test_training_pairs_cover_continuing_and_dividing_cells():
 @needs_deepsea
 def test_finetuning_lowers_the_loss_on_a_fixed_batch():
     from tgan_aug.trackers.dataset import MixedTrackingDataset
-    from tgan_aug.trackers.deepsea_train import _set_train_mode
+    from tgan_aug.fitting import set_train_mode as _set_train_mode
 
     torch.manual_seed(0)
     video = make_blobs(n_cells=4, frames=6, height=64, width=64, divide=True, seed=2)

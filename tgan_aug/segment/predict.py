@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from scipy import ndimage as ndi
 
 from tgan_aug.errors import UserError
+from tgan_aug.fitting import new_output_dir
 from tgan_aug.segment.config import PostprocessConfig, SegmenterConfig, check_invert
 from tgan_aug.trackers.deepsea_crops import normalize_frame
 
@@ -251,9 +252,7 @@ def segment_path(
     from tgan_aug.io.images import read_image_sequences
     from tgan_aug.segment.evaluate import segmentation_scores
 
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
+    out_dir = new_output_dir(out_dir, overwrite)
     if model is None:
         post = PostprocessConfig.from_dict(postprocess or {})
         seg = Segmenter.from_pretrained(scale=1.0 if scale is None else scale, postprocess=post,

@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tgan_aug.errors import UserError
+from tgan_aug.fitting import new_output_dir, optimizer_step, run_steps, set_train_mode
 from tgan_aug.segment.config import PostprocessConfig, SegmenterConfig
 from tgan_aug.segment.data import crop_batches, mixed_frames
-from tgan_aug.trackers.deepsea_train import _set_train_mode, deepsea_loss
+from tgan_aug.trackers.deepsea_train import deepsea_loss
 
 __all__ = ["segmentation_loss", "train_step", "train_segmenter", "fit_segmenter"]
 
@@ -40,21 +40,7 @@ def train_step(net: nn.Module, batch: Mapping[str, torch.Tensor], optimizer: tor
                config: SegmenterConfig, device: str | torch.device = "cpu") -> dict[str, float]:
     """One optimiser step; returns ``{"loss": float}``."""
     loss = segmentation_loss(net, batch, edge_weight=config.edge_weight, device=device)
-    if not torch.isfinite(loss):
-        raise RuntimeError("segmentation loss is not finite; lower the learning rate (--lr)")
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if config.grad_clip > 0:
-        nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-    optimizer.step()
-    return {"loss": float(loss.detach())}
-
-
-def _check_out_dir(out_dir: str | Path, overwrite: bool) -> Path:
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
-    return out_dir
+    return {"loss": optimizer_step(net, loss, optimizer, grad_clip=config.grad_clip, what="segmentation")}
 
 
 def train_segmenter(
@@ -79,13 +65,11 @@ def train_segmenter(
     invert: whether the training frames were inverted (saved as the model's default polarity).
     Returns ``{"model_dir", "history" (loss per step), "steps", "seconds", "seed"}``.
     """
-    from tqdm import tqdm
-
     from tgan_aug.segment.nets import build_network, load_segmenter_folder, save_segmenter_folder
 
     config = config or SegmenterConfig.preset("cpu")
     postprocess = postprocess or PostprocessConfig()
-    out_dir = _check_out_dir(out_dir, overwrite)
+    out_dir = new_output_dir(out_dir, overwrite)
     device = torch.device(device)
     torch.manual_seed(seed)
     if init is not None:
@@ -98,13 +82,10 @@ def train_segmenter(
     freeze_bn = config.freeze_bn and (config.arch == "deepsea" or init is not None)  # a fresh net learns its statistics
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     batches = crop_batches(frames, config=config, seed=seed)
-    history: list[float] = []
     start = time.time()
-    _set_train_mode(net, freeze_bn=freeze_bn)
-    bar = tqdm(range(config.max_steps), desc=f"training segmenter ({config.arch})", disable=not progress, leave=False)
-    for _ in bar:
-        history.append(train_step(net, next(batches), optimizer, config=config, device=device)["loss"])
-        bar.set_postfix(loss=f"{history[-1]:.4f}")
+    set_train_mode(net, freeze_bn=freeze_bn)
+    history = run_steps(lambda b: train_step(net, b, optimizer, config=config, device=device)["loss"], batches,
+                        config.max_steps, desc=f"training segmenter ({config.arch})", progress=progress)
     net.eval()
     summary = {"history": history, "steps": len(history), "seconds": time.time() - start, "seed": seed,
                "init": str(init) if init is not None else ("deepsea/trained_models/segmentation.pth" if config.arch == "deepsea" else "random")}

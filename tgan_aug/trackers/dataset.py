@@ -44,6 +44,7 @@ from torch.utils.data import Dataset
 
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError
+from tgan_aug.fitting import new_output_dir
 from tgan_aug.trackers.registry import import_trackastra
 
 __all__ = [
@@ -372,9 +373,7 @@ def check_training_request(real: Sequence[Source], synthetic: Sequence[Source], 
     ``out_dir`` must be new or empty (unless ``overwrite``), ``ratio`` (synthetic fraction) in
     [0, 1], and each pool that ``ratio`` draws from must be given.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
+    out_dir = new_output_dir(out_dir, overwrite)
     if not 0 <= ratio <= 1:
         raise UserError(f"--ratio must be in [0, 1] (fraction of synthetic samples), got {ratio}")
     if ratio > 0 and not synthetic:

@@ -33,6 +33,7 @@ from torch import nn
 
 from masksynth.configbase import ConfigBase, configclass
 from tgan_aug.errors import UserError
+from tgan_aug.fitting import new_output_dir, optimizer_step, run_steps, set_train_mode
 from tgan_aug.trackers.deepsea_crops import cell_boxes, cell_pair, normalize_frame, resize_labels, resolve_invert
 from tgan_aug.trackers.deepsea_track import DeepSeaTrackConfig
 
@@ -238,27 +239,12 @@ def deepsea_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-
     return ce + (1 - dice)
 
 
-def _set_train_mode(net: nn.Module, *, freeze_bn: bool) -> None:
-    net.train()
-    if freeze_bn:
-        for m in net.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.eval()
-
-
 def train_step(net: nn.Module, batch: Mapping[str, torch.Tensor], optimizer: torch.optim.Optimizer, *,
                device: str | torch.device = "cpu", grad_clip: float = 1.0) -> dict[str, float]:
     """One optimiser step on a crop batch (see :func:`crop_batches`); returns ``{"loss": float}``."""
     logits = net(batch["prev"].to(device), batch["curr"].to(device))
     loss = deepsea_loss(logits, batch["target"].to(device))
-    if not torch.isfinite(loss):
-        raise RuntimeError("DeepSea tracker loss is not finite; lower the learning rate (--lr)")
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if grad_clip > 0:
-        nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
-    optimizer.step()
-    return {"loss": float(loss.detach())}
+    return {"loss": optimizer_step(net, loss, optimizer, grad_clip=grad_clip, what="DeepSea tracker")}
 
 
 def train_deepsea(
@@ -284,15 +270,11 @@ def train_deepsea(
         (:meth:`DeepSeaTrackConfig.with_crop_size`).
     Returns ``{"model_dir", "history" (loss every step), "steps", "seconds"}``.
     """
-    from tqdm import tqdm
-
     from tgan_aug.trackers.deepsea_net import load_deepsea_tracker, save_tracker_folder
 
     config = config or DeepSeaTrainConfig.preset("small")
     config.validate()
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
+    out_dir = new_output_dir(out_dir, overwrite)
     if len(windows) == 0:
         raise UserError("no training windows: every sequence has fewer than 2 frames")
     device = torch.device(device)
@@ -305,13 +287,10 @@ def train_deepsea(
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     batches = crop_batches(windows, track=track, config=config, seed=seed)
-    history: list[float] = []
     start = time.time()
-    _set_train_mode(net, freeze_bn=config.freeze_bn)
-    bar = tqdm(range(config.max_steps), desc="fine-tuning deepsea", disable=not progress, leave=False)
-    for _ in bar:
-        history.append(train_step(net, next(batches), optimizer, device=device, grad_clip=config.grad_clip)["loss"])
-        bar.set_postfix(loss=f"{history[-1]:.4f}")
+    set_train_mode(net, freeze_bn=config.freeze_bn)
+    history = run_steps(lambda b: train_step(net, b, optimizer, device=device, grad_clip=config.grad_clip)["loss"],
+                        batches, config.max_steps, desc="fine-tuning deepsea", progress=progress)
     net.eval()
     seconds = time.time() - start
     summary = {"history": history, "steps": len(history), "seconds": seconds, "seed": seed,

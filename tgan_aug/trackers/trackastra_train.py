@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from masksynth.configbase import ConfigBase, check_choice, choices_of, configclass
 from tgan_aug.errors import UserError, require
+from tgan_aug.fitting import new_output_dir, optimizer_step
 from tgan_aug.trackers.registry import import_trackastra
 
 __all__ = [
@@ -234,14 +235,8 @@ def _train_step(model, batch: dict[str, torch.Tensor], optimizer, config: Tracka
         logits, target, timepoints, padding,
         causal_norm=config.causal_norm, delta_cutoff=config.delta_cutoff, div_upweight=config.div_upweight,
     )
-    if not torch.isfinite(loss):
-        raise RuntimeError("trackastra loss is not finite; lower the learning rate (lr)")
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if config.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-    optimizer.step()
-    return {"loss": float(loss.detach()), "tokens": float((~padding).sum())}
+    value = optimizer_step(model, loss, optimizer, grad_clip=config.grad_clip, what="trackastra", fix="lr")
+    return {"loss": value, "tokens": float((~padding).sum())}
 
 
 def train_trackastra(
@@ -271,9 +266,7 @@ def train_trackastra(
 
     config = config or TrackastraConfig.preset("small")
     config.validate()
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise UserError(f"-o {out_dir} exists and is not empty; choose a new folder or pass --overwrite")
+    out_dir = new_output_dir(out_dir, overwrite)
     if len(data) == 0:
         raise UserError("no training windows: the data has fewer frames than the window; lower --window")
     torch.manual_seed(seed)

@@ -377,9 +377,9 @@ def train(
         line in snapshots/index.jsonl with the training seconds so far (time-to-quality curves)."""
         if not info.is_main:
             return
-        snap = _checkpoint(cfg, nets, opts, ctx, step, stats, seqs, str(data), perceptual_desc, lowres_weights)
-        snap["weights"][cfg.stage] = {"G_ema": snap["weights"][cfg.stage]["G_ema"]}
-        snap["optimizers"] = {}
+        snap = _checkpoint(cfg, {"G_ema": nets["G_ema"]}, {}, ctx, step, stats, seqs, str(data), perceptual_desc,
+                           lowres_weights)
+        snap["optimizers"] = {}  # (gradient scalers' states, on CUDA)
         save_checkpoint(run_dir / "snapshots" / f"step-{step:06d}.pt", snap)
         with open(run_dir / "snapshots" / "index.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"step": step, "time_s": round(seconds, 3), "file": f"step-{step:06d}.pt"}) + "\n")
