@@ -123,6 +123,10 @@ def test_cli_user_errors_are_one_line(disc_dataset, tmp_path, run_cli):
     assert code == 2 and "maskTTT.tif" in err
     code, out, _ = run_cli(["train-segmenter", "--preset", "tiny", "--crop", "48", "-o", str(tmp_path / "x"), "--dry-run"])
     assert code == 0 and json.loads(out)["crop"] == 48 and not (tmp_path / "x").exists()
+    code, out, _ = run_cli(["train-segmenter", "--preset", "tiny", "--dry-run"])  # no -o needed to look
+    assert code == 0 and json.loads(out)["max_steps"] == 10
+    code, _, err = run_cli(["train-segmenter", "--real", str(disc_dataset), "--preset", "tiny"])
+    assert code == 2 and "-o/--output" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("command", ["segment", "train-segmenter"])

@@ -7,6 +7,7 @@ import json
 import click
 
 from tgan_aug.cli.common import device_option, output_option, overwrite_option, quiet_option, seed_option
+from tgan_aug.errors import UserError
 
 _INVERT = {None: None, "auto": "auto", "yes": True, "no": False}
 
@@ -18,7 +19,8 @@ _INVERT = {None: None, "auto": "auto", "yes": True, "no": False}
               help="Synthetic training data (a rendered tgan-aug store or CTC folder). Repeatable.")
 @click.option("--ratio", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Fraction of training frames drawn from --synthetic (0 = real only, 1 = synthetic only).")
-@output_option("New model folder (model.pt + config.json).", dest="out_dir", type=click.Path(file_okay=False), required=True)
+@output_option("New model folder (model.pt + config.json); not needed with --dry-run.", dest="out_dir",
+               type=click.Path(file_okay=False), default=None)
 @click.option("--preset", type=click.Choice(["tiny", "cpu", "gpu"]), default="cpu", show_default=True,
               help="Training defaults: tiny 10 steps of 2x64 px crops (tests), cpu 200 steps of 4x256 px, gpu 2000 steps of 16x384 px.")
 @click.option("--arch", type=click.Choice(["deepsea", "unet"]), default="deepsea", show_default=True,
@@ -64,6 +66,8 @@ def train_segmenter(real, synthetic, ratio, out_dir, preset, arch, init, scale, 
     if dry_run:
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
+    if out_dir is None:
+        raise UserError("say where to write the model: -o/--output DIR (only --dry-run runs without one)")
     out = fit_segmenter(list(real), list(synthetic), out_dir, ratio=ratio, config=config, init=init,
                         device=resolve_device(device), seed=seed, overwrite=overwrite, progress=not quiet)
     hist = out["history"]
