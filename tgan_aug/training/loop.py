@@ -385,6 +385,7 @@ def train(
             fh.write(json.dumps({"step": step, "time_s": round(seconds, 3), "file": f"step-{step:06d}.pt"}) + "\n")
 
     quality: dict[str, Any] = {}
+    lowres_cache: dict = {}  # the frozen low-res model's held-back rollouts, made once
 
     def samples() -> None:
         if not info.is_main:
@@ -392,7 +393,8 @@ def train(
         m, r, f = make_samples(nets, sample_batch, cfg, lowres_G=lowres_G)
         title = None
         if held is not None:
-            report, arrays = stage_quality(cfg.stage, nets["G_ema"], held, seed=cfg.seed, lowres_G=lowres_G)
+            report, arrays = stage_quality(cfg.stage, nets["G_ema"], held, seed=cfg.seed, lowres_G=lowres_G,
+                                           lowres_cache=lowres_cache)
             metrics.append(quality_record(cfg.stage, step, report))
             save_quality_grid(run_dir / "samples" / f"held-{step:06d}.png", report, arrays)
             quality.update(step=step, **report.to_dict())

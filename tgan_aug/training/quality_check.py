@@ -115,11 +115,15 @@ def _lowres_inputs(held: HeldOut, i: int) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def stage_quality(stage: str, G: torch.nn.Module, held: HeldOut, *, seed: int = 0, lowres_G: torch.nn.Module | None = None,
-                  thresholds: QualityThresholds | None = None) -> tuple[QualityReport, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                  thresholds: QualityThresholds | None = None,
+                  lowres_cache: dict[int, tuple[np.ndarray, torch.Tensor]] | None = None,
+                  ) -> tuple[QualityReport, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Quality of one training stage's (EMA) generator on the held-back frames.
 
     stage: "lowres" (G is the low-res generator; compared at low-res) or "superres" (G upscales
     ``lowres_G``'s rollout, or the downsampled real frames when ``lowres_G`` is None).
+    lowres_cache: a dict kept by the caller across calls of the super-res stage: the frozen
+    ``lowres_G``'s rollouts (and the random state after them) are computed once, not at every check.
     Returns the report and (masks, real, rendered) of the first sequence, (1, L, H, W), for a sample grid.
     """
     fakes, reals, masks, bgs = [], [], [], []
@@ -132,7 +136,15 @@ def stage_quality(stage: str, G: torch.nn.Module, held: HeldOut, *, seed: int = 
             masks.append(m_lr)
             bgs.append(bg_lr)
         else:
-            lowres = _lowres_rollout(lowres_G, m_lr, bg_lr, gen) if lowres_G is not None else real_lr
+            if lowres_G is None:
+                lowres = real_lr
+            elif lowres_cache is not None and i in lowres_cache:
+                lowres, state = lowres_cache[i]
+                gen.set_state(state)  # the super-res noise and style draws follow as without the cache
+            else:
+                lowres = _lowres_rollout(lowres_G, m_lr, bg_lr, gen)
+                if lowres_cache is not None:
+                    lowres_cache[i] = (lowres, gen.get_state())
             fakes.append(_superres(G, lowres, held.masks[i], gen))
             reals.append(held.images[i])
             masks.append(held.masks[i])
