@@ -140,10 +140,12 @@ def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factor
     assert np.abs(_frames(auto, lab)[2] - _frames(auto, moved)[2]).max() > 1e-3
 
 
-def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path):
+def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path, run_cli):
     with pytest.raises(UserError, match="--temporal 'sometimes': choose one of per-frame, autoregressive"):
         Renderer.from_checkpoint(tiny_ckpt, temporal="sometimes")
-    _render(tiny_ckpt, masks_store, tmp_path / "v.zarr", temporal="autoregressive")
+    code, _, err = run_cli(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), "--checkpoint", str(tiny_ckpt),
+                            "--temporal", "autoregressive", "--quiet"])
+    assert code == 0, err
     assert read_store(tmp_path / "v.zarr", "seq000").provenance["temporal"] == "autoregressive"
     with pytest.raises(UserError, match="--temporal is for --renderer tgan"):
         from tgan_aug.render.pipeline import render

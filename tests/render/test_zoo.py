@@ -57,6 +57,11 @@ def test_shipped_model_has_card_strip_bank_and_figures(name):
     assert len(model_profile(name).bank) >= 20 and (here / entry["bank"]).stat().st_size < 1e6
     for key in ("SSIM (strict)", "FID-DeepSea", "frame-parity"):
         assert set(entry["figures"][key]) >= {"tgan", "painter"}
+    # issue 15's targets, as rendered by default (`render --temporal per-frame`)
+    figs = entry["figures"]
+    assert entry["temporal"] == "per-frame" and figs["frame-parity"]["tgan"] <= 0.025
+    assert figs["SSIM (strict)"]["tgan"] > figs["SSIM (strict)"]["painter"]
+    assert figs["FID-DeepSea"]["tgan"] < figs["FID-DeepSea"]["painter"]
 
 
 def test_package_data_carries_every_shipped_file():

@@ -6,7 +6,7 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   output size (H, W), the low-res stage sees ``binary_resize(masks, (H/2, W/2))`` (area average
   >= 0.5, the rule used in training);
 - the background (in [-1, 1]) is area-resized to low-res, encoded ONCE per sequence, and is the
-  "previous frame" of frame 0;
+  "previous frame" of frame 0 (of every frame's draft, see below);
 - temporal inputs (``Renderer.temporal``): "per-frame" (the default) makes every frame from its own
   mask: the low-res generator renders a draft of frame t as it renders a sequence's first frame
   (mask t in every one of its ``n_masks`` slots, the background as "previous frame"), then frame t
@@ -20,10 +20,10 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   autoregressive frame-parity index grows with cell speed; the fed-back frame alone, the noise, the
   style and the super-res stage are not the cause (each changed alone moves the index by < 0.002
   on hela-small). Rendering the first pass alone ("independent") flickers as little but costs
-  FID-DeepSea on two of the four models; the second pass costs one more low-res pass per frame;
-- the style z and
-  the noise maps of both stages are drawn ONCE per sequence from a generator seeded by
-  (seed, sequence name), so the result does not depend on batching or sharding;
+  FID-DeepSea on two of the four models; the second pass costs one more low-res pass per frame
+  (1.5x the CPU time of an autoregressive render with the small preset);
+- the style z and the noise maps of both stages are drawn ONCE per sequence from a generator
+  seeded by (seed, sequence name), so the result does not depend on batching or sharding;
 - frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
 
 Reproducibility: the same seed, checkpoint, options and CPU thread count give bit-identical
@@ -218,8 +218,10 @@ def render_frames(
                 if autoregressive:  # masks t, t-1, ... and the frame made before
                     prev = G_lo(masks_t[:, [max(t - j, 0) for j in range(n)]], prev, bg_feats, w_lo, noise_lo).float()
                 else:  # a draft as frame 0 of a sequence (mask t in every slot), then frame t after its draft
-                    draft = G_lo(masks_t[:, [t] * n], first, bg_feats, w_lo, noise_lo)
-                    prev = G_lo(masks_t[:, [t] * n], draft, bg_feats, w_lo, noise_lo).float()
+                    prev = G_lo(masks_t[:, [t] * n], first, bg_feats, w_lo, noise_lo)
+                    if G_lo.cfg.use_prev_frame:  # (a generator without that input ignores the draft)
+                        prev = G_lo(masks_t[:, [t] * n], prev, bg_feats, w_lo, noise_lo)
+                    prev = prev.float()
                 chunk.append(prev)
             lr = torch.stack(chunk, dim=1)  # (B, k, 1, h, w)
             outs = []
