@@ -5,6 +5,10 @@ motion statistics, realism figures against the painter, registry entry with sha2
         --licence "CTC terms: cite Ulman et al. 2017, Maska et al. 2023" --trained-on "CTC PhC-C2DL-PSC seq 02"
     # a model file without its run folder (e.g. the hela-small model trained before run folders existed):
     python recipes/model-zoo/build_model.py --checkpoint hela-small.pt --data IMAGES.tif:MASKS.tif --name hela-small ...
+    # re-measure a shipped model's figures, strip and card after a change to rendering (weights and
+    # shape bank unchanged):
+    python recipes/model-zoo/build_model.py --checkpoint tgan_aug/pretrained/hela-small.pt --data IMAGES.tif:MASKS.tif \
+        --name hela-small ... --overwrite --keep-profile
 
 What it does is `tgan_aug.pretrained.build.build_model` (read it for the steps); it writes into
 tgan_aug/pretrained/ (or --into DIR): NAME.pt, NAME.md, NAME-strip.png, NAME-bank.npz, registry.json.
@@ -36,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--into", default=str(REPO / "tgan_aug" / "pretrained"), help="folder of the registry")
     p.add_argument("--device", default="cpu")
     p.add_argument("--overwrite", action="store_true", help="replace an existing registry entry")
+    p.add_argument("--keep-profile", action="store_true",
+                   help="keep the shipped NAME-bank.npz (shapes, motion) and re-measure figures, strip and card "
+                        "only, e.g. after a change to rendering (needs --overwrite)")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sys.path.insert(0, str(REPO))
@@ -58,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.command is not None:
             src.command = args.command
         entry = build_model(src, name=args.name, modality=args.modality, licence=args.licence,
-                            trained_on=args.trained_on, into=args.into, device=args.device, overwrite=args.overwrite)
+                            trained_on=args.trained_on, into=args.into, device=args.device, overwrite=args.overwrite,
+                            keep_profile=args.keep_profile)
     except UserError as exc:
         raise SystemExit(f"error: {exc}") from None
     from tgan_aug.pretrained.card import readme_row

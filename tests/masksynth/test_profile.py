@@ -63,6 +63,21 @@ def test_scale_profile_converts_lengths_and_areas(real_like):
     assert profile_from_masks(real_like, max_shapes=20, scale=0.5).config == half.config
 
 
+
+def test_scale_profile_converts_measured_distributions():
+    """Step-length quantiles are lengths (x scale), division-area quantiles areas (x scale**2);
+    turning angles and elongations do not change with the pixel scale."""
+    cfg = {"speed_mean": 2.0, "speed_quantiles": [0.0, 1.0, 2.0, 6.0], "division_area_quantiles": [40.0, 80.0, 160.0],
+           "turn_quantiles": [0.1, 0.5, 2.0], "division_elongation_quantiles": [1.5, 2.0, 3.0]}
+    prof = DataProfile(bank=ShapeBank([np.ones((6, 4), bool)]), config=cfg, stats={})
+    half = scale_profile(prof, 0.5).config
+    assert half["speed_quantiles"] == pytest.approx([0.0, 0.5, 1.0, 3.0])
+    assert half["division_area_quantiles"] == pytest.approx([10.0, 20.0, 40.0])
+    assert half["turn_quantiles"] == cfg["turn_quantiles"]
+    assert half["division_elongation_quantiles"] == cfg["division_elongation_quantiles"]
+    SynthConfig.from_dict({**SynthConfig().to_dict(), **half}).validate()
+
+
 def test_like_config_carries_density_not_count(real_like):
     prof = profile_from_masks(real_like, max_shapes=20)
     cfg = like_config(prof, size=(64, 200), frames=7)

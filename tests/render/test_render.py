@@ -117,6 +117,42 @@ def test_model_without_background_never_sees_it(tmp_path, tracked_factory, tiny_
     assert np.abs(render(withbg, -0.8) - render(withbg, 0.8)).max() > 1e-3
 
 
+def _frames(renderer, lab, seed=3):
+    bg = [np.full(lab.shape[1:], -0.5, np.float32)]
+    return np.concatenate([c[1][0] for c in render_frames(renderer, [lab], bg, [seed], frame_batch=2)])
+
+
+def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factory, tiny_ckpt_factory):
+    """temporal="per-frame" (default): frame t is what frame 0 of a sequence starting at mask t would
+    be (same seed: same style and noise), so earlier masks cannot change it; "autoregressive" feeds
+    masks t-1.. and the previous frame: moving the cells of frames 0-1 changes frame 2."""
+    ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
+    lab = tracked_factory(frames=4).labels
+    moved = lab.copy()
+    moved[:2] = np.roll(lab[:2], 6, axis=2)
+    per_frame = Renderer.from_checkpoint(ckpt)
+    assert per_frame.temporal == "per-frame"
+    a, b = _frames(per_frame, lab), _frames(per_frame, moved)
+    np.testing.assert_allclose(a[2:], b[2:], atol=1e-6)
+    assert np.abs(a[:2] - b[:2]).max() > 1e-3
+    np.testing.assert_allclose(_frames(per_frame, lab[2:3]), a[2:3], atol=1e-6)
+    auto = Renderer.from_checkpoint(ckpt, temporal="autoregressive")
+    assert np.abs(_frames(auto, lab)[2] - _frames(auto, moved)[2]).max() > 1e-3
+
+
+def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path, run_cli):
+    with pytest.raises(UserError, match="--temporal 'sometimes': choose one of per-frame, autoregressive"):
+        Renderer.from_checkpoint(tiny_ckpt, temporal="sometimes")
+    code, _, err = run_cli(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), "--checkpoint", str(tiny_ckpt),
+                            "--temporal", "autoregressive", "--quiet"])
+    assert code == 0, err
+    assert read_store(tmp_path / "v.zarr", "seq000").provenance["temporal"] == "autoregressive"
+    with pytest.raises(UserError, match="--temporal is for --renderer tgan"):
+        from tgan_aug.render.pipeline import render
+
+        render(masks_store, tmp_path / "p.zarr", renderer="painter", fit=tmp_path / "fit.npz", temporal="autoregressive")
+
+
 def test_batched_equals_single(tiny_ckpt, tracked_factory):
     renderer = Renderer.from_checkpoint(tiny_ckpt)
     labs = [tracked_factory(frames=4, seed=i).labels for i in range(2)]
@@ -229,16 +265,17 @@ def test_demo_small_end_to_end(tmp_path, tiny_ckpt):
 
 
 def test_shipped_model_demo_does_not_flicker(tmp_path):
-    """The default demo (shipped model, high-density masks) has no 2-frame flicker. The model shipped
-    before the identity style init scored 0.25-0.27 here, the current one 0.025 (real videos
-    0.008-0.012); the bound leaves room for a retrained model, not for a flicker."""
+    """The default demo (shipped model, masks like its data) has no 2-frame flicker: frame-parity
+    index <= 0.025 (issue 15's target; real videos 0.010-0.015). The model shipped before the identity
+    style init scored 0.25-0.27 here; the 0.2 model rendered autoregressively (``--temporal
+    autoregressive``, the default before) 0.034 on these masks, per frame 0.02."""
     from tgan_aug.metrics.stability import frame_parity_index
     from tgan_aug.render.demo import run_demo
 
     summary = run_demo(tmp_path / "d", frames=12, sequences=1)
     v = read_store(tmp_path / "d" / "video.zarr", "seq000")
     index = frame_parity_index(v.images, v.masks.labels)
-    assert index <= 0.05, f"frame-parity index {index:.4f}"
+    assert index <= 0.025, f"frame-parity index {index:.4f}"
     assert f"seq000 {index:.4f}" in summary.read_text()
 
 

@@ -57,6 +57,11 @@ def test_shipped_model_has_card_strip_bank_and_figures(name):
     assert len(model_profile(name).bank) >= 20 and (here / entry["bank"]).stat().st_size < 1e6
     for key in ("SSIM (strict)", "FID-DeepSea", "frame-parity"):
         assert set(entry["figures"][key]) >= {"tgan", "painter"}
+    # issue 15's targets, as rendered by default (`render --temporal per-frame`)
+    figs = entry["figures"]
+    assert entry["temporal"] == "per-frame" and figs["frame-parity"]["tgan"] <= 0.025
+    assert figs["SSIM (strict)"]["tgan"] > figs["SSIM (strict)"]["painter"]
+    assert figs["FID-DeepSea"]["tgan"] < figs["FID-DeepSea"]["painter"]
 
 
 def test_package_data_carries_every_shipped_file():
@@ -194,6 +199,20 @@ def test_build_model_from_a_model_file(tmp_path, tiny_ckpt, tracked_factory):
     assert prof.config["division_rate"] > 0 and len(prof.bank) >= 3 and prof.meta["arrays"]["real_images"].dtype == np.uint16
     with pytest.raises(UserError, match="--overwrite"):
         build_model(src, name="t", modality="m", licence="l", trained_on="x", into=zoo, log=lambda _: None)
+    # --keep-profile: figures and card again, the shipped bank (here a 3-shape one) kept byte for byte
+    from masksynth.profile import save_profile
+    from masksynth.shapes import ShapeBank
+
+    prof.bank = ShapeBank(prof.bank.masks[:3])
+    save_profile(zoo / "t-bank.npz", prof, extra=prof.meta.pop("arrays"))
+    bank = (zoo / "t-bank.npz").read_bytes()
+    again = build_model(src, name="t", modality="m", licence="l", trained_on="x", into=zoo, overwrite=True,
+                        keep_profile=True, log=lambda _: None)
+    assert (zoo / "t-bank.npz").read_bytes() == bank and again["temporal"] == "per-frame"
+    assert "`render --temporal per-frame`" in (zoo / "t.md").read_text()
+    with pytest.raises(UserError, match="--keep-profile: .*u-bank.npz is not a shipped model's profile"):
+        build_model(src, name="u", modality="m", licence="l", trained_on="x", into=zoo, overwrite=True,
+                    keep_profile=True, log=lambda _: None)
 
 
 def test_source_from_run_reads_the_run_folder(tmp_path, tiny_ckpt):

@@ -45,12 +45,16 @@ def model_checkpoint(model: str | None, checkpoint: str | None, *, renderer: str
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="Number format of the network's arithmetic: bf16 (16-bit) is faster on a GPU and changes pixel "
                    "values very slightly, fp32 (32-bit) is the exact reference; auto = bf16 on a GPU, fp32 on CPU.")
+@click.option("--temporal", type=click.Choice(["per-frame", "autoregressive"]), default="per-frame", show_default=True,
+              help="tgan only. per-frame: every frame made from its own mask with the sequence's style, noise and "
+                   "background (steady cell brightness, no drift); autoregressive: the previous masks and the previous "
+                   "rendered frame are fed back, as in training (cells flicker with their motion: README 'Shipped models').")
 @quiet_option
 @seed_option
 @device_option
 @overwrite_option
-def render(masks, output, renderer, fit, model, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision, quiet,
-           seed, device, overwrite):
+def render(masks, output, renderer, fit, model, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision,
+           temporal, quiet, seed, device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
     Labels and lineage pass through unchanged; images get the training (or fitted) data's dtype and range.
@@ -70,6 +74,7 @@ def render(masks, output, renderer, fit, model, checkpoint, background, shard, c
     checkpoint = model_checkpoint(model, checkpoint, renderer=renderer)
     names = run(masks, output, renderer=renderer, checkpoint=checkpoint, fit=fit, background=background, seed=seed, device=device, shard=shard,
                 ctc=ctc, overwrite=overwrite, batch=batch, frame_batch=frame_batch, precision=precision,
+                temporal=temporal,
                 command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
                 progress=not quiet)
     click.echo(f"rendered {plural(len(names), 'sequence')} into {output}" + (f" and {ctc}" if ctc else ""))

@@ -8,7 +8,9 @@ What :func:`build_model` does (``recipes/model-zoo/build_model.py`` is its comma
    by :func:`masksynth.linking.link_nearest`, which also finds divisions) and splits it as
    training did: the last ``holdout`` fraction of each sequence is held back;
 3. builds the data profile (:mod:`masksynth.profile`: shape bank + calibrated motion/division
-   statistics) of the training frames at the model's working pixel scale;
+   statistics) of the training frames at the model's working pixel scale (``keep_profile``: reads
+   the shipped ``NAME-bank.npz`` instead and leaves it as it is, to re-measure a model's figures
+   after a change to rendering without changing the masks made like its data);
 4. renders the held-back frames' masks with the model and with the painter fitted on the training
    frames only, and evaluates both against the real held-back frames (strict protocol: SSIM,
    PSNR, FID-DeepSea, frame-parity flicker);
@@ -283,17 +285,19 @@ def _like_check(profile, size: tuple[int, int], frames: int, seed: int) -> dict[
 
 def build_model(source: ModelSource, *, name: str, modality: str, licence: str, trained_on: str, into: str | Path,
                 recipe: str = "recipes/model-zoo/train.sh", linking: str | None = None, device: str = "cpu",
-                overwrite: bool = False, log=print) -> dict[str, Any]:
+                overwrite: bool = False, keep_profile: bool = False, log=print) -> dict[str, Any]:
     """Build the shipped model ``name`` into the folder ``into`` (the package's ``tgan_aug/pretrained``)
     and add it to ``into/registry.json``; returns the registry entry. See the module docstring.
 
     linking: how the data's tracks were linked, said on the card (default: from the data spec).
-    Refuses to replace an existing entry unless ``overwrite``.
+    Refuses to replace an existing entry unless ``overwrite``. keep_profile: keep ``into/NAME-bank.npz``
+    (step 3 of the module docstring); needs ``overwrite`` and that file.
     """
     import masksynth.profile as prof
     from tgan_aug.hashing import file_sha256
     from tgan_aug.metrics.evaluate import json_ready
     from tgan_aug.pretrained.card import write_card
+    from tgan_aug.render.engine import TEMPORAL_MODES
     from tgan_aug.training.checkpoint import image_stats_from_checkpoint, load_checkpoint
 
     into = Path(into)
@@ -302,6 +306,10 @@ def build_model(source: ModelSource, *, name: str, modality: str, licence: str, 
     reg = json.loads(reg_path.read_text(encoding="utf-8")) if reg_path.is_file() else {}
     if name in reg and not overwrite:
         raise UserError(f"--name {name}: {reg_path} already has this model; pass --overwrite to rebuild it")
+    files = {"file": f"{name}.pt", "card": f"{name}.md", "strip": f"{name}-strip.png", "bank": f"{name}-bank.npz"}
+    if keep_profile and not (overwrite and (into / files["bank"]).is_file()):
+        raise UserError(f"--keep-profile: {into / files['bank']} is not a shipped model's profile to keep; "
+                        "drop --keep-profile to build it from the data (with --overwrite to rebuild a model)")
     ckpt = load_checkpoint(source.checkpoint)
     stats = image_stats_from_checkpoint(ckpt)
     preset = str(ckpt["config"].get("preset", "?"))
@@ -309,19 +317,23 @@ def build_model(source: ModelSource, *, name: str, modality: str, licence: str, 
     train, held, train_masks, how = working_split(source.data, holdout=source.holdout, scale=stats.scale,
                                                   sequence=source.sequence)
     linking = linking or how
-    log(f"profile: shape bank + calibrated motion of {len(train_masks[0][1].lineage)} training tracks")
-    profile = prof.profile_from_masks(train_masks[0][1], scale=stats.scale, seed=source.seed,
-                                      meta={"source": portable_spec(source.data), "model": name, "linking": linking,
-                                            "frames": "training frames only"})
+    if keep_profile:
+        log(f"profile: kept {into / files['bank']}")
+        profile = prof.load_profile(into / files["bank"])
+    else:
+        log(f"profile: shape bank + calibrated motion of {len(train_masks[0][1].lineage)} training tracks")
+        profile = prof.profile_from_masks(train_masks[0][1], scale=stats.scale, seed=source.seed,
+                                          meta={"source": portable_spec(source.data), "model": name, "linking": linking,
+                                                "frames": "training frames only"})
     like = _like_check(profile, (int(profile.stats["height"]), int(profile.stats["width"])),
                        int(profile.stats["frames"]), source.seed)
     log("rendering and evaluating the held-back frames (tGAN and painter)")
     figures, arrays = heldback_figures(source.checkpoint, train, held, seed=source.seed, device=device)
     # everything measured: write the files, the registry entry last (it marks the model as built)
-    files = {"file": f"{name}.pt", "card": f"{name}.md", "strip": f"{name}-strip.png", "bank": f"{name}-bank.npz"}
-    ex = train[0][1]
-    crop = _busiest_crop(ex.labels[-1], (256, 384))  # real example frames for the demo's comparison
-    prof.save_profile(into / files["bank"], profile, extra={"real_images": ex.images[-2:, crop[0], crop[1]]})
+    if not keep_profile:
+        ex = train[0][1]
+        crop = _busiest_crop(ex.labels[-1], (256, 384))  # real example frames for the demo's comparison
+        prof.save_profile(into / files["bank"], profile, extra={"real_images": ex.images[-2:, crop[0], crop[1]]})
     write_strip(into / files["strip"], arrays)
     _ship_weights(Path(source.checkpoint), into / files["file"])
     size_mb = (into / files["file"]).stat().st_size / 1e6
@@ -332,7 +344,7 @@ def build_model(source: ModelSource, *, name: str, modality: str, licence: str, 
         "modality": modality, "trained_on": trained_on, "licence": licence, "figures": figures,
         "heldback_frames": held[0][1].n_frames, "steps": source.steps, "time": source.seconds,
         "data": portable_spec(source.data), "holdout": source.holdout, "data_scale": stats.scale,
-        "command": portable_spec(source.command), "recipe": recipe,
+        "command": portable_spec(source.command), "recipe": recipe, "temporal": TEMPORAL_MODES[0],
         "bank_kb": round((into / files["bank"]).stat().st_size / 1e3, 1),
     }
     if source.quality:

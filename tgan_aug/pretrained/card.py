@@ -81,7 +81,7 @@ def write_card(name: str, entry: dict[str, Any], profile, like: dict[str, float]
         lines.append(f"- Command: `{entry['command']}` (recipe: `{entry.get('recipe', '')}`)")
     lines += [
         "", f"## Realism on held-back frames ({n_held} frames), against the painter", "",
-        "The model rendered the held-back frames' real masks; the painter (`render --renderer painter`) was "
+        f"The model rendered the held-back frames' real masks (`render --temporal {entry.get('temporal', 'autoregressive')}`); the painter (`render --renderer painter`) was "
         "fitted on the training frames only and painted the same masks. Both compared with the real frames by "
         "`tgan_aug.metrics.evaluate_videos` (strict protocol: the data's intensity range, no per-frame min-max). "
         "Frame-parity is the 2-frame flicker index of the rendered video (real video in brackets; target <= 0.025).", "",

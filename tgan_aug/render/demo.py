@@ -135,7 +135,7 @@ def run_demo(
             *[f"| {k} | {v:.1f} |" for k, v in times.items()],
             f"| total | {sum(times.values()):.1f} |", "",
             f"render speed: {n_frames / max(times['render'], 1e-9):.2f} frames/s", "",
-            "frame-parity index (2-frame flicker along tracks; real videos 0.008-0.012): "
+            "frame-parity index (2-frame flicker along tracks; real videos 0.008-0.015): "
             + ", ".join(f"{name} {p:.4f}" for (name, _), p in zip(masks, parity)), "",
             *[f"- {n}" for n in notes], "",
             "Files: `masks.zarr`, `video.zarr`, `ctc/NN` + `ctc/NN_GT/TRA`, `geff/seqNNN/tracks.geff` (+ `labels`), "

@@ -6,10 +6,24 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   output size (H, W), the low-res stage sees ``binary_resize(masks, (H/2, W/2))`` (area average
   >= 0.5, the rule used in training);
 - the background (in [-1, 1]) is area-resized to low-res, encoded ONCE per sequence, and is the
-  "previous frame" of frame 0;
-- the low-res generator runs autoregressively (its own previous output fed back); the style z and
-  the noise maps of both stages are drawn ONCE per sequence from a generator seeded by
-  (seed, sequence name), so the result does not depend on batching or sharding;
+  "previous frame" of frame 0 (of every frame's draft, see below);
+- temporal inputs (``Renderer.temporal``): "per-frame" (the default) makes every frame from its own
+  mask: the low-res generator renders a draft of frame t as it renders a sequence's first frame
+  (mask t in every one of its ``n_masks`` slots, the background as "previous frame"), then frame t
+  again with the draft as its previous frame, so it sees a previous frame with cells where they
+  are, as in training; the sequence's style, noise and background (drawn once) keep the frames
+  coherent, and no frame depends on another (no drift, no motion flicker). "autoregressive" feeds
+  masks t, t-1, ... and the previously generated frame, as in training and in the paper.
+  Why (recipes/model-zoo/flicker_cause.py, the shipped models, no retraining): their low-res
+  generators answer the displacement between masks t-1 and t (a cell's step, random in direction
+  and length from frame to frame) with a per-frame jitter of the cell's brightness, so the
+  autoregressive frame-parity index grows with cell speed; the fed-back frame alone, the noise, the
+  style and the super-res stage are not the cause (each changed alone moves the index by < 0.002
+  on hela-small). Rendering the first pass alone ("independent") flickers as little but costs
+  FID-DeepSea on two of the four models; the second pass costs one more low-res pass per frame
+  (1.5x the CPU time of an autoregressive render with the small preset);
+- the style z and the noise maps of both stages are drawn ONCE per sequence from a generator
+  seeded by (seed, sequence name), so the result does not depend on batching or sharding;
 - frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
 
 Reproducibility: the same seed, checkpoint, options and CPU thread count give bit-identical
@@ -47,6 +61,9 @@ from tgan_aug.validation import validate_video
 __all__ = ["Renderer", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
 
 Precision = Literal["auto", "fp32", "bf16"]
+#: what the low-res generator sees of earlier frames (see the module docstring)
+Temporal = Literal["per-frame", "autoregressive"]
+TEMPORAL_MODES: tuple[str, ...] = ("per-frame", "autoregressive")  # the first is the default
 
 
 @dataclass
@@ -65,11 +82,20 @@ class Renderer:
     sha256: str
     device: torch.device
     info: dict[str, Any] = field(default_factory=dict)
+    temporal: Temporal = "per-frame"
+
+    def __post_init__(self) -> None:
+        if self.temporal not in TEMPORAL_MODES:
+            raise UserError(f"--temporal {self.temporal!r}: choose one of {', '.join(TEMPORAL_MODES)}")
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu",
-                        channels_last: bool = True) -> "Renderer":
+                        channels_last: bool = True, temporal: Temporal = "per-frame") -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
+
+        temporal: "per-frame" (default: every frame from its own mask, no flicker from the masks'
+        motion, no drift) or "autoregressive" (masks t, t-1, ... and the previous generated frame,
+        as in training); see the module docstring.
 
         channels_last: keep the generators' weights (and so their activations) in NHWC memory
         layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
@@ -103,7 +129,7 @@ class Renderer:
                for k, v in ckpt["data"].get("backgrounds", {}).items()}
         info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
                 "preset": cfg.preset, "source": ckpt["data"].get("source", "")}
-        return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info)
+        return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal)
 
     @property
     def multiple(self) -> int:
@@ -182,14 +208,20 @@ def render_frames(
         masks_t = torch.from_numpy(masks_lr).to(dev)
         bg_t = torch.from_numpy(bg_lr[:, None]).to(dev)
         bg_feats = G_lo.encode_background(bg_t)  # once per sequence
-        prev = G_lo.first_prev(bg_t, masks_t)
+        first = prev = G_lo.first_prev(bg_t, masks_t)
+        autoregressive = renderer.temporal == "autoregressive"
         B = len(labels)
         for t0 in range(0, T, frame_batch):
             k = min(frame_batch, T - t0)
             chunk = []
             for t in range(t0, t0 + k):
-                idx = [max(t - j, 0) for j in range(n)]
-                prev = G_lo(masks_t[:, idx], prev, bg_feats, w_lo, noise_lo).float()
+                if autoregressive:  # masks t, t-1, ... and the frame made before
+                    prev = G_lo(masks_t[:, [max(t - j, 0) for j in range(n)]], prev, bg_feats, w_lo, noise_lo).float()
+                else:  # a draft as frame 0 of a sequence (mask t in every slot), then frame t after its draft
+                    prev = G_lo(masks_t[:, [t] * n], first, bg_feats, w_lo, noise_lo)
+                    if G_lo.cfg.use_prev_frame:  # (a generator without that input ignores the draft)
+                        prev = G_lo(masks_t[:, [t] * n], prev, bg_feats, w_lo, noise_lo)
+                    prev = prev.float()
                 chunk.append(prev)
             lr = torch.stack(chunk, dim=1)  # (B, k, 1, h, w)
             outs = []
@@ -262,7 +294,7 @@ def render_to_store(
                         **(provenance or {}),
                         "seed": int(seed), "sequence_seed": int(s), "sequence": name,
                         "checkpoint": renderer.checkpoint, "checkpoint_sha256": renderer.sha256,
-                        "background": desc, "precision": precision,
+                        "background": desc, "precision": precision, "temporal": renderer.temporal,
                         # CPU float sums are split across threads: the thread count is part of the recipe
                         "torch_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
                     }

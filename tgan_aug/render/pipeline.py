@@ -27,6 +27,7 @@ def render(
     batch: int = 4,
     frame_batch: int = 8,
     precision: str = "auto",
+    temporal: str = "per-frame",
     command: str = "tgan-aug render",
     progress: bool = False,
 ) -> list[str]:
@@ -35,7 +36,7 @@ def render(
     renderer: "tgan" (the generator pair of ``checkpoint``) or "painter" (the non-learned painter of ``fit``).
     checkpoint: merged checkpoint (None = the shipped pretrained model); tgan only.
     fit: painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a saved fit (.npz).
-    background, batch, frame_batch, precision, device: tgan only (the painter paints its fitted
+    background, batch, frame_batch, precision, temporal, device: tgan only (the painter paints its fitted
         background on the CPU; ``frame_batch`` is its store write size).
     shard: "K/N" renders every N-th sequence (sorted by name) from K; all shards may write to one store.
     ctc: also export each rendered sequence as a CTC folder here (sequence numbers 01, 02, ... follow
@@ -55,6 +56,8 @@ def render(
             raise UserError("--checkpoint is for --renderer tgan; the painter takes --fit instead")
         if background != "auto":
             raise UserError("--background is for --renderer tgan; the painter paints the background it fitted")
+        if temporal != "per-frame":
+            raise UserError("--temporal is for --renderer tgan; the painter paints every frame on its own")
         from tgan_aug.render.painter import painter_fit
 
         params, fit_info = painter_fit(fit)
@@ -68,7 +71,7 @@ def render(
             from tgan_aug.pretrained import pretrained_path
 
             checkpoint = pretrained_path()
-        model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device))
+        model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device), temporal=temporal)
     items = load_tracked(masks, images=False)
     if not items:
         raise UserError(f"MASKS {masks}: no sequences found")

@@ -5,8 +5,8 @@ cut to a size the generators take (a centred crop, a multiple of the output-size
 twice the training crop) and at most ``max_frames`` per sequence. Each gets its training
 sequence's reference background. Three renderers are checked the way they are used:
 
-- the low-res stage: autoregressive low-res rollout from the background (as rendering runs it),
-  compared with the real frames downsampled to low-res;
+- the low-res stage: autoregressive low-res rollout from the background (as ``tgan-aug render
+  --temporal autoregressive`` runs it), compared with the real frames downsampled to low-res;
 - the super-res stage: upscaling the low-res model's rollout (or, without one, the downsampled real
   frames), one style and noise per sequence;
 - the final model file: :func:`tgan_aug.render.engine.render_frames`, the code ``tgan-aug render`` runs.
