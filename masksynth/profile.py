@@ -179,12 +179,15 @@ def _json_ready(v: Any) -> Any:
 
 def save_profile(path: str | Path, profile: DataProfile, *, extra: dict[str, np.ndarray] | None = None) -> Path:
     """Write ``profile`` to ``path`` (.npz, compressed). ``extra``: more arrays to store beside it
-    (e.g. a few real example frames); :func:`load_profile` returns them in ``meta["arrays"]``."""
+    (e.g. a few real example frames); :func:`load_profile` returns them in ``meta["arrays"]``, and a
+    loaded profile saved again keeps them (``extra`` wins on equal names)."""
     path = Path(path)
-    doc = {"version": PROFILE_VERSION, "config": profile.config, "stats": profile.stats, "meta": profile.meta,
+    meta = dict(profile.meta)
+    extra = {**(meta.pop("arrays", None) or {}), **(extra or {})}
+    doc = {"version": PROFILE_VERSION, "config": profile.config, "stats": profile.stats, "meta": meta,
            "bank_source": profile.bank.source}
     arrays = {f"bank_{k}": v for k, v in pack_masks(profile.bank.masks).items()}
-    arrays.update({f"extra_{k}": np.asarray(v) for k, v in (extra or {}).items()})
+    arrays.update({f"extra_{k}": np.asarray(v) for k, v in extra.items()})
     tmp = path.with_name(path.name + ".partial.npz")
     np.savez_compressed(tmp, profile=np.array(json.dumps(_json_ready(doc))), **arrays)
     tmp.replace(path)

@@ -42,6 +42,9 @@ def test_profile_save_load_round_trip(tmp_path, real_like):
     assert back.stats == pytest.approx(prof.stats, nan_ok=True)
     assert back.meta["source"] == "test" and np.array_equal(back.meta["arrays"]["real_images"], extra["real_images"])
     assert not list(tmp_path.glob("*.partial*"))
+    again = load_profile(save_profile(tmp_path / "q.npz", back))  # a loaded profile saves as it came
+    assert np.array_equal(again.meta["arrays"]["real_images"], extra["real_images"]) and again.meta["source"] == "test"
+    assert again.stats == pytest.approx(prof.stats, nan_ok=True)
 
 
 def test_load_profile_rejects_foreign_and_missing_files(tmp_path):
