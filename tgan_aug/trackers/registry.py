@@ -218,23 +218,39 @@ class _Trackastra(Tracker):
             loaded = Trackastra.from_folder(folder, device=device)
         return cls(loaded, mode=mode, threshold=threshold, max_distance=max_distance)
 
-    def track(self, images, masks, *, progress=False):
-        from tgan_aug.trackers.ctc_results import links_to_tracked
-        from tgan_aug.trackers.trackastra_predict import link_predictions
+    def predict(self, images, masks, *, progress=False) -> tuple[dict[str, Any], np.ndarray]:
+        """trackastra's association probabilities for the detections ``masks`` (T, Y, X), before linking.
+
+        Returns ``(predictions, labels)``: trackastra's ``nodes``/``weights`` dict and the checked
+        int32 labels; :meth:`link` turns them into tracks (with any linking settings, so one
+        prediction serves several)."""
         from tgan_aug.validation import validate_video
 
         images, labels = validate_video(images, masks, name="trackastra tracking input", min_frames=2)
+        labels = labels.astype(np.int32)
         with _root_logger_kept():
-            # trackastra's own track() fixes the link threshold at 0.5: predict, then link here
-            predictions = self.model_._predict(images.astype(np.float32), labels.astype(np.int32),
-                                               progbar_class=_progress_bar(progress))
-            graph = link_predictions(predictions, mode=self.mode, threshold=self.threshold,
-                                     max_distance=self.max_distance)
+            # trackastra's own track() fixes the link threshold at 0.5: predict here, link in link()
+            predictions = self.model_._predict(images.astype(np.float32), labels, progbar_class=_progress_bar(progress))
+        return predictions, labels
+
+    def link(self, predictions: dict[str, Any], labels: np.ndarray, *, mode: str | None = None,
+             threshold: float | None = None, max_distance: float | None = None) -> TrackedMasks:
+        """Tracks from :meth:`predict`'s output; settings default to this tracker's."""
+        from tgan_aug.trackers.ctc_results import links_to_tracked
+        from tgan_aug.trackers.trackastra_predict import link_predictions
+
+        with _root_logger_kept():
+            graph = link_predictions(predictions, mode=mode or self.mode,
+                                     threshold=self.threshold if threshold is None else threshold,
+                                     max_distance=self.max_distance if max_distance is None else max_distance)
         links = []
         for u, v in graph.edges:
             a, b = graph.nodes[u], graph.nodes[v]
             links.append(((int(a["time"]), int(a["label"])), (int(b["time"]), int(b["label"]))))
         return links_to_tracked(labels, links)
+
+    def track(self, images, masks, *, progress=False):
+        return self.link(*self.predict(images, masks, progress=progress))
 
     @classmethod
     def _fit(cls, real, synthetic, out_dir, *, ratio, preset, init, device, seed, overwrite, progress, snapshot_steps=(),
