@@ -35,3 +35,21 @@ def test_mean_sd_leaves_out_missing_values_and_formats_cells():
     assert format_mean_sd(12.345, 0.5, 2, digits=2) == "12.35 ± 0.50"  # noqa: RUF001
     assert format_mean_sd(0.5, 0.0, 1) == "0.500"
     assert format_mean_sd(*mean_sd([]), missing="-") == "-" and format_mean_sd(np.nan, np.nan, 0) == "n/a"
+
+
+def test_profile_overrides_keep_field_types_and_name_unknown_fields():
+    from dataclasses import dataclass
+
+    from tgan_aug.experiment import with_overrides
+
+    @dataclass
+    class P:
+        steps: int = 10
+        ratio: float = 0.5
+        preset: str = "tiny"
+
+    base = P()
+    got = with_overrides(base, ["steps=600", "ratio=1", "preset=small"])
+    assert got == P(600, 1.0, "small") and isinstance(got.ratio, float) and base == P()
+    with pytest.raises(SystemExit, match="--set stpes=3: unknown profile field 'stpes'; fields: steps, ratio, preset"):
+        with_overrides(base, ["stpes=3"])

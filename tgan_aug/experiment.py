@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["step_done", "mark_step_done", "file_logger", "mean_sd", "format_mean_sd"]
+__all__ = ["step_done", "mark_step_done", "file_logger", "mean_sd", "format_mean_sd", "with_overrides"]
 
 
 def step_done(marker: str | Path) -> bool:
@@ -52,3 +52,22 @@ def format_mean_sd(mean: float, sd: float, n: int, *, digits: int = 3, missing: 
     if n == 0 or not np.isfinite(mean):
         return missing
     return f"{mean:.{digits}f} ± {sd:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+
+
+def with_overrides(profile: Any, overrides: Sequence[str]) -> Any:
+    """A copy of the dataclass ``profile`` with ``--set KEY=VALUE`` overrides applied.
+
+    VALUE is JSON (``steps=600``, ``ratio=0.5``), or the plain text for a text field
+    (``preset=small``); it is converted to the field's current type. An unknown KEY exits with
+    an error that lists the fields.
+    """
+    import dataclasses
+
+    profile = dataclasses.replace(profile)
+    for item in overrides:
+        key, _, raw = item.partition("=")
+        if not hasattr(profile, key):
+            raise SystemExit(f"error: --set {item}: unknown profile field {key!r}; fields: {', '.join(dataclasses.asdict(profile))}")
+        current = getattr(profile, key)
+        setattr(profile, key, raw if isinstance(current, str) else type(current)(json.loads(raw)))
+    return profile

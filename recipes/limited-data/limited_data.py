@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done
+from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done, with_overrides
 from tgan_aug.splits import cell_frames, fold_boxes, split_frames, sub_video
 from tgan_aug.trackers import TRACKERS as ALL_TRACKERS
 from tgan_aug.trackers.detections import per_frame_ids
@@ -404,12 +404,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--table-only", action="store_true", help="only rebuild results.md from the JSON files")
     args = ap.parse_args(argv)
 
-    profile = dataclasses.replace(PROFILES[args.profile])
-    for item in args.overrides:
-        key, _, raw = item.partition("=")
-        if not hasattr(profile, key):
-            raise SystemExit(f"error: --set {item}: unknown profile field {key!r}; fields: {', '.join(dataclasses.asdict(profile))}")
-        setattr(profile, key, type(getattr(profile, key))(json.loads(raw)))
+    profile = with_overrides(PROFILES[args.profile], args.overrides)
     results = args.results or HERE / "results" / args.profile
     results.mkdir(parents=True, exist_ok=True)
     trackers = args.trackers

@@ -48,6 +48,29 @@ def test_datasets_within_a_pool_are_drawn_by_length():
     assert tags.count("a") / len(tags) == pytest.approx(0.75, abs=0.03)
 
 
+class _Counted(_Const):
+    """Items that say how many objects they hold (as trackastra's CTCData does)."""
+
+    def __init__(self, tag: str, counts: list[int]):
+        super().__init__(tag, len(counts))
+        self.n_objects = tuple(counts)
+
+
+def test_object_weighting_draws_crowded_windows_in_proportion_to_their_objects():
+    counts = [2, 2, 4, 8, 200]  # a growing colony: one crowded window among sparse ones
+    uniform = RatioMixture([_Counted("a", counts)], [], ratio=0.0, samples_per_epoch=4000, seed=0)
+    weighted = RatioMixture([_Counted("a", counts)], [], ratio=0.0, samples_per_epoch=4000, seed=0, object_weighting=1.0)
+    share = {name: [m[i][1] for i in range(len(m))].count(4) / len(m) for name, m in (("u", uniform), ("w", weighted))}
+    assert share["u"] == pytest.approx(0.2, abs=0.03)
+    assert share["w"] == pytest.approx(200 / 216, abs=0.02)
+    # across datasets of a pool too: the pool's objects, not its item counts, decide
+    two = RatioMixture([_Counted("sparse", [1] * 30), _Counted("dense", [30])], [], ratio=0.0, samples_per_epoch=2000,
+                       seed=1, object_weighting=1.0)
+    assert [two[i][0] for i in range(len(two))].count("dense") / len(two) == pytest.approx(0.5, abs=0.04)
+    with pytest.raises(UserError, match="object_weighting must be >= 0"):
+        RatioMixture([_Const("r", 2)], [], ratio=0.0, object_weighting=-1)
+
+
 def test_plan_is_reproducible_and_depends_on_seed_and_epoch():
     def plan(seed, epoch):
         mix = RatioMixture([_Const("r", 20)], [_Const("s", 20)], ratio=0.5, seed=seed)

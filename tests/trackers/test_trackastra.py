@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -147,3 +148,49 @@ def test_empty_frames_are_cut_out_of_trackastra_data(tmp_path):
     assert len(data.pools["real"]) == 2 and data[0]["features"].shape[1] == 7
     with pytest.raises(UserError, match="--real: no sequence has 6 consecutive frames"):
         trackastra_training_data([holed], ratio=0.0, workdir=tmp_path / "b", window=6, seed=0)
+
+
+def test_snapshots_are_model_folders_of_the_run_so_far(tmp_path):
+    from tgan_aug.trackers import TRACKERS
+
+    torch.set_num_threads(1)
+    train = [make_blobs(n_cells=3, frames=6, height=48, width=48, seed=1)]
+    out = TRACKERS["trackastra"].train(train, [], tmp_path / "m", ratio=0.0, preset="tiny", max_steps=4, batch_size=2,
+                                       samples_per_epoch=4, seed=0, progress=False, snapshot_steps=(2, 4))
+    snaps = out.summary["snapshots"]
+    assert sorted(snaps) == [2, 4] and snaps[2] == tmp_path / "m" / "snapshots" / "step_000002"
+    weights = {}
+    for step, folder in snaps.items():
+        assert json.loads((folder / "tgan_aug_train.json").read_text())["step"] == step
+        tracker = TRACKERS["trackastra"].load(folder)  # a complete model folder
+        weights[step] = torch.load(folder / "model.pt", weights_only=True)
+        assert tracker.track(train[0].images, per_frame_ids(train[0].labels)).labels.shape == train[0].labels.shape
+    final = torch.load(tmp_path / "m" / "model.pt", weights_only=True)
+    key = next(k for k, v in final.items() if v.dtype.is_floating_point and v.numel() > 1)
+    assert torch.equal(weights[4][key], final[key]) and not torch.equal(weights[2][key], final[key])
+
+
+def _predictions(link_weight: float, move: float):
+    """Two frames of two cells each: the true links (a->a', b->b') and one wrong link (a->b')."""
+    nodes = [{"id": 0, "time": 0, "label": 1, "coords": (10.0, 10.0)}, {"id": 1, "time": 0, "label": 2, "coords": (10.0, 60.0)},
+             {"id": 2, "time": 1, "label": 1, "coords": (10.0, 10.0 + move)}, {"id": 3, "time": 1, "label": 2, "coords": (10.0, 60.0 + move)}]
+    return {"nodes": nodes, "weights": (((0, 2), link_weight), ((1, 3), link_weight), ((0, 3), link_weight - 0.1))}
+
+
+def test_link_threshold_and_max_distance_decide_which_links_are_kept():
+    from tgan_aug.trackers.trackastra_predict import link_predictions
+
+    under_confident = _predictions(0.3, move=5.0)
+    assert set(link_predictions(under_confident, threshold=0.5).edges) == set()  # trackastra's own 0.5: nothing linked
+    assert set(link_predictions(under_confident, threshold=0.1).edges) == {(0, 2), (1, 3)}  # the wrong link loses
+    assert set(link_predictions(_predictions(0.9, move=40.0), threshold=0.1, max_distance=30).edges) == set()
+    assert set(link_predictions(_predictions(0.9, move=40.0), threshold=0.1, max_distance=45).edges) == {(0, 2), (1, 3)}
+
+
+def test_linking_options_are_checked():
+    from tgan_aug.trackers import TRACKERS
+
+    with pytest.raises(UserError, match=r"threshold 1.5: a link probability in \(0, 1\)"):
+        TRACKERS["trackastra"](object(), threshold=1.5)
+    with pytest.raises(UserError, match="max_distance -3.0: pixels > 0"):
+        TRACKERS["trackastra"](object(), max_distance=-3)

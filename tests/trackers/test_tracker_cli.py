@@ -67,6 +67,7 @@ def test_track_a_tiff_pair_with_unlinked_masks(tmp_path):
     "args, message",
     [
         (["track", "--tracker", "trackastra", "{ds}", "-o", "{tmp}/R"], "needs --model"),
+        (["track", "--tracker", "btrack", "{ds}", "-o", "{tmp}/R", "--threshold", "0.2"], "--threshold and --max-distance are for --tracker trackastra"),
         (["train-tracker", "--real", "{ds}", "--ratio", "0.5", "-o", "{tmp}/m"], "no --synthetic data was given"),
         (["eval-tracking", "--gt", "{tmp}", "--res", "{tmp}"], "no TRA/man_track.txt"),
     ],

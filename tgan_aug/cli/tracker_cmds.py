@@ -29,6 +29,11 @@ from tgan_aug.text import plural
               help="trackastra: how cells are linked from frame to frame. greedy: best matches first, a cell may "
                    "divide into two; greedy_nodiv: the same but never a division (for cells that do not divide "
                    "in the movie). Neither needs an extra solver.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="trackastra: smallest predicted link probability that links two cells (default: 0.1; "
+                   "trackastra's own track() uses 0.5, which leaves many cells of crowded frames unlinked).")
+@click.option("--max-distance", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="trackastra: largest move between frames, pixels (default: 256, trackastra's).")
 @click.option("--crop-size", type=click.IntRange(16), default=None,
               help="deepsea: network input size in pixels, a multiple of 4 (default: the model's, 128 as published; "
                    "64 is ~6x faster on CPU but less accurate on crowded or small cells).")
@@ -42,8 +47,8 @@ from tgan_aug.text import plural
 @quiet_option
 @device_option
 @overwrite_option
-def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size, invert, sequence, detections, quiet,
-          device, overwrite):
+def track(data, out_dir, tracker, model, config, search_radius, mode, threshold, max_distance, crop_size, invert, sequence,
+          detections, quiet, device, overwrite):
     """Track the cells of DATA (images + per-frame masks) and write CTC result folders.
 
     DATA: IMAGES.tif:MASKS.tif (masks may be any per-frame segmentation), a CTC dataset folder
@@ -68,7 +73,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
     if kind.model == "none" and model is not None:
         takers = " or ".join(n for n, t in TRACKERS.items() if t.model != "none")
         raise UserError(f"--model is for --tracker {takers}; {tracker} takes --config JSON")
-    given = dict(config=config, search_radius=search_radius, crop_size=crop_size,
+    given = dict(config=config, search_radius=search_radius, threshold=threshold, max_distance=max_distance, crop_size=crop_size,
                  invert={None: None, "auto": "auto", "yes": True, "no": False}[invert])
     options = _checked_options(tracker, given, "track_options")
     if "mode" in kind.track_options:
@@ -106,6 +111,9 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
 @click.option("--samples-per-epoch", type=click.IntRange(1), default=None,
               help="Windows per epoch (default: one pass over the data used).")
 @click.option("--augment", type=click.IntRange(0, 3), default=None, help="trackastra feature augmentation level 0-3.")
+@click.option("--object-weighting", type=click.FloatRange(min=0), default=None,
+              help="trackastra: draw training windows in proportion to their cell count ** this "
+                   "(default 1: crowded windows as often as they hold cells; 0 = uniform).")
 @click.option("--crop-size", type=click.IntRange(16), default=None,
               help="deepsea: network input size, a multiple of 4 (default: the starting model's, 128; 64 trains ~6x faster).")
 @quiet_option
@@ -113,7 +121,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, crop_size,
 @seed_option
 @overwrite_option
 def train_tracker(tracker, real, synthetic, ratio, out_dir, preset, init, epochs, max_steps, window, batch_size, lr,
-                  samples_per_epoch, augment, crop_size, quiet, device, seed, overwrite):
+                  samples_per_epoch, augment, object_weighting, crop_size, quiet, device, seed, overwrite):
     """Train a tracker on real data mixed with synthetic data (plain PyTorch loops).
 
     trackastra trains from scratch (or fine-tunes --model); deepsea fine-tunes DeepSea's
@@ -130,7 +138,7 @@ def train_tracker(tracker, real, synthetic, ratio, out_dir, preset, init, epochs
     from tgan_aug.trackers import TRACKERS
 
     given = dict(epochs=epochs, max_steps=max_steps, window=window, batch_size=batch_size, lr=lr,
-                 samples_per_epoch=samples_per_epoch, augment=augment, crop_size=crop_size)
+                 samples_per_epoch=samples_per_epoch, augment=augment, object_weighting=object_weighting, crop_size=crop_size)
     options = _checked_options(tracker, given, "train_options")
     out = TRACKERS[tracker].train(list(real), list(synthetic), out_dir, ratio=ratio, preset=preset, init=init,
                                   device=resolve_device(device), seed=seed, overwrite=overwrite, progress=not quiet,

@@ -101,6 +101,11 @@ class RatioMixture(Dataset):
     ratio: fraction of synthetic items, in [0, 1].
     samples_per_epoch: items per epoch (default: total length of the pools used).
     seed: the epoch plan is ``default_rng([seed, epoch])``; call :meth:`set_epoch` each epoch.
+    object_weighting: 0 draws the items of a pool uniformly; p > 0 draws item k with probability
+        proportional to ``n_objects[k] ** p``, for datasets that say how many objects each item
+        holds (``n_objects``, as trackastra's ``CTCData``; others count 1 per item). A growing
+        colony's early windows hold a few cells and its late ones hundreds: drawn uniformly, the
+        sparse windows dominate training while the crowded ones are what is hard to track.
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class RatioMixture(Dataset):
         ratio: float,
         samples_per_epoch: int | None = None,
         seed: int = 0,
+        object_weighting: float = 0.0,
     ):
         if not 0.0 <= float(ratio) <= 1.0:
             raise UserError(f"--ratio must be in [0, 1] (fraction of synthetic samples), got {ratio}")
@@ -127,8 +133,24 @@ class RatioMixture(Dataset):
             raise UserError(f"samples_per_epoch must be >= 1, got {samples_per_epoch}")
         self.samples_per_epoch = int(samples_per_epoch)
         self.seed = int(seed)
+        if object_weighting < 0:
+            raise UserError(f"object_weighting must be >= 0 (0 = uniform), got {object_weighting}")
+        self.object_weighting = float(object_weighting)
+        self._item_p = {k: self._item_probabilities(v) for k, v in self.pools.items()}
         self.epoch = 0
         self._plan = self._make_plan(0)
+
+    def _item_probabilities(self, datasets: list[Dataset]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(dataset index, item index) of every item of a pool and its probability; None = uniform."""
+        if self.object_weighting == 0 or not datasets:
+            return None
+        where, weights = [], []
+        for j, d in enumerate(datasets):
+            counts = np.asarray(getattr(d, "n_objects", np.ones(len(d))), dtype=float)[: len(d)]
+            where.extend((j, k) for k in range(len(d)))
+            weights.append(np.maximum(counts, 1.0) ** self.object_weighting)
+        w = np.concatenate(weights)
+        return np.asarray(where), w / w.sum()
 
     def set_epoch(self, epoch: int) -> None:
         """Switch to the (reproducible) plan of ``epoch``."""
@@ -145,6 +167,11 @@ class RatioMixture(Dataset):
         plan = []
         for is_syn in synthetic:
             pool = "synthetic" if is_syn else "real"
+            if self._item_p[pool] is not None:
+                where, p = self._item_p[pool]
+                j, k = where[int(rng.choice(len(p), p=p))]
+                plan.append((pool, int(j), int(k)))
+                continue
             sizes = np.array([len(d) for d in self.pools[pool]], dtype=float)
             j = int(rng.choice(len(sizes), p=sizes / sizes.sum()))
             plan.append((pool, j, int(rng.integers(len(self.pools[pool][j])))))
@@ -423,6 +450,7 @@ def trackastra_training_data(
     augment: int = 0,
     samples_per_epoch: int | None = None,
     seed: int = 0,
+    object_weighting: float = 0.0,
     ctcdata_factory: Callable[..., Dataset] | None = None,
 ) -> RatioMixture:
     """Everything trackastra training needs, real and synthetic mixed, in one call.
@@ -430,7 +458,8 @@ def trackastra_training_data(
     Each source is exported as a CTC folder under ``workdir`` and loaded with trackastra's
     ``CTCData`` (ground-truth detections, ``window`` frames, ``features`` ``"wrfeat"`` as in
     trackastra's default models, ``augment`` level 0-3); the windows are mixed by
-    :class:`RatioMixture` with synthetic fraction ``ratio``. Items are ``CTCData`` dicts
+    :class:`RatioMixture` with synthetic fraction ``ratio`` (windows drawn in proportion to
+    their detections ** ``object_weighting``). Items are ``CTCData`` dicts
     (``features``, ``coords``, ``assoc_matrix``, ``timepoints``, ``labels``); batch them with
     ``trackastra.data.collate_sequence_padding``.
     """
@@ -439,4 +468,5 @@ def trackastra_training_data(
     kwargs = dict(ndim=2, detection_folders=["TRA"], window_size=window, features=features, augment=augment)
     real_ds = [factory(p, **kwargs) for p in export_ctc_sources(real, workdir, what="--real", min_frames=window)]
     syn_ds = [factory(p, **kwargs) for p in export_ctc_sources(synthetic, workdir, what="--synthetic", min_frames=window)]
-    return RatioMixture(real_ds, syn_ds, ratio=ratio, samples_per_epoch=samples_per_epoch, seed=seed)
+    return RatioMixture(real_ds, syn_ds, ratio=ratio, samples_per_epoch=samples_per_epoch, seed=seed,
+                        object_weighting=object_weighting)

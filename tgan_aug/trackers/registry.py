@@ -178,21 +178,32 @@ def import_trackastra() -> None:
 
 
 class _Trackastra(Tracker):
-    """trackastra (a transformer over detections), trained with tgan-aug's plain-PyTorch loop; greedy linking."""
+    """trackastra (a transformer over detections), trained with tgan-aug's plain-PyTorch loop; greedy
+    linking (:func:`tgan_aug.trackers.trackastra_predict.link_predictions`)."""
 
     name = "trackastra"
     model = "required"
-    track_options = ("mode",)
-    train_options = ("epochs", "max_steps", "window", "batch_size", "lr", "samples_per_epoch", "augment")
+    track_options = ("mode", "threshold", "max_distance")
+    train_options = ("epochs", "max_steps", "window", "batch_size", "lr", "samples_per_epoch", "augment", "object_weighting",
+                     "snapshot_steps")
     trainable = True
 
-    def __init__(self, model, *, mode: Literal["greedy", "greedy_nodiv"] = "greedy"):
+    def __init__(self, model, *, mode: Literal["greedy", "greedy_nodiv"] = "greedy", threshold: float | None = None,
+                 max_distance: float | None = None):
+        from tgan_aug.trackers.trackastra_predict import LINK_THRESHOLD, MAX_DISTANCE
+
         if mode not in ("greedy", "greedy_nodiv"):
             raise UserError(f"mode {mode!r}: choose greedy or greedy_nodiv")
-        self.model_, self.mode = model, mode
+        threshold = LINK_THRESHOLD if threshold is None else float(threshold)
+        max_distance = MAX_DISTANCE if max_distance is None else float(max_distance)
+        if not 0 < threshold < 1:
+            raise UserError(f"threshold {threshold}: a link probability in (0, 1), e.g. {LINK_THRESHOLD}")
+        if max_distance <= 0:
+            raise UserError(f"max_distance {max_distance}: pixels > 0, e.g. {MAX_DISTANCE:g}")
+        self.model_, self.mode, self.threshold, self.max_distance = model, mode, threshold, max_distance
 
     @classmethod
-    def _load(cls, model, *, device, mode="greedy"):
+    def _load(cls, model, *, device, mode="greedy", threshold=None, max_distance=None):
         from tgan_aug.errors import require
 
         require("trackastra", "trackers")
@@ -205,30 +216,50 @@ class _Trackastra(Tracker):
 
         with _root_logger_kept():
             loaded = Trackastra.from_folder(folder, device=device)
-        return cls(loaded, mode=mode)
+        return cls(loaded, mode=mode, threshold=threshold, max_distance=max_distance)
 
-    def track(self, images, masks, *, progress=False):
-        from tgan_aug.trackers.ctc_results import links_to_tracked
+    def predict(self, images, masks, *, progress=False) -> tuple[dict[str, Any], np.ndarray]:
+        """trackastra's association probabilities for the detections ``masks`` (T, Y, X), before linking.
 
+        Returns ``(predictions, labels)``: trackastra's ``nodes``/``weights`` dict and the checked
+        int32 labels; :meth:`link` turns them into tracks (with any linking settings, so one
+        prediction serves several)."""
         from tgan_aug.validation import validate_video
 
         images, labels = validate_video(images, masks, name="trackastra tracking input", min_frames=2)
+        labels = labels.astype(np.int32)
         with _root_logger_kept():
-            graph, _ = self.model_.track(images.astype(np.float32), labels.astype(np.int32), mode=self.mode,
-                                         progbar_class=_progress_bar(progress))
+            # trackastra's own track() fixes the link threshold at 0.5: predict here, link in link()
+            predictions = self.model_._predict(images.astype(np.float32), labels, progbar_class=_progress_bar(progress))
+        return predictions, labels
+
+    def link(self, predictions: dict[str, Any], labels: np.ndarray, *, mode: str | None = None,
+             threshold: float | None = None, max_distance: float | None = None) -> TrackedMasks:
+        """Tracks from :meth:`predict`'s output; settings default to this tracker's."""
+        from tgan_aug.trackers.ctc_results import links_to_tracked
+        from tgan_aug.trackers.trackastra_predict import link_predictions
+
+        with _root_logger_kept():
+            graph = link_predictions(predictions, mode=mode or self.mode,
+                                     threshold=self.threshold if threshold is None else threshold,
+                                     max_distance=self.max_distance if max_distance is None else max_distance)
         links = []
         for u, v in graph.edges:
             a, b = graph.nodes[u], graph.nodes[v]
             links.append(((int(a["time"]), int(a["label"])), (int(b["time"]), int(b["label"]))))
         return links_to_tracked(labels, links)
 
+    def track(self, images, masks, *, progress=False):
+        return self.link(*self.predict(images, masks, progress=progress))
+
     @classmethod
-    def _fit(cls, real, synthetic, out_dir, *, ratio, preset, init, device, seed, overwrite, progress, **options):
+    def _fit(cls, real, synthetic, out_dir, *, ratio, preset, init, device, seed, overwrite, progress, snapshot_steps=(),
+             **options):
         from tgan_aug.trackers.trackastra_train import TrackastraConfig, fit_trackastra
 
         cfg = TrackastraConfig.preset(preset, **options)
         out = fit_trackastra(real, synthetic, out_dir, ratio=ratio, config=cfg, init=init, device=device, seed=seed,
-                             overwrite=overwrite, progress=progress)
+                             overwrite=overwrite, progress=progress, snapshot_steps=snapshot_steps)
         history = [{"step": int(h["step"]), "loss": float(h["loss"])} for h in out["history"]]
         return TrainResult(Path(out["model_dir"]), int(out["steps"]), float(out["seconds"]), history, out)
 

@@ -24,7 +24,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,6 +90,7 @@ class TrackastraConfig(ConfigBase):
     # data
     augment: int = 0
     samples_per_epoch: int | None = None
+    object_weighting: float = 1.0  # windows drawn in proportion to their detections ** this (0 = uniform)
 
     PRESETS = {
         "tiny": dict(window=4, d_model=32, num_encoder_layers=1, num_decoder_layers=1, batch_size=4, epochs=30, lr=1e-3, pos_embed_per_dim=16, feat_embed_per_dim=4),
@@ -251,6 +252,7 @@ def train_trackastra(
     progress: bool = True,
     extra: dict[str, Any] | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    snapshot_steps: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Train (or fine-tune, with ``init``) a TrackingTransformer on ``data`` and save it.
 
@@ -258,7 +260,11 @@ def train_trackastra(
         :func:`tgan_aug.trackers.dataset.trackastra_training_data`); ``set_epoch(e)`` is called
         each epoch when it exists.
     out_dir: the model folder to create (must be new or empty unless ``overwrite``).
-    Returns ``{"model_dir", "history" (per-epoch mean loss), "steps", "seconds"}``.
+    snapshot_steps: after each of these optimiser steps, the model as it is then is saved as a
+        model folder ``out_dir/snapshots/step_NNNNNN`` (to score quality against training steps;
+        the learning-rate schedule is the one of the whole run).
+    Returns ``{"model_dir", "history" (per-epoch mean loss), "steps", "seconds", "snapshots"
+    (step -> folder)}``.
     """
     import_trackastra()
     from trackastra.data import collate_sequence_padding
@@ -284,6 +290,8 @@ def train_trackastra(
     )
     generator = torch.Generator().manual_seed(seed)
     history: list[dict[str, float]] = []
+    snapshots: dict[int, Path] = {}
+    snapshot_steps = {int(s) for s in snapshot_steps}
     step, start = 0, time.time()
     model.train()
     for epoch in range(epochs):
@@ -297,6 +305,9 @@ def train_trackastra(
         for batch in tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False):
             losses.append(_train_step(model, batch, optimizer, config, device)["loss"])
             step += 1
+            if step in snapshot_steps:
+                snapshots[step] = _save_snapshot(model, out_dir / "snapshots" / f"step_{step:06d}", config,
+                                                 {"step": step, "seed": seed, "seconds_so_far": time.time() - start})
             if config.max_steps and step >= config.max_steps:
                 break
         scheduler.step()
@@ -310,7 +321,16 @@ def train_trackastra(
     seconds = time.time() - start
     meta = {"history": history, "steps": step, "seconds": seconds, "seed": seed, "init": str(init) if init else None}
     save_model_folder(model.cpu(), out_dir, config, extra={**meta, **(extra or {})})
-    return {"model_dir": out_dir, **meta}
+    return {"model_dir": out_dir, **meta, "snapshots": snapshots}
+
+
+def _save_snapshot(model, folder: Path, config: TrackastraConfig, extra: dict[str, Any]) -> Path:
+    """Save a model folder of ``model`` in the middle of training (weights copied to the CPU)."""
+    import copy
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model_folder(copy.deepcopy(model).cpu().eval(), folder, config, extra=extra)
+    return folder
 
 
 def fit_trackastra(
@@ -326,6 +346,7 @@ def fit_trackastra(
     overwrite: bool = False,
     workdir: str | Path | None = None,
     progress: bool = True,
+    snapshot_steps: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Train trackastra on real and synthetic data mixed with synthetic fraction ``ratio``.
 
@@ -333,7 +354,8 @@ def fit_trackastra(
     :class:`~masksynth.tracked.TrackedVideo`). The sources are exported as CTC folders (into
     ``workdir``, default a temporary folder removed afterwards), loaded with trackastra's
     ``CTCData`` and mixed by :func:`tgan_aug.trackers.dataset.trackastra_training_data`; then
-    :func:`train_trackastra` writes the model folder ``out_dir``. Returns its summary dict.
+    :func:`train_trackastra` writes the model folder ``out_dir`` (and the ``snapshot_steps``
+    snapshots under it). Returns its summary dict.
     """
     import tempfile
 
@@ -349,6 +371,7 @@ def fit_trackastra(
         data = trackastra_training_data(
             real, synthetic, ratio=ratio, workdir=Path(workdir or tmp), window=window,
             features=config.features, augment=config.augment, samples_per_epoch=config.samples_per_epoch, seed=seed,
+            object_weighting=config.object_weighting,
         )
         extra = {
             "data": {"real": [str(s) if isinstance(s, (str, Path)) else "<in-memory>" for s in real],
@@ -356,4 +379,4 @@ def fit_trackastra(
                      "ratio": ratio, "windows_per_epoch": len(data)},
         }
         return train_trackastra(data, out_dir, config=config, init=init, device=device, seed=seed,
-                                overwrite=overwrite, progress=progress, extra=extra)
+                                overwrite=overwrite, progress=progress, extra=extra, snapshot_steps=snapshot_steps)
