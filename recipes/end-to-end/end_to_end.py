@@ -324,7 +324,8 @@ def make_table(results: Path) -> str:
                     for m in METRICS:
                         lim, full, got = (mean_sd(list(fm[k, m].values()))[0] for k in ("limited", "full", c))
                         gap = full - lim
-                        cells.append(f"{100 * (got - lim) / gap:.0f} % (gap {gap:+.3f})" if np.isfinite(gap) and abs(gap) > 1e-9 else "-")
+                        cells.append(f"{100 * (got - lim) / gap:.0f} % (gap {gap:+.3f})" if np.isfinite(gap) and abs(gap) >= 0.005
+                                     else "- (gap < 0.005)")
                     lines.append(f"| {c} | " + " | ".join(cells) + " |")
             tstr = [c for c in ("tgan-only", "painter-only") if c in conds]
             if tstr and t == sorted({t for r in rd for t in r["tracking"]})[0]:
