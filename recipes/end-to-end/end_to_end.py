@@ -12,7 +12,8 @@ the same steps, crops and batch in every condition) is trained on
 
 - ``limited``: the fold's real frames;             ``full``: the whole training part;
 - ``limited+tgan`` / ``limited+painter``: the fold + the synthetic videos (``--set ratio=`` of the crops);
-- ``tgan-only`` / ``painter-only`` (train on synthetic, test on real: TSTR): the synthetic videos alone.
+- ``tgan-only`` / ``painter-only`` (train on synthetic, test on real: TSTR): the synthetic videos alone;
+- ``zero-shot`` (optional reference, not in the default list): DeepSea's shipped weights untrained.
 
 Test, images in: the segmenter segments the test frames inside their cell region box (all cells of
 the test frames + 16 px) cut to a ``test_window`` square (cpu profile: 512 px; bacteria's 1305x1009
@@ -105,6 +106,8 @@ PROFILES: dict[str, Profile] = {
 }
 
 CONDITIONS = ("limited", "limited+tgan", "limited+painter", "full", "tgan-only", "painter-only")
+#: reference without training (optional): DeepSea's shipped weights, polarity chosen by the network
+ZERO_SHOT = "zero-shot"
 #: metrics of the tables, in order (SEG from the segmentation, the rest from the tracks)
 METRICS = ("SEG", "DET", "TRA", "MOTA", "HOTA", "IDF1", "BC(1)")
 
@@ -193,8 +196,9 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
             continue
         seed = 1000 * fold + s
         model_dir = fdir / "segmenters" / f"{cond.replace('+', '_')}__seed{s}"
-        t0 = time.time()
-        if not step_done(model_dir / "done.json"):
+        if cond == ZERO_SHOT:
+            mark_step_done(model_dir / "done.json", {"seconds": 0.0, "init": "deepsea/trained_models/segmentation.pth"})
+        elif not step_done(model_dir / "done.json"):
             real, syn, ratio = training_data(cond, split, synthetic, profile.ratio)
             fit = fit_segmenter(real, syn, model_dir, ratio=ratio, config=config, seed=seed, device=device,
                                 overwrite=True, progress=False)
@@ -202,7 +206,8 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
                                                      "loss_last": fit["history"][-1]})
         train_info = json.loads((model_dir / "done.json").read_text())
         t0 = time.time()
-        seg = Segmenter.from_folder(model_dir, device=device)
+        seg = (Segmenter.from_pretrained(scale=spec.seg_scale, device=device) if cond == ZERO_SHOT
+               else Segmenter.from_folder(model_dir, device=device))
         pred = seg.segment(test.images)
         t_segment = time.time() - t0
         segmentation = segmentation_scores(test.labels, pred)
@@ -286,7 +291,7 @@ def make_table(results: Path) -> str:
     lines: list[str] = []
     for d in sorted({r["dataset"] for r in recs}):
         rd = [r for r in recs if r["dataset"] == d]
-        conds = [c for c in CONDITIONS if any(r["condition"] == c for r in rd)]
+        conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rd)]
         folds = sorted({r["fold"] for r in rd})
         seeds = sorted({r["seed"] for r in rd})
         for t in sorted({t for r in rd for t in r["tracking"]}):
@@ -379,7 +384,7 @@ def make_figures(results: Path) -> list[Path]:
     for d in sorted({r["dataset"] for r in recs}):
         rd = [r for r in recs if r["dataset"] == d]
         t = sorted({t for r in rd for t in r["tracking"]})[0]
-        conds = [c for c in CONDITIONS if any(r["condition"] == c for r in rd)]
+        conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rd)]
         groups = {m: {c: mean_sd(list(fold_means(rd, t, c, m).values()))[:2] for c in conds} for m in METRICS}
         n = len({r["fold"] for r in rd})
         paths.append(bar_plot(groups, results / f"{d}.png", title=f"{d}: segmenter + {t} on unseen test frames "
@@ -413,7 +418,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--profile", default="cpu", choices=list(PROFILES))
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a profile field (JSON value), e.g. --set seeds=3 (repeatable)")
-    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=[*CONDITIONS, ZERO_SHOT],
+                    help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference)")
     ap.add_argument("--trackers", nargs="+", default=["btrack"], help="trackers linking the segmenter's detections")
     ap.add_argument("--tracker-model", action="append", default=[], metavar="NAME=DIR",
                     help="model folder of a tracker that needs one (e.g. trackastra=runs/ta)")
