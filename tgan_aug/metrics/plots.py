@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 #: BGR colours for successive series
-COLORS: tuple[tuple[int, int, int], ...] = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148), (75, 86, 140))
+COLORS: tuple[tuple[int, int, int], ...] = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148), (75, 86, 140),
+                                          (34, 189, 188), (127, 127, 127))
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
