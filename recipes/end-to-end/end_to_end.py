@@ -462,6 +462,8 @@ def main(argv: list[str] | None = None) -> Path:
         old = getattr(profile, key)
         value = json.loads(raw)
         setattr(profile, key, value if old is None or value is None else tuple(value) if isinstance(old, tuple) else type(old)(value))
+    if profile.polarity not in ("fold", "auto"):
+        raise SystemExit(f"error: --set polarity={profile.polarity!r}: use \"fold\" or \"auto\"")
     unknown = [t for t in args.trackers if t not in TRACKERS]
     if unknown:
         raise SystemExit(f"error: --trackers {unknown}: not registered; available: {', '.join(TRACKERS)}")

@@ -79,3 +79,9 @@ def test_unknown_data_name_is_an_error(tmp_path):
     recipe = load_recipe()
     with pytest.raises(SystemExit, match="unknown dataset name"):
         recipe.main(["--data", f"hela={tmp_path}", "--results", str(tmp_path / "r")])
+
+
+def test_unknown_polarity_is_an_error(tmp_path):
+    recipe = load_recipe()
+    with pytest.raises(SystemExit, match="polarity"):
+        recipe.main(["--set", 'polarity="dark"', "--results", str(tmp_path / "r")])
