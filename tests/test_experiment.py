@@ -53,3 +53,14 @@ def test_profile_overrides_keep_field_types_and_name_unknown_fields():
     assert got == P(600, 1.0, "small") and isinstance(got.ratio, float) and base == P()
     with pytest.raises(SystemExit, match="--set stpes=3: unknown profile field 'stpes'; fields: steps, ratio, preset"):
         with_overrides(base, ["stpes=3"])
+
+    @dataclass
+    class Q:
+        crop: tuple = (64, 64)
+        limit: int | None = None
+        mode: str = "fold"
+
+    assert with_overrides(Q(), ["crop=[96, 128]", "limit=5", 'mode="auto"']) == Q((96, 128), 5, "auto")
+    assert with_overrides(Q(limit=5), ["limit=null"]).limit is None
+    with pytest.raises(SystemExit, match="not a JSON value"):
+        with_overrides(Q(), ["limit=five"])

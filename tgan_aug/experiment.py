@@ -57,9 +57,10 @@ def format_mean_sd(mean: float, sd: float, n: int, *, digits: int = 3, missing: 
 def with_overrides(profile: Any, overrides: Sequence[str]) -> Any:
     """A copy of the dataclass ``profile`` with ``--set KEY=VALUE`` overrides applied.
 
-    VALUE is JSON (``steps=600``, ``ratio=0.5``), or the plain text for a text field
-    (``preset=small``); it is converted to the field's current type. An unknown KEY exits with
-    an error that lists the fields.
+    VALUE is JSON (``steps=600``, ``ratio=0.5``, ``crop=[96, 96]``, ``limit=null``), or the plain
+    text for a text field (``preset=small`` or ``preset="small"``); it is converted to the field's
+    current type (a JSON list to a tuple for a tuple field). An unknown KEY exits with an error that
+    lists the fields.
     """
     import dataclasses
 
@@ -69,5 +70,14 @@ def with_overrides(profile: Any, overrides: Sequence[str]) -> Any:
         if not hasattr(profile, key):
             raise SystemExit(f"error: --set {item}: unknown profile field {key!r}; fields: {', '.join(dataclasses.asdict(profile))}")
         current = getattr(profile, key)
-        setattr(profile, key, raw if isinstance(current, str) else type(current)(json.loads(raw)))
+        if isinstance(current, str) and not raw.startswith('"'):
+            value: Any = raw
+        else:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                raise SystemExit(f"error: --set {item}: {raw!r} is not a JSON value (e.g. 600, 0.5, [96, 96], null)") from None
+            if current is not None and value is not None:
+                value = tuple(value) if isinstance(current, tuple) else type(current)(value)
+        setattr(profile, key, value)
     return profile

@@ -59,41 +59,14 @@ from typing import Any
 
 import numpy as np
 
-from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done, with_overrides
-from tgan_aug.splits import cell_frames, fold_boxes, split_frames, sub_video
+from tgan_aug.experiment import file_logger, format_mean_sd, mean_sd, with_overrides
+from tgan_aug.fold_data import DATASETS, load_dataset, render_synthetic, split_fold, synthetic_masks
 from tgan_aug.trackers import TRACKERS as ALL_TRACKERS
 from tgan_aug.trackers.detections import per_frame_ids
-from tgan_aug.training.budgeted import StageBudget, stage_steps, train_two_stage
+from tgan_aug.training.budgeted import StageBudget
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-
-# ----------------------------------------------------------------------------- datasets
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A real dataset of the experiment.
-
-    path: CTC dataset folder (relative paths are relative to the repository root).
-    layout: masksynth layout for the calibrated synthetic masks ("flat" | "colony").
-    deepsea_invert: bright cells on a dark background (the generator's DeepSea perceptual loss inverts).
-    """
-
-    path: str
-    layout: str
-    deepsea_invert: bool
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    "psc": DatasetSpec("../shared/data/PhC-C2DL-PSC", layout="flat", deepsea_invert=True),
-    "bacteria": DatasetSpec("../shared/data/bacteria-phc", layout="colony", deepsea_invert=False),
-}
-
-TEST_FRACTION = 0.3
-#: the generator trains on random 128x192 crops (preset small): folds are grown to at least this.
-MIN_FOLD = (144, 208)
-ROI_MARGIN = 16
 
 # ----------------------------------------------------------------------------- profiles
 
@@ -155,53 +128,6 @@ def tracker_training(tracker: str, profile: Profile) -> dict[str, Any]:
                 augment=profile.tracker_augment, samples_per_epoch=profile.samples_per_epoch)
 
 
-# ----------------------------------------------------------------------------- data: split and folds
-
-
-def load_dataset(name: str, *, max_frames: int | None = None):
-    """The dataset's one sequence as a TrackedVideo (optionally only its first ``max_frames``)."""
-    import masksynth
-    from masksynth.tracked import TrackedVideo
-    from tgan_aug.io import load_tracked
-
-    path = Path(DATASETS[name].path)
-    path = path if path.is_absolute() else (REPO / path).resolve()
-    if not path.exists():
-        raise SystemExit(f"error: dataset {name}: {path} not found (the shared data lives next to the repository)")
-    [(seq, video)] = load_tracked(path)
-    if max_frames is not None and max_frames < video.n_frames:
-        video = TrackedVideo(masksynth.time_slice(video.masks, 0, max_frames), video.images[:max_frames],
-                             intensity_range=video.intensity_range, provenance=video.provenance)
-    return seq, video
-
-
-# ----------------------------------------------------------------------------- synthetic data
-
-
-def synthetic_masks(fold_masks, *, layout: str, profile: Profile, seed: int) -> list[tuple[str, Any]]:
-    """Masks made only from the fold: augmented copies and masksynth sequences calibrated on it.
-
-    Equivalent CLI: ``tgan-aug augment-masks FOLD --copies N --morph-prob 0.3`` and
-    ``tgan-aug synth-masks --calibrate-from FOLD --layout L --cells C --sequences N``.
-    """
-    from masksynth import SynthConfig
-    from masksynth.batch import augment_sequences, plan_synthesis, synthesize_many
-
-    items: list[tuple[str, Any]] = []
-    for suffix, m in augment_sequences(fold_masks, copies=profile.n_aug, seed=seed, rotate=True, flips=True,
-                                       morph_prob=profile.morph_prob):
-        items.append((f"aug_{suffix}", m))
-    if profile.n_synth > 0:
-        counts = [len(np.unique(f)) - 1 for f in fold_masks.labels]
-        cells = max(1, int(max(counts)))
-        base = SynthConfig.preset("mid", layout)
-        cfg, bank = plan_synthesis(base, calibrate_from=fold_masks, seed=seed,
-                                   overrides={"cells": cells, "frames": fold_masks.n_frames})
-        for k, m in synthesize_many(cfg, sequences=profile.n_synth, seed=seed, shapes=bank):
-            items.append((f"synth_{k:02d}", m))
-    return items
-
-
 # ----------------------------------------------------------------------------- one fold
 
 
@@ -212,65 +138,38 @@ def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, tr
 
     Returns the result records (also written to ``results/<dataset>/fold<k>/<tracker>__<condition>.json``).
     """
-    from tgan_aug.baselines.painter import fit_painter, paint
-    from tgan_aug.io import write_store
-    from tgan_aug.render.video import render_items
     from tgan_aug.trackers.metrics import evaluate_tracked
 
     spec = DATASETS[dataset]
     seed = fold
     t_start = time.time()
-    seq, video = load_dataset(dataset, max_frames=max_frames)
-    n_train = split_frames(video.n_frames, test_fraction=TEST_FRACTION)
-    train_part = sub_video(video, t0=0, t1=n_train, what="training part (first 70% of frames)")
-    test = sub_video(video, t0=n_train, what="test (last 30% of frames)")
-    boxes = fold_boxes(train_part.labels, margin=ROI_MARGIN, min_size=MIN_FOLD)
-    box = boxes[fold % 4]
-    limited = sub_video(train_part, box=box, what=f"fold {fold} (quadrant {fold % 4})")
+    seq, video = load_dataset(spec, root=REPO, max_frames=max_frames)
+    split = split_fold(video, fold)
+    limited, train_part, test, box = split.limited, split.train_part, split.test, split.box
     fdir = work / profile_name / dataset / f"fold{fold}"
     fdir.mkdir(parents=True, exist_ok=True)
     rdir = results / dataset / f"fold{fold}"
     rdir.mkdir(parents=True, exist_ok=True)
-    data_info = {
-        "dataset": dataset, "sequence": seq, "frames": video.n_frames, "train_frames": [0, n_train],
-        "test_frames": [n_train, video.n_frames], "fold": fold, "fold_box_yyxx": list(box),
-        "cell_frames": {"limited": cell_frames(limited.labels), "full": cell_frames(train_part.labels),
-                        "test": cell_frames(test.labels)},
-        "tracks": {"limited": len(limited.lineage), "full": len(train_part.lineage), "test": len(test.lineage)},
-    }
+    data_info = split.info(dataset=dataset, sequence=seq)
     (rdir / "data.json").write_text(json.dumps(data_info, indent=2))
     log(f"[{dataset} fold {fold}] limited {box} {data_info['cell_frames']['limited']} cell-frames "
         f"({100 * data_info['cell_frames']['limited'] / max(1, data_info['cell_frames']['full']):.0f}% of the training part)")
 
-    need_syn = any(c in conditions for c in ("limited+tgan", "limited+painter"))
-    syn_masks: list[tuple[str, Any]] = []
+    renderers = [c.split("+")[1] for c in conditions if c in ("limited+tgan", "limited+painter")]
     timings: dict[str, float] = {}
-    if need_syn:
-        t0 = time.time()
-        syn_masks = synthetic_masks(limited.masks, layout=spec.layout, profile=profile, seed=seed)
-        timings["masks_s"] = time.time() - t0
     synthetic: dict[str, list] = {}
-    if "limited+tgan" in conditions:
-        fold_store = fdir / "fold.zarr"
-        if not step_done(fdir / "fold.zarr.done"):
-            write_store(fold_store, limited, name="fold", overwrite=True)
-            mark_step_done(fdir / "fold.zarr.done")
+    if renderers:
         t0 = time.time()
-        ckpt = train_two_stage(fold_store, fdir / "generator", budget=profile.generator_budget(), seed=seed,
-                               device=device, deepsea_invert=spec.deepsea_invert)
-        timings["generator_s"] = time.time() - t0
-        timings.update(stage_steps(ckpt))
-        t0 = time.time()
-        synthetic["limited+tgan"] = render_items(ckpt, syn_masks, fdir / "synthetic_tgan.zarr", seed=seed, device=device,
-                                                 frame_batch=profile.render_frame_batch,
-                                                 provenance={"command": "recipes/limited-data"})
-        timings["render_s"] = time.time() - t0
-        log(f"[{dataset} fold {fold}] tGAN synthetic: {len(syn_masks)} sequences ({timings})")
-    if "limited+painter" in conditions:
-        t0 = time.time()
-        params = fit_painter([limited])  # the non-learned painter fitted on the fold
-        synthetic["limited+painter"] = [(name, paint(m, params, seed=seed + k)) for k, (name, m) in enumerate(syn_masks)]
-        timings["painter_s"] = time.time() - t0
+        syn_masks = synthetic_masks(limited.masks, layout=spec.layout, seed=seed, n_aug=profile.n_aug,
+                                    n_synth=profile.n_synth, morph_prob=profile.morph_prob)
+        timings["masks_s"] = time.time() - t0
+        videos, more = render_synthetic(limited, syn_masks, fdir, renderers=renderers, budget=profile.generator_budget(),
+                                        seed=seed, device=device, deepsea_invert=spec.deepsea_invert,
+                                        frame_batch=profile.render_frame_batch,
+                                        provenance={"command": "recipes/limited-data"})
+        timings.update(more)
+        synthetic = {f"limited+{r}": v for r, v in videos.items()}
+        log(f"[{dataset} fold {fold}] synthetic: {len(syn_masks)} sequences ({timings})")
 
     det = per_frame_ids(test.labels, seed=1000 + fold)
     records = []

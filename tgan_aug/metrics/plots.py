@@ -1,4 +1,4 @@
-"""Line plots drawn with OpenCV (matplotlib is not a dependency): enough for report figures."""
+"""Line and bar plots drawn with OpenCV (matplotlib is not a dependency): enough for report figures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 #: BGR colours for successive series
-COLORS: tuple[tuple[int, int, int], ...] = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148), (75, 86, 140))
+COLORS: tuple[tuple[int, int, int], ...] = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148), (75, 86, 140),
+                                          (34, 189, 188), (127, 127, 127))
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
@@ -89,6 +90,65 @@ def line_plot(
     cv2.putText(img, title, (left, 20), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, xlabel, (w // 2 - 4 * len(xlabel), h - 10), font, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, ylabel, (4, top - 8), font, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), img):
+        raise OSError(f"could not write {path}")
+    return path
+
+
+def bar_plot(
+    groups: dict[str, dict[str, tuple[float, float]]],
+    path: str | Path,
+    *,
+    title: str = "",
+    ylabel: str = "",
+    size: tuple[int, int] = (900, 420),
+) -> Path:
+    """Grouped bars with error bars: ``{group: {series: (value, error)}}`` (e.g. metric -> condition ->
+    (mean, sd)); NaN values are left out. The y axis starts at 0 (or the lowest value when negative).
+    Writes a PNG and returns its path."""
+    import cv2
+
+    w, h = size
+    left, right, top, bottom = 60, 20, 48 + 16 * ((len({s for g in groups.values() for s in g}) + 2) // 3), 40
+    img = np.full((h, w, 3), 255, np.uint8)
+    names = list(dict.fromkeys(s for g in groups.values() for s in g))
+    vals = [(v - e, v + e) for g in groups.values() for v, e in g.values() if np.isfinite(v)]
+    lo = min([0.0] + [a for a, _ in vals if np.isfinite(a)])
+    hi = max([1e-9] + [b for _, b in vals if np.isfinite(b)])
+    hi += 0.05 * (hi - lo)
+
+    def py(y: float) -> int:
+        return int(h - bottom - (y - lo) / (hi - lo) * (h - top - bottom))
+
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for ty in _ticks(lo, hi):
+        cv2.line(img, (left, py(ty)), (w - right, py(ty)), (235, 235, 235), 1)
+        cv2.putText(img, _fmt(float(ty)), (4, py(ty) + 4), font, 0.38, (60, 60, 60), 1, cv2.LINE_AA)
+    cv2.line(img, (left, py(0.0)), (w - right, py(0.0)), (120, 120, 120), 1)
+    gw = (w - left - right) / max(len(groups), 1)
+    bw = gw * 0.8 / max(len(names), 1)
+    for gi, (gname, series) in enumerate(groups.items()):
+        gx = left + gi * gw + gw * 0.1
+        for si, name in enumerate(names):
+            if name not in series or not np.isfinite(series[name][0]):
+                continue
+            v, e = series[name]
+            x0, x1 = int(gx + si * bw), int(gx + (si + 1) * bw) - 2
+            cv2.rectangle(img, (x0, py(max(v, 0.0))), (x1, py(min(v, 0.0))), COLORS[si % len(COLORS)], -1)
+            if np.isfinite(e) and e > 0:
+                xc = (x0 + x1) // 2
+                cv2.line(img, (xc, py(v - e)), (xc, py(v + e)), (0, 0, 0), 1)
+                for y in (v - e, v + e):
+                    cv2.line(img, (xc - 3, py(y)), (xc + 3, py(y)), (0, 0, 0), 1)
+        cv2.putText(img, gname, (int(gx), h - bottom + 18), font, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    for si, name in enumerate(names):
+        x, y = left + 10 + (si % 3) * 260, 34 + 16 * (si // 3)
+        cv2.rectangle(img, (x, y - 8), (x + 14, y + 2), COLORS[si % len(COLORS)], -1)
+        cv2.putText(img, name, (x + 20, y + 2), font, 0.4, (30, 30, 30), 1, cv2.LINE_AA)
+    cv2.putText(img, title, (left, 18), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(img, ylabel, (4, h - 8), font, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), img):

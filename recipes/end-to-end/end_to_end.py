@@ -1,0 +1,495 @@
+#!/usr/bin/env python
+"""End-to-end experiment (issue 16, items 2 and 3): do synthetic videos train a better *segmenter*,
+and so better tracks, when the tracker gets images and no ground-truth detections?
+
+Split, folds and synthetic data are those of ``recipes/limited-data`` (:mod:`tgan_aug.fold_data`):
+test = the last 30 % of the frames, limited subset = quadrant k of the training part (fold k, seed
+k), synthetic masks made only from the fold (augmented copies + masksynth calibrated on it),
+rendered by a ``small`` tGAN trained only on the fold and by the painter fitted on it (same masks).
+
+Per fold, a segmenter (DeepSea's shipped weights fine-tuned with :func:`tgan_aug.segment.fit_segmenter`,
+the same steps, crops and batch in every condition) is trained on
+
+- ``limited``: the fold's real frames;             ``full``: the whole training part;
+- ``limited+tgan`` / ``limited+painter``: the fold + the synthetic videos (``--set ratio=`` of the crops);
+- ``tgan-only`` / ``painter-only`` (train on synthetic, test on real: TSTR): the synthetic videos alone;
+- ``zero-shot`` (optional reference, not in the default list): DeepSea's shipped weights untrained.
+
+Test, images in: the segmenter segments the test frames inside their cell region box (all cells of
+the test frames + 16 px) cut to a ``test_window`` square (cpu profile: 512 px; bacteria's 1305x1009
+frames are otherwise ~13 s each) centred on the cells' centre of mass, all test frames; btrack
+(shipped config, deterministic) links its detections; ``--trackers`` adds others (a trackastra
+model: ``--tracker-model trackastra=DIR``). Scores: SEG (and detection F1) from
+:func:`tgan_aug.segment.segmentation_scores`, DET, TRA, MOTA, HOTA, IDF1, BC(1) from
+:func:`tgan_aug.trackers.metrics.evaluate_tracked` (py-ctcmetrics). The reference masks are the
+dataset's tracking truth (bacteria-phc: dense TRA masks; PSC: silver-truth masks).
+
+Statistics (results.md): mean ± sd over folds (each fold: the mean over its segmenter seeds), the sd
+over seeds, and the paired per-fold difference (condition - limited) ± its standard error; a
+difference is marked real only beyond 2 SE. TSTR: SEG of tgan-only / painter-only as % of
+limited's and full's (per fold, then mean ± sd).
+
+Usage (from the repository root; one thread per process)::
+
+    OMP_NUM_THREADS=1 python recipes/end-to-end/end_to_end.py --profile cpu --datasets bacteria
+    python recipes/end-to-end/end_to_end.py --profile smoke --datasets psc --folds 0 --max-frames 12
+    python recipes/end-to-end/end_to_end.py --profile gpu --device cuda --jobs 3
+    python recipes/end-to-end/end_to_end.py --table-only
+
+Every finished step leaves a file under ``--work`` (default ``recipes/end-to-end/work``, git-ignored)
+and is skipped when run again, so an interrupted run resumes. Per-run JSON goes to ``--results``
+(default ``recipes/end-to-end/results/<profile>``), with ``results.md`` and ``<dataset>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done, with_overrides
+from tgan_aug.fold_data import DATASETS, MIN_FOLD, DatasetSpec, load_dataset, render_synthetic, split_fold, synthetic_masks
+from tgan_aug.splits import cell_box, cell_frames, sub_video
+from tgan_aug.training.budgeted import StageBudget
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+# ----------------------------------------------------------------------------- profiles
+
+
+@dataclass
+class Profile:
+    """Sizes of one run: generator budget, synthetic data, segmenter training, seeds."""
+
+    gen_preset: str = "small"
+    gen_lowres_steps: int = 400
+    gen_lowres_minutes: float = 4.0
+    gen_superres_steps: int = 200
+    gen_superres_minutes: float = 2.0
+    n_aug: int = 2  # augmented copies of the fold's masks
+    n_synth: int = 1  # masksynth sequences calibrated on the fold
+    morph_prob: float = 0.3
+    ratio: float = 0.5  # synthetic fraction of the segmenter's crops in limited+tgan / limited+painter
+    seg_steps: int = 40
+    seg_batch: int = 4
+    seg_crop: int = 96  # network pixels (bacteria: scale 0.5, so 192 image pixels)
+    seeds: int = 1  # segmenter seeds per condition and fold
+    test_window: int | None = 512  # test on this square (image px) of the test cell region (None: all of it)
+    # segmenter input polarity: "fold" = decided once on the fold's real frames and used for every
+    # training sequence (synthetic videos imitate the fold); "auto" = per sequence from its masks,
+    # which misjudged 1 of 3 rendered bacteria sequences in 2 of 3 folds (RESULTS.md)
+    polarity: str = "fold"
+    min_fold: tuple[int, int] = MIN_FOLD
+    render_frame_batch: int = 8
+
+    def generator_budget(self) -> StageBudget:
+        return StageBudget(self.gen_lowres_steps, self.gen_lowres_minutes, self.gen_superres_steps,
+                           self.gen_superres_minutes, preset=self.gen_preset)
+
+
+PROFILES: dict[str, Profile] = {
+    # seconds: a check that everything runs (tests use it on tiny synthetic data)
+    "smoke": Profile(gen_preset="tiny", gen_lowres_steps=2, gen_lowres_minutes=0.5, gen_superres_steps=2,
+                     gen_superres_minutes=0.5, n_aug=1, n_synth=0, seg_steps=2, seg_batch=2, seg_crop=32,
+                     min_fold=(64, 64), test_window=None),
+    # 2-core CPU, one thread, jobs 1: see RESULTS.md for the time of each part (one seed: 18 segmenters per dataset)
+    "cpu": Profile(),
+    # one GPU: longer generator, more synthetic data, longer segmenter training, 3 seeds
+    "gpu": Profile(gen_lowres_steps=3000, gen_lowres_minutes=6.0, gen_superres_steps=1500, gen_superres_minutes=3.0,
+                   n_aug=4, n_synth=2, seg_steps=400, seg_batch=16, seg_crop=256, seeds=3, test_window=None,
+                   render_frame_batch=16),
+}
+
+CONDITIONS = ("limited", "limited+tgan", "limited+painter", "full", "tgan-only", "painter-only")
+#: reference without training (optional): DeepSea's shipped weights, polarity chosen by the network
+ZERO_SHOT = "zero-shot"
+#: metrics of the tables, in order (SEG from the segmentation, the rest from the tracks)
+METRICS = ("SEG", "DET", "TRA", "MOTA", "HOTA", "IDF1", "BC(1)")
+
+
+def training_data(cond: str, split, synthetic: dict[str, list], ratio: float) -> tuple[list, list, float]:
+    """(real, synthetic, synthetic fraction) of the segmenter of condition ``cond``."""
+    if cond == "limited":
+        return [("limited", split.limited)], [], 0.0
+    if cond == "full":
+        return [("full", split.train_part)], [], 0.0
+    if cond.startswith("limited+"):
+        return [("limited", split.limited)], synthetic[cond.split("+")[1]], ratio
+    return [], synthetic[cond.split("-")[0]], 1.0
+
+
+def test_region(test, *, margin: int = 16, window: int | None = None):
+    """The test frames cut to their cell region box (all test cells + ``margin`` px) and, with
+    ``window``, to at most ``window`` x ``window`` pixels of it centred on the cells' centre of mass
+    (the densest part). Returns ``(TrackedVideo, box)``; cells cut by the box keep CTC rules."""
+    y0, y1, x0, x1 = cell_box(test.labels, margin=margin)
+    if window is not None:
+        _, ys, xs = np.nonzero(test.labels > 0)
+        cy, cx = int(round(ys.mean())), int(round(xs.mean()))
+        hy, hx = min(window, y1 - y0), min(window, x1 - x0)
+        y0 = int(np.clip(cy - hy // 2, y0, y1 - hy))
+        x0 = int(np.clip(cx - hx // 2, x0, x1 - hx))
+        y1, x1 = y0 + hy, x0 + hx
+    box = (y0, y1, x0, x1)
+    return sub_video(test, box=box, what="test frames, cell region"), box
+
+
+# ----------------------------------------------------------------------------- one fold
+
+
+def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, profile: Profile, conditions: list[str],
+             trackers: list[str], tracker_models: dict[str, str], work: Path, results: Path, device: str,
+             max_frames: int | None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Data, synthetic videos, segmenters, segmentation, tracking and scores of one (dataset, fold).
+
+    Returns the records (also ``results/<dataset>/fold<k>/<condition>__seed<s>.json``).
+    """
+    from tgan_aug.segment import Segmenter, SegmenterConfig, fit_segmenter, segmentation_scores
+    from tgan_aug.segment.data import resolve_polarity
+    from tgan_aug.trackers import TRACKERS
+    from tgan_aug.trackers.metrics import evaluate_tracked
+
+    t_start = time.time()
+    seq, video = load_dataset(spec, root=REPO, max_frames=max_frames)
+    split = split_fold(video, fold, min_fold=profile.min_fold)
+    test, test_box = test_region(split.test, window=profile.test_window)
+    fdir = work / profile_name / dataset / f"fold{fold}"
+    rdir = results / dataset / f"fold{fold}"
+    for d in (fdir, rdir):
+        d.mkdir(parents=True, exist_ok=True)
+    data_info = split.info(dataset=dataset, sequence=seq, test_box_yyxx=list(test_box), test_box_cell_frames=cell_frames(test.labels))
+    (rdir / "data.json").write_text(json.dumps(data_info, indent=2))
+    log(f"[{dataset} fold {fold}] limited {split.box}: {data_info['cell_frames']['limited']} cell-frames; "
+        f"test box {test_box}, {test.n_frames} frames")
+
+    todo = [(c, s) for c in conditions for s in range(profile.seeds) if not (rdir / f"{c}__seed{s}.json").is_file()]
+    renderers = sorted({r for c, _ in todo for r in ("tgan", "painter") if r in c})
+    synthetic: dict[str, list] = {}
+    timing_file = fdir / "synthetic_timings.json"  # first-run times (a resumed step takes ~0 s)
+    if renderers:
+        t0 = time.time()
+        masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, n_aug=profile.n_aug,
+                                n_synth=profile.n_synth, morph_prob=profile.morph_prob)
+        timings = {"masks_s": time.time() - t0}
+        synthetic, more = render_synthetic(split.limited, masks, fdir, renderers=renderers,
+                                           budget=profile.generator_budget(), seed=fold, device=device,
+                                           deepsea_invert=spec.deepsea_invert, frame_batch=profile.render_frame_batch,
+                                           provenance={"command": "recipes/end-to-end"})
+        timings.update(more)
+        old = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
+        timing_file.write_text(json.dumps({**timings, **old}, indent=2))
+        log(f"[{dataset} fold {fold}] synthetic: {len(masks)} sequences per renderer ({timings})")
+    fold_timings = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
+
+    invert = resolve_polarity("auto", split.limited.images, split.limited.labels) if profile.polarity == "fold" else "auto"
+    config = SegmenterConfig.preset("cpu", scale=spec.seg_scale, max_steps=profile.seg_steps,
+                                    batch_size=profile.seg_batch, crop=profile.seg_crop, invert=invert)
+    loaded = {t: TRACKERS[t].load(tracker_models.get(t), device=device) for t in trackers}
+    records = []
+    for cond, s in [(c, s) for c in conditions for s in range(profile.seeds)]:
+        out_json = rdir / f"{cond}__seed{s}.json"
+        if out_json.is_file():
+            records.append(json.loads(out_json.read_text()))
+            continue
+        seed = 1000 * fold + s
+        model_dir = fdir / "segmenters" / f"{cond.replace('+', '_')}__seed{s}"
+        if cond == ZERO_SHOT:
+            mark_step_done(model_dir / "done.json", {"seconds": 0.0, "init": "deepsea/trained_models/segmentation.pth"})
+        elif not step_done(model_dir / "done.json"):
+            real, syn, ratio = training_data(cond, split, synthetic, profile.ratio)
+            fit = fit_segmenter(real, syn, model_dir, ratio=ratio, config=config, seed=seed, device=device,
+                                overwrite=True, progress=False)
+            mark_step_done(model_dir / "done.json", {"seconds": fit["seconds"], "loss_first": fit["history"][0],
+                                                     "loss_last": fit["history"][-1]})
+        train_info = json.loads((model_dir / "done.json").read_text())
+        t0 = time.time()
+        seg = (Segmenter.from_pretrained(scale=spec.seg_scale, device=device) if cond == ZERO_SHOT
+               else Segmenter.from_folder(model_dir, device=device))
+        pred = seg.segment(test.images)
+        t_segment = time.time() - t0
+        segmentation = segmentation_scores(test.labels, pred)
+        tracking, track_s = {}, {}
+        for name, tracker in loaded.items():
+            t0 = time.time()
+            tracked = tracker.track(test.images, pred)
+            track_s[name] = round(time.time() - t0, 1)
+            tracking[name] = evaluate_tracked(test.masks, tracked)
+        rec = {"dataset": dataset, "fold": fold, "seed": s, "segmenter_seed": seed, "condition": cond,
+               "profile": profile_name, "profile_settings": dataclasses.asdict(profile), "device": device,
+               "segmenter": {"invert": seg.invert, "scale": seg.scale, **train_info},
+               "segmentation": segmentation, "tracking": tracking,
+               "timings": {"train_s": round(train_info["seconds"], 1), "segment_s": round(t_segment, 1),
+                           "track_s": track_s, **fold_timings},
+               "data": data_info}
+        out_json.write_text(json.dumps(rec, indent=2, default=str))
+        records.append(rec)
+        bt = tracking.get(trackers[0], {}) if trackers else {}
+        log(f"[{dataset} fold {fold}] {cond} seed {s}: SEG {segmentation['SEG']:.3f} F1 {segmentation['F1']:.3f} | "
+            f"{trackers[0] if trackers else ''} TRA {bt.get('TRA')} MOTA {bt.get('MOTA')} "
+            f"(train {train_info['seconds']:.0f} s, segment {t_segment:.0f} s)")
+    log(f"[{dataset} fold {fold}] done in {time.time() - t_start:.0f} s")
+    return records
+
+
+# ----------------------------------------------------------------------------- statistics and tables
+
+
+def flat_scores(rec: dict[str, Any], tracker: str) -> dict[str, float | None]:
+    """One record's METRICS for ``tracker``: SEG from the segmentation, the rest from its tracks."""
+    tr = rec["tracking"].get(tracker, {})
+    return {m: rec["segmentation"]["SEG"] if m == "SEG" else tr.get(m) for m in METRICS}
+
+
+def fold_means(recs: list[dict[str, Any]], tracker: str, cond: str, metric: str) -> dict[int, float]:
+    """{fold: mean over that fold's seeds} of ``metric`` for ``cond`` (folds without a value left out)."""
+    out: dict[int, list[float]] = {}
+    for r in recs:
+        v = flat_scores(r, tracker)[metric] if r["condition"] == cond else None
+        if v is not None and np.isfinite(v):
+            out.setdefault(r["fold"], []).append(float(v))
+    return {f: float(np.mean(v)) for f, v in out.items()}
+
+
+def seed_sd(recs: list[dict[str, Any]], tracker: str, cond: str, metric: str) -> float:
+    """Pooled sd over seeds within folds (NaN with one seed per fold)."""
+    groups: dict[int, list[float]] = {}
+    for r in recs:
+        v = flat_scores(r, tracker)[metric] if r["condition"] == cond else None
+        if v is not None and np.isfinite(v):
+            groups.setdefault(r["fold"], []).append(float(v))
+    dev = [x - np.mean(g) for g in groups.values() for x in g]
+    dof = sum(len(g) - 1 for g in groups.values())
+    return float(np.sqrt(np.sum(np.square(dev)) / dof)) if dof > 0 else float("nan")
+
+
+def paired_difference(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, int]:
+    """(mean, standard error, n) of the per-fold differences a - b over the folds both have."""
+    d = np.array([a[f] - b[f] for f in sorted(set(a) & set(b))])
+    if d.size == 0:
+        return float("nan"), float("nan"), 0
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan"), int(d.size)
+
+
+def _verdict(mean: float, se: float) -> str:
+    if not np.isfinite(se):
+        return "n/a (one fold)"
+    return "**real**" if abs(mean) > 2 * se else "within 2 SE"
+
+
+def load_records(results: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(results.glob("*/fold*/*__seed*.json"))]
+
+
+def make_table(results: Path) -> str:
+    """results.md body: per dataset and tracker, scores, paired differences, gap closed, TSTR, times."""
+    recs = load_records(results)
+    if not recs:
+        return "(no results yet)\n"
+    lines: list[str] = []
+    for d in sorted({r["dataset"] for r in recs}):
+        rd = [r for r in recs if r["dataset"] == d]
+        conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rd)]
+        folds = sorted({r["fold"] for r in rd})
+        seeds = sorted({r["seed"] for r in rd})
+        for t in sorted({t for r in rd for t in r["tracking"]}):
+            lines.append(f"## {d}, segmenter + {t}\n")
+            lines.append(f"Mean ± sd over folds (folds {folds}; each fold = mean over seeds {seeds}); "
+                         "last column: sd over seeds of SEG / TRA (pooled within folds).\n")
+            lines.append("| condition | " + " | ".join(METRICS) + " | seed sd SEG / TRA |")
+            lines.append("|---|" + "---|" * (len(METRICS) + 1))
+            fm = {(c, m): fold_means(rd, t, c, m) for c in conds for m in METRICS}
+            for c in conds:
+                cells = [format_mean_sd(*mean_sd(list(fm[c, m].values())), missing="-") for m in METRICS]
+                sds = " / ".join(f"{seed_sd(rd, t, c, m):.3f}" if np.isfinite(seed_sd(rd, t, c, m)) else "-"
+                                 for m in ("SEG", "TRA"))
+                lines.append(f"| {c} | " + " | ".join(cells) + f" | {sds} |")
+            if "limited" in conds:
+                lines.append("\nPaired per-fold difference to `limited` (mean ± SE over folds; real = beyond 2 SE):\n")
+                lines.append("| condition | " + " | ".join(METRICS) + " |")
+                lines.append("|---|" + "---|" * len(METRICS))
+                for c in conds:
+                    if c == "limited":
+                        continue
+                    cells = []
+                    for m in METRICS:
+                        mu, se, n = paired_difference(fm[c, m], fm["limited", m])
+                        cells.append("-" if n == 0 else f"{mu:+.3f} ± {se:.3f} {_verdict(mu, se)}")
+                    lines.append(f"| {c} | " + " | ".join(cells) + " |")
+            if {"limited", "full"} <= set(conds):
+                lines.append("\nShare of the limited-to-full gap closed, (condition - limited) / (full - limited), on fold means:\n")
+                lines.append("| condition | " + " | ".join(METRICS) + " |")
+                lines.append("|---|" + "---|" * len(METRICS))
+                for c in ("limited+tgan", "limited+painter"):
+                    if c not in conds:
+                        continue
+                    cells = []
+                    for m in METRICS:
+                        lim, full, got = (mean_sd(list(fm[k, m].values()))[0] for k in ("limited", "full", c))
+                        gap = full - lim
+                        cells.append(f"{100 * (got - lim) / gap:.0f} % (gap {gap:+.3f})" if np.isfinite(gap) and abs(gap) >= 0.005
+                                     else "- (gap < 0.005)")
+                    lines.append(f"| {c} | " + " | ".join(cells) + " |")
+            tstr = [c for c in ("tgan-only", "painter-only") if c in conds]
+            if tstr and t == sorted({t for r in rd for t in r["tracking"]})[0]:
+                lines.append("\nTSTR: SEG of a segmenter trained on synthetic video only, as % of the real-trained ones "
+                             "(per fold, then mean ± sd):\n")
+                lines.append("| trained on | SEG | % of limited | % of full |")
+                lines.append("|---|---|---|---|")
+                for c in tstr:
+                    seg = fm[c, "SEG"]
+                    cells = []
+                    for ref in ("limited", "full"):
+                        ratios = [100 * seg[f] / fm[ref, "SEG"][f] for f in seg if f in fm.get((ref, "SEG"), {}) and fm[ref, "SEG"][f] > 0]
+                        cells.append(format_mean_sd(*mean_sd(ratios), digits=0, missing="-"))
+                    lines.append(f"| {c} | {format_mean_sd(*mean_sd(list(seg.values())), missing='-')} | " + " | ".join(cells) + " |")
+            lines.append("")
+        lines.append(f"Time per part ({d}, device {rd[0]['device']}, profile {rd[0]['profile']}; median over runs / folds):\n")
+        lines.append("| part | seconds |")
+        lines.append("|---|---|")
+        fold_t = {r["fold"]: r["timings"] for r in rd}
+        for key in ("masks_s", "generator_s", "render_s", "painter_s"):
+            v = [ft[key] for ft in fold_t.values() if key in ft]
+            if v:
+                lines.append(f"| {key[:-2]} (per fold) | {np.median(v):.0f} |")
+        for key in ("train_s", "segment_s"):
+            lines.append(f"| segmenter {key[:-2]} (per run) | {np.median([r['timings'][key] for r in rd]):.0f} |")
+        for t in sorted({t for r in rd for t in r["tracking"]}):
+            lines.append(f"| {t} tracking (per run) | {np.median([r['timings']['track_s'][t] for r in rd]):.1f} |")
+        steps = sorted({(ft.get("generator_lowres_steps"), ft.get("generator_superres_steps")) for ft in fold_t.values()
+                        if "generator_lowres_steps" in ft})
+        if steps:
+            lines.append(f"\nGenerator steps reached (low-res, super-res) per fold: {steps}.")
+        lines.append("")
+        lines.append("Data per fold (cell-frames = annotated cells summed over frames):\n")
+        lines.append("| fold | fold box (y0, y1, x0, x1) | limited cell-frames | full | test box | test cell-frames (in the box) |")
+        lines.append("|---|---|---|---|---|---|")
+        for f in folds:
+            rf = next(r for r in rd if r["fold"] == f)
+            info = {**rf["data"], "test_box_cell_frames": rf["data"].get("test_box_cell_frames", rf["segmentation"]["n_ref"])}
+            cf = info["cell_frames"]
+            lines.append(f"| {f} | {tuple(info['fold_box_yyxx'])} | {cf['limited']} | {cf['full']} | "
+                         f"{tuple(info['test_box_yyxx'])} | {info['test_box_cell_frames']} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def make_figures(results: Path) -> list[Path]:
+    """One PNG per dataset and (first) tracker: bars = conditions, groups = metrics, error bars = sd over folds."""
+    from tgan_aug.metrics.plots import bar_plot
+
+    recs = load_records(results)
+    paths = []
+    for d in sorted({r["dataset"] for r in recs}):
+        rd = [r for r in recs if r["dataset"] == d]
+        t = sorted({t for r in rd for t in r["tracking"]})[0]
+        conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rd)]
+        groups = {m: {c: mean_sd(list(fold_means(rd, t, c, m).values()))[:2] for c in conds} for m in METRICS}
+        n = len({r["fold"] for r in rd})
+        paths.append(bar_plot(groups, results / f"{d}.png", title=f"{d}: segmenter + {t} on unseen test frames "
+                              f"(mean +- sd over {n} folds)", ylabel="score"))
+    return paths
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def _worker(job: dict[str, Any]) -> str:
+    import torch
+
+    torch.set_num_threads(job.pop("threads"))
+    logfile = Path(job["work"]) / job["profile_name"] / f"log-{job['dataset']}-fold{job['fold']}.txt"
+    log = file_logger(logfile)
+    try:
+        run_fold(log=log, **job)
+        return f"{job['dataset']} fold {job['fold']}: ok"
+    except Exception:  # one failing fold must not stop the others
+        log(traceback.format_exc())
+        return f"{job['dataset']} fold {job['fold']}: FAILED (see {logfile})"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", nargs="+", default=["bacteria", "psc"], choices=list(DATASETS))
+    ap.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
+                    help="read dataset NAME (one of --datasets' choices: its layout and scale) from this CTC folder")
+    ap.add_argument("--folds", nargs="+", type=int, default=[0, 1, 2], help="quadrants 0-3 (fold k uses seed k)")
+    ap.add_argument("--profile", default="cpu", choices=list(PROFILES))
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a profile field (JSON value), e.g. --set seeds=3 (repeatable)")
+    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=[*CONDITIONS, ZERO_SHOT],
+                    help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference)")
+    ap.add_argument("--trackers", nargs="+", default=["btrack"], help="trackers linking the segmenter's detections")
+    ap.add_argument("--tracker-model", action="append", default=[], metavar="NAME=DIR",
+                    help="model folder of a tracker that needs one (e.g. trackastra=runs/ta)")
+    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--results", type=Path, default=None, help="default: recipes/end-to-end/results/<profile>")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--jobs", type=int, default=1, help="folds run in parallel (processes)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    ap.add_argument("--max-frames", type=int, default=None, help="use only the first N frames (smoke runs)")
+    ap.add_argument("--table-only", action="store_true", help="only rebuild results.md and the figures from the JSON files")
+    return ap.parse_args(argv)
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise SystemExit(f"error: {flag} {item!r}: expected NAME=VALUE")
+        out[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the experiment (or only the tables); returns the results folder."""
+    from tgan_aug.trackers import TRACKERS
+
+    args = parse_args(argv)
+    profile = with_overrides(PROFILES[args.profile], args.overrides)
+    if profile.polarity not in ("fold", "auto"):
+        raise SystemExit(f"error: --set polarity={profile.polarity!r}: use \"fold\" or \"auto\"")
+    unknown = [t for t in args.trackers if t not in TRACKERS]
+    if unknown:
+        raise SystemExit(f"error: --trackers {unknown}: not registered; available: {', '.join(TRACKERS)}")
+    specs = dict(DATASETS)
+    for name, path in _pairs(args.data, "--data").items():
+        if name not in specs:
+            raise SystemExit(f"error: --data {name}={path}: unknown dataset name; use one of {', '.join(specs)}")
+        specs[name] = dataclasses.replace(specs[name], path=str(Path(path).resolve()))
+    results = args.results or HERE / "results" / args.profile
+    results.mkdir(parents=True, exist_ok=True)
+    if not args.table_only:
+        jobs = [dict(dataset=d, fold=f, spec=specs[d], profile_name=args.profile, profile=profile,
+                     conditions=args.conditions, trackers=args.trackers, tracker_models=_pairs(args.tracker_model, "--tracker-model"),
+                     work=args.work, results=results, device=args.device, max_frames=args.max_frames, threads=args.threads)
+                for d in args.datasets for f in args.folds]
+        t0 = time.time()
+        if args.jobs > 1:
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(args.jobs) as pool:
+                for msg in pool.imap_unordered(_worker, jobs):
+                    print(msg, flush=True)
+        else:
+            for job in jobs:
+                print(_worker(job), flush=True)
+        print(f"total {time.time() - t0:.0f} s", flush=True)
+    table = make_table(results)
+    (results / "results.md").write_text(f"# End-to-end experiment, profile {args.profile}\n\n" + table)
+    make_figures(results)
+    print(table)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The end-to-end recipe (recipes/end-to-end) runs its smoke profile on a tiny synthetic CTC
+dataset (masksynth masks painted by the painter) and writes records with every metric and the table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.segment.conftest import needs_deepsea
+
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "end-to-end" / "end_to_end.py"
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location("_end_to_end_recipe", RECIPE)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def tiny_ctc_dataset(root: Path) -> Path:
+    """A 10-frame 160x192 CTC dataset: masksynth cells (with divisions) painted dark on grey."""
+    from masksynth import SynthConfig, synthesize
+    from tgan_aug.baselines.painter import PainterParams, paint
+    from tgan_aug.io import write_ctc
+
+    cfg = SynthConfig.preset("mid", "flat").replace(size=(160, 192), frames=10, cells=10, mean_area=120.0,
+                                                     division_rate=0.08, min_division_age=2, speed_mean=1.0)
+    masks = synthesize(cfg, seed=3)
+    radius = 4
+    edge = np.where(np.arange(-radius, radius + 1) < 0, -70.0, 0.0)
+    params = PainterParams(background=np.full((160, 192), 170, np.float32), edge_profile=edge, radius=radius, noise_sd=6.0)
+    write_ctc(root, paint(masks, params, seed=0), sequence="01")
+    return root
+
+
+@needs_deepsea
+def test_smoke_profile_records_every_metric_and_builds_table(tmp_path):
+    recipe = load_recipe()
+    data = tiny_ctc_dataset(tmp_path / "tiny")
+    results = recipe.main(["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
+                           "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")])
+    recs = [json.loads(p.read_text()) for p in sorted(results.glob("psc/fold*/*__seed0.json"))]
+    assert sorted({(r["fold"], r["condition"]) for r in recs}) == sorted((f, c) for f in (1,) for c in recipe.CONDITIONS)
+    for r in recs:
+        scores = recipe.flat_scores(r, "btrack")
+        assert set(scores) == set(recipe.METRICS)
+        assert all(scores[m] is not None for m in recipe.METRICS if m != "BC(1)"), (r["condition"], scores)
+        assert 0 <= scores["SEG"] <= 1 and scores["TRA"] <= 1
+        assert "BC(1)" in r["tracking"]["btrack"] or r["tracking"]["btrack"].get("fp_div(1)") is not None
+    table = (results / "results.md").read_text()
+    for needle in ("| limited+tgan |", "| tgan-only |", "Paired per-fold difference", "TSTR", "% of full", "segmenter train"):
+        assert needle in table, needle
+    assert (results / "psc.png").stat().st_size > 1000
+    # resumable: a second run only rebuilds the table (finished runs are read back, not re-trained)
+    before = {p: p.stat().st_mtime_ns for p in results.glob("psc/fold*/*__seed0.json")}
+    recipe.main(["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
+                 "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")])
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_paired_difference_and_seed_sd():
+    recipe = load_recipe()
+    mean, se, n = recipe.paired_difference({0: 0.5, 1: 0.7, 2: 0.6}, {0: 0.4, 1: 0.5, 2: 0.6, 3: 9.0})
+    assert n == 3 and mean == pytest.approx(0.1) and se == pytest.approx(0.1 / np.sqrt(3))
+    recs = [{"condition": "limited", "fold": f, "segmentation": {"SEG": v}, "tracking": {}}
+            for f, v in ((0, 0.5), (0, 0.7), (1, 0.2), (1, 0.4))]
+    assert recipe.seed_sd(recs, "btrack", "limited", "SEG") == pytest.approx(np.sqrt(0.04 / 2))
+    assert recipe.fold_means(recs, "btrack", "limited", "SEG") == pytest.approx({0: 0.6, 1: 0.3})
+
+
+def test_unknown_data_name_is_an_error(tmp_path):
+    recipe = load_recipe()
+    with pytest.raises(SystemExit, match="unknown dataset name"):
+        recipe.main(["--data", f"hela={tmp_path}", "--results", str(tmp_path / "r")])
+
+
+def test_unknown_polarity_is_an_error(tmp_path):
+    recipe = load_recipe()
+    with pytest.raises(SystemExit, match="polarity"):
+        recipe.main(["--set", 'polarity="dark"', "--results", str(tmp_path / "r")])

@@ -1,0 +1,183 @@
+"""The data of the limited-data experiments (``recipes/limited-data``, ``recipes/end-to-end``):
+the shared datasets, the time split and quadrant folds, and synthetic data made only from a fold.
+
+Per dataset and fold k: test = the last 30 % of the frames; training part = the first 70 %;
+limited subset = quadrant k of the training part's cell region (:func:`tgan_aug.splits.fold_boxes`).
+Synthetic masks come only from the fold (augmented copies + masksynth calibrated on it); they are
+rendered by a tGAN trained only on the fold and by the painter fitted on it.
+
+Example::
+
+    seq, video = load_dataset(DATASETS["psc"], root=repo)
+    split = split_fold(video, fold=0)
+    masks = synthetic_masks(split.limited.masks, layout="flat", seed=0)
+    videos, timings = render_synthetic(split.limited, masks, "work/psc/fold0", budget=budget, seed=0)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from masksynth.tracked import TrackedMasks, TrackedVideo
+from tgan_aug.errors import UserError
+from tgan_aug.splits import Box, cell_frames, fold_boxes, split_frames, sub_video
+
+__all__ = ["DatasetSpec", "DATASETS", "TEST_FRACTION", "MIN_FOLD", "ROI_MARGIN", "load_dataset", "FoldSplit",
+           "split_fold", "synthetic_masks", "render_synthetic"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A real dataset of the experiments.
+
+    path: CTC dataset folder (a relative path is relative to the ``root`` given to :func:`load_dataset`).
+    layout: masksynth layout for the calibrated synthetic masks ("flat" | "colony").
+    deepsea_invert: bright cells on a dark background (the generator's DeepSea perceptual loss inverts).
+    seg_scale: resize factor before the segmenter (bacteria 0.5, PSC 1: ``recipes/segmenter``).
+    """
+
+    path: str
+    layout: str
+    deepsea_invert: bool
+    seg_scale: float = 1.0
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "psc": DatasetSpec("../shared/data/PhC-C2DL-PSC", layout="flat", deepsea_invert=True, seg_scale=1.0),
+    "bacteria": DatasetSpec("../shared/data/bacteria-phc", layout="colony", deepsea_invert=False, seg_scale=0.5),
+}
+
+TEST_FRACTION = 0.3
+#: the generator (preset small) trains on random 128x192 crops: folds are grown to at least this.
+MIN_FOLD = (144, 208)
+ROI_MARGIN = 16
+
+
+def load_dataset(spec: DatasetSpec, *, root: str | Path = ".", max_frames: int | None = None) -> tuple[str, TrackedVideo]:
+    """The dataset's one sequence ``(name, TrackedVideo)``, optionally only its first ``max_frames``."""
+    import masksynth
+    from tgan_aug.io import load_tracked
+
+    path = Path(spec.path)
+    path = path if path.is_absolute() else (Path(root) / path).resolve()
+    if not path.exists():
+        raise UserError(f"dataset {path} not found; the shared data lives next to the repository (or pass another path)")
+    [(seq, video)] = load_tracked(path)
+    if max_frames is not None and max_frames < video.n_frames:
+        video = TrackedVideo(masksynth.time_slice(video.masks, 0, max_frames), video.images[:max_frames],
+                             intensity_range=video.intensity_range, provenance=video.provenance)
+    return seq, video
+
+
+@dataclass
+class FoldSplit:
+    """One fold: ``train_part`` (first 70 % of frames, whole field), ``test`` (the rest), ``limited``
+    (quadrant ``fold % 4`` of the training part), its ``box`` (y0, y1, x0, x1) and ``n_train`` frames."""
+
+    fold: int
+    n_train: int
+    box: Box
+    train_part: TrackedVideo
+    test: TrackedVideo
+    limited: TrackedVideo
+
+    def info(self, **extra: Any) -> dict[str, Any]:
+        """JSON-able description: frames, box, cell-frames and tracks per part (+ ``extra``)."""
+        n = self.n_train + self.test.n_frames
+        return {**extra, "frames": n, "train_frames": [0, self.n_train], "test_frames": [self.n_train, n],
+                "fold": self.fold, "fold_box_yyxx": list(self.box),
+                "cell_frames": {"limited": cell_frames(self.limited.labels), "full": cell_frames(self.train_part.labels),
+                                "test": cell_frames(self.test.labels)},
+                "tracks": {"limited": len(self.limited.lineage), "full": len(self.train_part.lineage),
+                           "test": len(self.test.lineage)}}
+
+
+def split_fold(video: TrackedVideo, fold: int, *, test_fraction: float = TEST_FRACTION, margin: int = ROI_MARGIN,
+               min_fold: tuple[int, int] = MIN_FOLD) -> FoldSplit:
+    """Cut ``video`` into the training part, the test frames and fold ``fold``'s limited subset."""
+    n_train = split_frames(video.n_frames, test_fraction=test_fraction)
+    train_part = sub_video(video, t0=0, t1=n_train, what=f"training part (first {100 * (1 - test_fraction):.0f}% of frames)")
+    test = sub_video(video, t0=n_train, what=f"test (last {100 * test_fraction:.0f}% of frames)")
+    box = fold_boxes(train_part.labels, margin=margin, min_size=tuple(min_fold))[fold % 4]
+    limited = sub_video(train_part, box=box, what=f"fold {fold} (quadrant {fold % 4})")
+    return FoldSplit(fold, n_train, box, train_part, test, limited)
+
+
+def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: int = 2, n_synth: int = 1,
+                    morph_prob: float = 0.3) -> list[tuple[str, TrackedMasks]]:
+    """Masks made only from the fold: ``n_aug`` augmented copies (rot90/flips, per-cell erosion or
+    dilation with ``morph_prob``) and ``n_synth`` masksynth sequences calibrated on it (cell count =
+    the fold's largest per-frame count, as many frames).
+
+    Equivalent CLI: ``tgan-aug augment-masks FOLD --copies N --morph-prob 0.3`` and
+    ``tgan-aug synth-masks --calibrate-from FOLD --layout L --cells C --sequences N``.
+    """
+    from masksynth import SynthConfig
+    from masksynth.batch import augment_sequences, plan_synthesis, synthesize_many
+
+    items: list[tuple[str, TrackedMasks]] = []
+    for suffix, m in augment_sequences(fold_masks, copies=n_aug, seed=seed, rotate=True, flips=True, morph_prob=morph_prob):
+        items.append((f"aug_{suffix}", m))
+    if n_synth > 0:
+        counts = [len(np.unique(f)) - 1 for f in fold_masks.labels]
+        base = SynthConfig.preset("mid", layout)
+        cfg, bank = plan_synthesis(base, calibrate_from=fold_masks, seed=seed,
+                                   overrides={"cells": max(1, int(max(counts))), "frames": fold_masks.n_frames})
+        for k, m in synthesize_many(cfg, sequences=n_synth, seed=seed, shapes=bank):
+            items.append((f"synth_{k:02d}", m))
+    return items
+
+
+def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMasks]], workdir: str | Path, *,
+                     renderers: Sequence[str] = ("tgan", "painter"), budget: Any = None, seed: int = 0,
+                     device: str = "cpu", deepsea_invert: bool = False, frame_batch: int = 8,
+                     provenance: dict[str, Any] | None = None) -> tuple[dict[str, list[tuple[str, TrackedVideo]]], dict[str, float]]:
+    """Render the same synthetic ``masks`` with renderers fitted only on the fold ``limited``.
+
+    ``"tgan"``: a two-stage generator trained on the fold with ``budget``
+    (:class:`tgan_aug.training.budgeted.StageBudget`) under ``workdir/generator``, rendered into
+    ``workdir/synthetic_tgan.zarr`` (both steps resumable). ``"painter"``: the non-learned painter
+    fitted on the fold (seconds; sequence k painted with seed ``seed + k``).
+    Returns ``({renderer: [(name, TrackedVideo)]}, timings in seconds + generator steps reached)``.
+    """
+    from tgan_aug.baselines.painter import fit_painter, paint
+
+    unknown = set(renderers) - {"tgan", "painter"}
+    if unknown:
+        raise UserError(f"renderers {sorted(unknown)} unknown; use 'tgan' and/or 'painter'")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, list[tuple[str, TrackedVideo]]] = {}
+    timings: dict[str, float] = {}
+    if "tgan" in renderers:
+        from tgan_aug.experiment import mark_step_done, step_done
+        from tgan_aug.io import write_store
+        from tgan_aug.render.video import render_items
+        from tgan_aug.training.budgeted import stage_steps, train_two_stage
+
+        if budget is None:
+            raise UserError("render_synthetic: the 'tgan' renderer needs a generator budget (StageBudget)")
+        fold_store = workdir / "fold.zarr"
+        if not step_done(workdir / "fold.zarr.done"):
+            write_store(fold_store, limited, name="fold", overwrite=True)
+            mark_step_done(workdir / "fold.zarr.done")
+        t0 = time.time()
+        ckpt = train_two_stage(fold_store, workdir / "generator", budget=budget, seed=seed, device=device,
+                               deepsea_invert=deepsea_invert)
+        timings["generator_s"] = time.time() - t0
+        timings.update(stage_steps(ckpt))
+        t0 = time.time()
+        out["tgan"] = render_items(ckpt, list(masks), workdir / "synthetic_tgan.zarr", seed=seed, device=device,
+                                   frame_batch=frame_batch, provenance=provenance or {})
+        timings["render_s"] = time.time() - t0
+    if "painter" in renderers:
+        t0 = time.time()
+        params = fit_painter([limited])
+        out["painter"] = [(name, paint(m, params, seed=seed + k)) for k, (name, m) in enumerate(masks)]
+        timings["painter_s"] = time.time() - t0
+    return out, timings
