@@ -27,7 +27,7 @@ from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.errors import UserError
 from tgan_aug.splits import Box, cell_frames, fold_boxes, split_frames, sub_video
 
-__all__ = ["DatasetSpec", "DATASETS", "TEST_FRACTION", "MIN_FOLD", "ROI_MARGIN", "load_dataset", "FoldSplit",
+__all__ = ["DatasetSpec", "DATASETS", "TEST_FRACTION", "MIN_FOLD", "ROI_MARGIN", "SyntheticProfile", "load_dataset", "FoldSplit",
            "split_fold", "synthetic_masks", "render_synthetic"]
 
 
@@ -56,6 +56,33 @@ TEST_FRACTION = 0.3
 #: the generator (preset small) trains on random 128x192 crops: folds are grown to at least this.
 MIN_FOLD = (144, 208)
 ROI_MARGIN = 16
+
+
+@dataclass
+class SyntheticProfile:
+    """How a fold-based recipe makes its synthetic data (base of the recipes' profiles).
+
+    gen_*: the fold's two-stage generator (preset, steps and minutes per stage, whichever ends
+    first); n_aug augmented copies and n_synth masksynth sequences (:func:`synthetic_masks`);
+    render_frame_batch: frames per rendering batch.
+    """
+
+    gen_preset: str = "small"
+    gen_lowres_steps: int = 400
+    gen_lowres_minutes: float = 4.0
+    gen_superres_steps: int = 200
+    gen_superres_minutes: float = 2.0
+    n_aug: int = 2  # augmented copies of the fold's masks
+    n_synth: int = 1  # masksynth sequences calibrated on the fold
+    morph_prob: float = 0.3
+    render_frame_batch: int = 8
+
+    def generator_budget(self) -> Any:
+        """The :class:`tgan_aug.training.budgeted.StageBudget` of the fold's generator."""
+        from tgan_aug.training.budgeted import StageBudget
+
+        return StageBudget(self.gen_lowres_steps, self.gen_lowres_minutes, self.gen_superres_steps,
+                           self.gen_superres_minutes, preset=self.gen_preset)
 
 
 def load_dataset(spec: DatasetSpec, *, root: str | Path = ".", max_frames: int | None = None) -> tuple[str, TrackedVideo]:

@@ -56,9 +56,9 @@ from typing import Any
 import numpy as np
 
 from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done, with_overrides
-from tgan_aug.fold_data import DATASETS, MIN_FOLD, DatasetSpec, load_dataset, render_synthetic, split_fold, synthetic_masks
+from tgan_aug.fold_data import (DATASETS, MIN_FOLD, DatasetSpec, SyntheticProfile, load_dataset, render_synthetic,
+                                split_fold, synthetic_masks)
 from tgan_aug.splits import cell_box, cell_frames, sub_video
-from tgan_aug.training.budgeted import StageBudget
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -67,17 +67,10 @@ REPO = HERE.parents[1]
 
 
 @dataclass
-class Profile:
-    """Sizes of one run: generator budget, synthetic data, segmenter training, seeds."""
+class Profile(SyntheticProfile):
+    """Sizes of one run: generator budget and synthetic data (:class:`SyntheticProfile`), segmenter
+    training, seeds."""
 
-    gen_preset: str = "small"
-    gen_lowres_steps: int = 400
-    gen_lowres_minutes: float = 4.0
-    gen_superres_steps: int = 200
-    gen_superres_minutes: float = 2.0
-    n_aug: int = 2  # augmented copies of the fold's masks
-    n_synth: int = 1  # masksynth sequences calibrated on the fold
-    morph_prob: float = 0.3
     ratio: float = 0.5  # synthetic fraction of the segmenter's crops in limited+tgan / limited+painter
     seg_steps: int = 40
     seg_batch: int = 4
@@ -89,11 +82,6 @@ class Profile:
     # which misjudged 1 of 3 rendered bacteria sequences in 2 of 3 folds (RESULTS.md)
     polarity: str = "fold"
     min_fold: tuple[int, int] = MIN_FOLD
-    render_frame_batch: int = 8
-
-    def generator_budget(self) -> StageBudget:
-        return StageBudget(self.gen_lowres_steps, self.gen_lowres_minutes, self.gen_superres_steps,
-                           self.gen_superres_minutes, preset=self.gen_preset)
 
 
 PROFILES: dict[str, Profile] = {

@@ -60,10 +60,9 @@ from typing import Any
 import numpy as np
 
 from tgan_aug.experiment import file_logger, format_mean_sd, mean_sd, with_overrides
-from tgan_aug.fold_data import DATASETS, load_dataset, render_synthetic, split_fold, synthetic_masks
+from tgan_aug.fold_data import DATASETS, SyntheticProfile, load_dataset, render_synthetic, split_fold, synthetic_masks
 from tgan_aug.trackers import TRACKERS as ALL_TRACKERS
 from tgan_aug.trackers.detections import per_frame_ids
-from tgan_aug.training.budgeted import StageBudget
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -72,17 +71,11 @@ REPO = HERE.parents[1]
 
 
 @dataclass
-class Profile:
-    """Sizes of one run of the recipe (steps, minutes, how much synthetic data)."""
+class Profile(SyntheticProfile):
+    """Sizes of one run of the recipe: generator budget and synthetic data (:class:`SyntheticProfile`),
+    trackers' training."""
 
-    gen_preset: str = "small"
-    gen_lowres_steps: int = 400
-    gen_lowres_minutes: float = 4.0
-    gen_superres_steps: int = 200
-    gen_superres_minutes: float = 2.0
-    n_aug: int = 2  # augmented copies of the fold's masks
     n_synth: int = 2  # masksynth sequences calibrated on the fold
-    morph_prob: float = 0.3
     ratio: float = 0.75  # synthetic fraction of the training windows in limited+synthetic
     tracker_preset: str = "tiny"
     tracker_steps: int = 600
@@ -91,11 +84,6 @@ class Profile:
     samples_per_epoch: int = 64
     deepsea_steps: int = 300
     deepsea_crop: int = 128  # DeepSea's input size; 64 is ~6x faster on CPU and fine for sparse cells (PSC)
-    render_frame_batch: int = 8
-
-    def generator_budget(self) -> StageBudget:
-        return StageBudget(self.gen_lowres_steps, self.gen_lowres_minutes, self.gen_superres_steps,
-                           self.gen_superres_minutes, preset=self.gen_preset)
 
 
 PROFILES: dict[str, Profile] = {
