@@ -64,3 +64,30 @@ def test_profile_overrides_keep_field_types_and_name_unknown_fields():
     assert with_overrides(Q(limit=5), ["limit=null"]).limit is None
     with pytest.raises(SystemExit, match="not a JSON value"):
         with_overrides(Q(), ["limit=five"])
+
+
+def _square(job):
+    return f"{job['x']} -> {job['x'] ** 2}"
+
+
+def test_run_jobs_prints_every_message_serial_and_in_processes(capsys):
+    from tgan_aug.experiment import run_jobs
+
+    for n_jobs in (1, 2):
+        run_jobs(_square, [{"x": 2}, {"x": 3}], n_jobs)
+        lines = capsys.readouterr().out.splitlines()
+        assert sorted(lines[:2]) == ["2 -> 4", "3 -> 9"] and lines[2].startswith("total ")
+
+
+def _fails(*, log, **job):
+    log("started")
+    raise RuntimeError("boom")
+
+
+def test_fold_job_logs_a_failure_and_returns_failed(tmp_path):
+    from tgan_aug.experiment import fold_job
+
+    job = {"threads": 1, "work": str(tmp_path), "profile_name": "smoke", "dataset": "psc", "fold": 2}
+    msg = fold_job(_fails, job)
+    log = (tmp_path / "smoke" / "log-psc-fold2.txt").read_text()
+    assert msg.startswith("psc fold 2: FAILED") and "RuntimeError: boom" in log and job["threads"] == 1

@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["step_done", "mark_step_done", "file_logger", "mean_sd", "format_mean_sd", "with_overrides"]
+__all__ = ["step_done", "mark_step_done", "file_logger", "mean_sd", "format_mean_sd", "with_overrides", "run_jobs", "fold_job"]
 
 
 def step_done(marker: str | Path) -> bool:
@@ -81,3 +81,42 @@ def with_overrides(profile: Any, overrides: Sequence[str]) -> Any:
                 value = tuple(value) if isinstance(current, tuple) else type(current)(value)
         setattr(profile, key, value)
     return profile
+
+
+def run_jobs(worker: Callable[[dict[str, Any]], str], jobs: Sequence[dict[str, Any]], n_jobs: int = 1) -> float:
+    """Run ``worker(job)`` for every job, in ``n_jobs`` spawned processes when > 1 (``worker`` must be
+    a module-level function), printing each returned message as it comes. Returns the seconds taken."""
+    t0 = time.time()
+    if n_jobs > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(n_jobs) as pool:
+            for msg in pool.imap_unordered(worker, jobs):
+                print(msg, flush=True)
+    else:
+        for job in jobs:
+            print(worker(job), flush=True)
+    seconds = time.time() - t0
+    print(f"total {seconds:.0f} s", flush=True)
+    return seconds
+
+
+def fold_job(run_fold: Callable[..., Any], job: dict[str, Any]) -> str:
+    """One (dataset, fold) job of a recipe: ``run_fold(log=..., **job)`` with ``job["threads"]`` torch
+    threads, logging to ``work/<profile_name>/log-<dataset>-fold<k>.txt``. A failure returns a
+    FAILED message (traceback in the log) so that the other folds go on. For :func:`run_jobs`:
+    ``functools.partial(fold_job, run_fold)`` with a module-level ``run_fold``."""
+    import traceback
+
+    import torch
+
+    job = dict(job)
+    torch.set_num_threads(job.pop("threads"))
+    logfile = Path(job["work"]) / job["profile_name"] / f"log-{job['dataset']}-fold{job['fold']}.txt"
+    log = file_logger(logfile)
+    try:
+        run_fold(log=log, **job)
+        return f"{job['dataset']} fold {job['fold']}: ok"
+    except Exception:  # one failing fold must not stop the others
+        log(traceback.format_exc())
+        return f"{job['dataset']} fold {job['fold']}: FAILED (see {logfile})"

@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from tgan_aug.experiment import file_logger, format_mean_sd, mark_step_done, mean_sd, step_done, with_overrides
+from tgan_aug.experiment import fold_job, format_mean_sd, mark_step_done, mean_sd, run_jobs, step_done, with_overrides
 from tgan_aug.fold_data import (DATASETS, MIN_FOLD, DatasetSpec, SyntheticProfile, load_dataset, render_synthetic,
                                 split_fold, synthetic_masks)
 from tgan_aug.splits import cell_box, cell_frames, sub_video
@@ -390,18 +390,6 @@ def make_figures(results: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- main
 
 
-def _worker(job: dict[str, Any]) -> str:
-    import torch
-
-    torch.set_num_threads(job.pop("threads"))
-    logfile = Path(job["work"]) / job["profile_name"] / f"log-{job['dataset']}-fold{job['fold']}.txt"
-    log = file_logger(logfile)
-    try:
-        run_fold(log=log, **job)
-        return f"{job['dataset']} fold {job['fold']}: ok"
-    except Exception:  # one failing fold must not stop the others
-        log(traceback.format_exc())
-        return f"{job['dataset']} fold {job['fold']}: FAILED (see {logfile})"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -461,17 +449,7 @@ def main(argv: list[str] | None = None) -> Path:
                      conditions=args.conditions, trackers=args.trackers, tracker_models=_pairs(args.tracker_model, "--tracker-model"),
                      work=args.work, results=results, device=args.device, max_frames=args.max_frames, threads=args.threads)
                 for d in args.datasets for f in args.folds]
-        t0 = time.time()
-        if args.jobs > 1:
-            import multiprocessing as mp
-
-            with mp.get_context("spawn").Pool(args.jobs) as pool:
-                for msg in pool.imap_unordered(_worker, jobs):
-                    print(msg, flush=True)
-        else:
-            for job in jobs:
-                print(_worker(job), flush=True)
-        print(f"total {time.time() - t0:.0f} s", flush=True)
+        run_jobs(functools.partial(fold_job, run_fold), jobs, args.jobs)
     table = make_table(results)
     (results / "results.md").write_text(f"# End-to-end experiment, profile {args.profile}\n\n" + table)
     make_figures(results)

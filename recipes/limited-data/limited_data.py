@@ -49,9 +49,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from tgan_aug.experiment import file_logger, format_mean_sd, mean_sd, with_overrides
+from tgan_aug.experiment import fold_job, format_mean_sd, mean_sd, run_jobs, with_overrides
 from tgan_aug.fold_data import DATASETS, SyntheticProfile, load_dataset, render_synthetic, split_fold, synthetic_masks
 from tgan_aug.trackers import TRACKERS as ALL_TRACKERS
 from tgan_aug.trackers.detections import per_frame_ids
@@ -258,18 +258,6 @@ def make_table(results: Path) -> str:
 # ----------------------------------------------------------------------------- main
 
 
-def _worker(job: dict[str, Any]) -> str:
-    import torch
-
-    torch.set_num_threads(job.pop("threads"))
-    logfile = Path(job["work"]) / job["profile_name"] / f"log-{job['dataset']}-fold{job['fold']}.txt"
-    log = file_logger(logfile)
-    try:
-        run_fold(log=log, **job)
-        return f"{job['dataset']} fold {job['fold']}: ok"
-    except Exception:  # one failing fold must not stop the others
-        log(traceback.format_exc())
-        return f"{job['dataset']} fold {job['fold']}: FAILED (see {logfile})"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -303,17 +291,7 @@ def main(argv: list[str] | None = None) -> None:
                      conditions=args.conditions, work=args.work, results=results, device=args.device,
                      max_frames=args.max_frames, threads=args.threads)
                 for d in args.datasets for f in args.folds]
-        t0 = time.time()
-        if args.jobs > 1:
-            import multiprocessing as mp
-
-            with mp.get_context("spawn").Pool(args.jobs) as pool:
-                for msg in pool.imap_unordered(_worker, jobs):
-                    print(msg, flush=True)
-        else:
-            for job in jobs:
-                print(_worker(job), flush=True)
-        print(f"total {time.time() - t0:.0f} s", flush=True)
+        run_jobs(functools.partial(fold_job, run_fold), jobs, args.jobs)
     table = make_table(results)
     (results / "results.md").write_text(f"# Limited-data experiment, profile {args.profile}\n\n" + table)
     print(table)
