@@ -13,7 +13,7 @@ import pytest
 
 from tests.segment.conftest import needs_deepsea
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "end-to-end" / "end_to_end.py"
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "end-to-end" / "end_to_end.py"
 
 
 def load_recipe():
