@@ -43,10 +43,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "recipes" / "limited-data"))
 
-from limited_data import DATASETS, TEST_FRACTION, load_dataset  # noqa: E402  (the same data and split)
-
+from tgan_aug.fold_data import DATASETS, TEST_FRACTION, load_dataset  # noqa: E402  (limited-data's data and split)
 from tgan_aug.experiment import file_logger, format_mean_sd, mean_sd, with_overrides  # noqa: E402
 from tgan_aug.splits import split_frames, sub_video  # noqa: E402
 
@@ -90,7 +88,7 @@ def split(dataset: str, max_frames: int | None):
     """(training part, test part, test detections) as in recipes/limited-data."""
     from tgan_aug.trackers.detections import per_frame_ids
 
-    _, video = load_dataset(dataset, max_frames=max_frames)
+    _, video = load_dataset(DATASETS[dataset], root=REPO, max_frames=max_frames)
     n_train = split_frames(video.n_frames, test_fraction=TEST_FRACTION)
     train = sub_video(video, t0=0, t1=n_train, what="training part (first 70% of frames)")
     test = sub_video(video, t0=n_train, what="test (last 30% of frames)")
