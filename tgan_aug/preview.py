@@ -61,7 +61,7 @@ def write_strip(
     if strip.shape[1] > max_width:
         scale = max_width / strip.shape[1]
         strip = cv2.resize(strip, (max_width, max(1, round(strip.shape[0] * scale))), interpolation=cv2.INTER_AREA)
-    _imwrite(path, strip)
+    write_image(path, strip)
     return path
 
 
@@ -127,11 +127,12 @@ def write_rows(
         s = max_width / img.shape[1]
         img = cv2.resize(img, (max_width, max(1, round(img.shape[0] * s))), interpolation=cv2.INTER_AREA)
     path = Path(path)
-    _imwrite(path, img)
+    write_image(path, img)
     return path
 
 
-def _imwrite(path: Path, image: np.ndarray) -> None:
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write ``image`` (uint8, (H, W) or (H, W, 3) BGR) to ``path`` (PNG/JPEG by suffix), making its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), image):
         raise UserError(f"cannot write the image {path}: check the folder, permissions and free space")

@@ -45,6 +45,8 @@ def line_plot(
     """
     import cv2
 
+    from tgan_aug.preview import write_image
+
     w, h = size
     left, right, top, bottom = 70, 20, 48, 46
     img = np.full((h, w, 3), 255, np.uint8)
@@ -91,9 +93,7 @@ def line_plot(
     cv2.putText(img, xlabel, (w // 2 - 4 * len(xlabel), h - 10), font, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, ylabel, (4, top - 8), font, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), img):
-        raise OSError(f"could not write {path}")
+    write_image(path, img)
     return path
 
 
@@ -109,6 +109,8 @@ def bar_plot(
     (mean, sd)); NaN values are left out. The y axis starts at 0 (or the lowest value when negative).
     Writes a PNG and returns its path."""
     import cv2
+
+    from tgan_aug.preview import write_image
 
     w, h = size
     left, right, top, bottom = 60, 20, 48 + 16 * ((len({s for g in groups.values() for s in g}) + 2) // 3), 40
@@ -150,7 +152,5 @@ def bar_plot(
     cv2.putText(img, title, (left, 18), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, ylabel, (4, h - 8), font, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), img):
-        raise OSError(f"could not write {path}")
+    write_image(path, img)
     return path
