@@ -179,6 +179,7 @@ def render_frames(
     sequence (k_i = 0 once a shorter sequence has ended).
     """
     from tgan_aug.training.data import binary_resize, image_resize
+    from tgan_aug.training.steps import lowres_frame
 
     if not (len(labels) == len(backgrounds) == len(seeds)) or not labels:
         raise UserError("render_frames: labels, backgrounds and seeds must be non-empty lists of one length")
@@ -199,7 +200,6 @@ def render_frames(
     masks_lr = np.stack([binary_resize(f, (h, w)) for f in fg]).astype(np.float32)  # (B, T, h, w)
     bg_lr = np.stack([image_resize(_pad_to(bg, (Hp, Wp), "symmetric"), (h, w)) for bg in backgrounds])
     G_lo, G_sr = renderer.lowres, renderer.superres
-    n = G_lo.cfg.n_masks
     frame_batch = max(1, int(frame_batch))
     with torch.inference_mode(), renderer.autocast(precision):
         gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
@@ -209,19 +209,13 @@ def render_frames(
         bg_t = torch.from_numpy(bg_lr[:, None]).to(dev)
         bg_feats = G_lo.encode_background(bg_t)  # once per sequence
         first = prev = G_lo.first_prev(bg_t, masks_t)
-        autoregressive = renderer.temporal == "autoregressive"
         B = len(labels)
         for t0 in range(0, T, frame_batch):
             k = min(frame_batch, T - t0)
             chunk = []
             for t in range(t0, t0 + k):
-                if autoregressive:  # masks t, t-1, ... and the frame made before
-                    prev = G_lo(masks_t[:, [max(t - j, 0) for j in range(n)]], prev, bg_feats, w_lo, noise_lo).float()
-                else:  # a draft as frame 0 of a sequence (mask t in every slot), then frame t after its draft
-                    prev = G_lo(masks_t[:, [t] * n], first, bg_feats, w_lo, noise_lo)
-                    if G_lo.cfg.use_prev_frame:  # (a generator without that input ignores the draft)
-                        prev = G_lo(masks_t[:, [t] * n], prev, bg_feats, w_lo, noise_lo)
-                    prev = prev.float()
+                prev = lowres_frame(G_lo, masks_t, t, prev, first, bg_feats, w_lo, noise_lo,
+                                    temporal=renderer.temporal).float()
                 chunk.append(prev)
             lr = torch.stack(chunk, dim=1)  # (B, k, 1, h, w)
             outs = []

@@ -5,8 +5,8 @@ cut to a size the generators take (a centred crop, a multiple of the output-size
 twice the training crop) and at most ``max_frames`` per sequence. Each gets its training
 sequence's reference background. Three renderers are checked the way they are used:
 
-- the low-res stage: autoregressive low-res rollout from the background (as ``tgan-aug render
-  --temporal autoregressive`` runs it), compared with the real frames downsampled to low-res;
+- the low-res stage: the low-res frames as ``tgan-aug render`` makes them (every frame from its own
+  mask, ``--temporal per-frame``), compared with the real frames downsampled to low-res;
 - the super-res stage: upscaling the low-res model's rollout (or, without one, the downsampled real
   frames), one style and noise per sequence;
 - the final model file: :func:`tgan_aug.render.engine.render_frames`, the code ``tgan-aug render`` runs.
@@ -86,13 +86,14 @@ def _device(net: torch.nn.Module) -> torch.device:
 
 @torch.no_grad()
 def _lowres_rollout(G: torch.nn.Module, masks_lr: np.ndarray, bg_lr: np.ndarray, gen: torch.Generator) -> np.ndarray:
-    """(T, h, w) masks + (h, w) background -> (T, h, w) autoregressive low-res frames in [-1, 1]."""
-    from tgan_aug.training.steps import generate_lowres_clip
+    """(T, h, w) masks + (h, w) background -> (T, h, w) low-res frames in [-1, 1], made as ``tgan-aug
+    render`` makes them (its default ``--temporal per-frame``)."""
+    from tgan_aug.training.steps import generate_lowres_frames
 
     dev = _device(G)
     m = torch.from_numpy(masks_lr.astype(np.float32))[None].to(dev)
     bg = torch.from_numpy(bg_lr.astype(np.float32))[None].to(dev)
-    return generate_lowres_clip(G, m, bg, generator=gen).float()[0].cpu().numpy()
+    return generate_lowres_frames(G, m, bg, generator=gen).float()[0].cpu().numpy()
 
 
 @torch.no_grad()

@@ -30,6 +30,8 @@ from tgan_aug.training.augment import DiffAugParams, apply_diffaug
 __all__ = [
     "StepContext",
     "generate_lowres_clip",
+    "lowres_frame",
+    "generate_lowres_frames",
     "generate_superres",
     "disc_windows",
     "d_step",
@@ -111,6 +113,48 @@ def generate_lowres_clip(
         out = G(masks[:, idx], prev, bg_feats, style, noise)
         frames.append(out)
         prev = out.detach() if detach_prev else out
+    return torch.cat(frames, dim=1)
+
+
+def lowres_frame(G: nn.Module, masks: torch.Tensor, t: int, prev: torch.Tensor, first: torch.Tensor,
+                 bg_feats: Any, style: torch.Tensor, noise: Any, *, temporal: str = "per-frame") -> torch.Tensor:
+    """Low-res frame t of a rendered sequence, (B, 1, h, w) in [-1, 1].
+
+    masks: (B, T, h, w) in {0, 1}; prev: the frame made before (used by "autoregressive");
+    first: ``G.first_prev`` of the sequence (the background as a frame).
+    temporal: "autoregressive" feeds masks t, t-1, ... and ``prev`` (as in training and the paper);
+    "per-frame" makes a draft of frame t as a sequence's first frame (mask t in every slot, ``first``
+    as previous frame), then frame t again with the draft as previous frame: no frame depends on
+    another (see :mod:`tgan_aug.render.engine` for why this is the rendering default).
+    """
+    n = G.cfg.n_masks
+    if temporal == "autoregressive":
+        return G(masks[:, [max(t - j, 0) for j in range(n)]], prev, bg_feats, style, noise)
+    if temporal != "per-frame":
+        raise ValueError(f"temporal={temporal!r}: use 'per-frame' or 'autoregressive'")
+    out = G(masks[:, [t] * n], first, bg_feats, style, noise)
+    if G.cfg.use_prev_frame:  # (a generator without that input ignores the draft)
+        out = G(masks[:, [t] * n], out, bg_feats, style, noise)
+    return out
+
+
+def generate_lowres_frames(G: nn.Module, masks: torch.Tensor, background: torch.Tensor, *,
+                           generator: torch.Generator, temporal: str = "per-frame") -> torch.Tensor:
+    """Low-res frames of whole sequences as ``tgan-aug render`` makes them (no gradient).
+
+    masks: (B, T, h, w) in {0, 1}; background: (B, h, w) in [-1, 1]; style z and noise drawn once
+    from ``generator`` (as :func:`generate_lowres_clip`). Returns (B, T, h, w) in [-1, 1].
+    """
+    with torch.no_grad():
+        bg = background[:, None]
+        bg_feats = G.encode_background(bg)
+        style = G.mapping(G.make_z(masks.shape[0], generator=generator))
+        noise = G.make_noise(masks.shape[0], generator, size=masks.shape[2:], device=masks.device, dtype=masks.dtype)
+        first = prev = G.first_prev(bg, masks)
+        frames = []
+        for t in range(masks.shape[1]):
+            prev = lowres_frame(G, masks, t, prev, first, bg_feats, style, noise, temporal=temporal)
+            frames.append(prev)
     return torch.cat(frames, dim=1)
 
 
