@@ -90,6 +90,10 @@ def test_geff_export_import_and_export_ctc_geff(tmp_path, ctc_dir, video, run_cl
 
     assert read_geff(tmp_path / "g2" / "01" / "tracks.geff") == video.masks
     assert run_cli(["export-geff", str(store), str(tmp_path / "g"), "--quiet"])[0] == 2  # exists
+    # a GEFF clash fails before the CTC folder is written (nothing half-exported)
+    code, _, err = run_cli(["export-ctc", str(store), str(tmp_path / "ctc2"), "--geff", str(tmp_path / "g2"), "--quiet"])
+    assert code == 2 and "g2/01 already exists" in err and "--overwrite" in err
+    assert not (tmp_path / "ctc2").exists()
 
 
 def test_output_option_or_positional(tmp_path, ctc_dir, video, run_cli):

@@ -107,6 +107,10 @@ def export_ctc(store: str, out_dir: str | None, output: str | None, sequences: t
     from tgan_aug.io.convert import export_ctc as run
 
     out_dir = positional_or_output(out_dir, output, "OUT_DIR")
+    if geff is not None:  # a GEFF clash fails before the CTC folder is written
+        from tgan_aug.io.geff_export import check_geff_targets
+
+        check_geff_targets(store, geff, sequences=list(sequences) or None, overwrite=overwrite)
     mapping = run(store, out_dir, sequences=list(sequences) or None, seg=seg, overwrite=overwrite, progress=not quiet)
     click.echo(f"wrote {', '.join(f'{k} -> {out_dir}/{v}' for k, v in mapping.items())}")
     if geff is not None:

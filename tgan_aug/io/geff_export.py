@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from masksynth.tracked import AXES, frame_ids
 from tgan_aug.errors import UserError
 
-__all__ = ["GEFF_NAME", "LABELS_NAME", "TrackGraph", "export_geff", "tracks_graph", "write_geff", "write_geff_sequence"]
+__all__ = ["GEFF_NAME", "LABELS_NAME", "TrackGraph", "check_geff_targets", "export_geff", "tracks_graph", "write_geff", "write_geff_sequence"]
 
 #: Name of the graph group inside each exported sequence group, and of the label image beside it.
 GEFF_NAME = "tracks.geff"
@@ -225,6 +225,21 @@ def write_geff_sequence(
     return final / GEFF_NAME
 
 
+def check_geff_targets(store: str | os.PathLike, out_dir: str | os.PathLike, *, sequences: list[str] | None = None,
+                       overwrite: bool = False) -> list[str]:
+    """The store sequences :func:`export_geff` would write; a :class:`UserError` when one of their
+    ``OUT/NAME`` groups exists and ``overwrite`` is False (callers writing other outputs first check
+    here before anything is written)."""
+    from tgan_aug.io.store import choose_sequences
+
+    names = choose_sequences(Path(store), sequences)
+    if not overwrite:
+        for name in names:
+            if (Path(out_dir) / name).exists():
+                raise UserError(f"{Path(out_dir) / name} already exists; pass overwrite=True (--overwrite) to replace it")
+    return names
+
+
 def export_geff(
     store: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -241,15 +256,11 @@ def export_geff(
     overwrite: replace existing ``OUT/NAME`` groups (checked for all before anything is written).
     Returns {store name: path of its tracks.geff}.
     """
-    from tgan_aug.io.store import choose_sequences, open_store_sequence
+    from tgan_aug.io.store import open_store_sequence
 
     store, out_dir = Path(store), Path(out_dir)
-    names = choose_sequences(store, sequences)
+    names = check_geff_targets(store, out_dir, sequences=sequences, overwrite=overwrite)
     opened = {name: open_store_sequence(store, name) for name in names}  # incomplete -> fails here
-    if not overwrite:
-        for name in names:
-            if (out_dir / name).exists():
-                raise UserError(f"{out_dir / name} already exists; pass overwrite=True (--overwrite) to replace it")
     written = {}
     for name, seq in opened.items():
         facts = {"source": str(store), "provenance": seq.provenance}
