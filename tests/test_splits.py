@@ -66,3 +66,16 @@ def test_fold_boxes_are_the_four_quadrants_of_the_cell_region():
     assert grown[0][:2] == (0, 200) and grown[3][:2] == (cy, cy + 200)  # top: stopped by the frame edge, so past the split
     with pytest.raises(UserError, match="too small for folds of at least"):
         fold_boxes(labels, min_size=(500, 500))
+
+
+def test_fold_box_at_the_far_frame_edge_shifts_back_inside_instead_of_failing():
+    """Cells reaching the bottom-right corner: the bottom/right quadrants cannot grow away from the
+    split, so they shift back across it (this raised 'too small' although the frame is big enough)."""
+    labels = np.zeros((2, 300, 300), np.uint16)
+    labels[:, 120:130, 120:130] = 1
+    labels[:, 270:300, 270:300] = 2
+    boxes = fold_boxes(labels, margin=10, min_size=(144, 144))
+    for y0, y1, x0, x1 in boxes:
+        assert y1 - y0 >= 144 and x1 - x0 >= 144
+        assert 0 <= y0 and y1 <= 300 and 0 <= x0 and x1 <= 300
+    assert boxes[3] == (156, 300, 156, 300)  # the bottom-right quadrant ends at the frame edge

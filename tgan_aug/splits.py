@@ -87,16 +87,22 @@ def fold_boxes(labels: np.ndarray, *, margin: int = 16, min_size: tuple[int, int
         for left in (True, False):
             y0, y1 = (ry0, cy) if top else (cy, ry1)
             x0, x1 = (rx0, cx) if left else (cx, rx1)
-            if y1 - y0 < min_size[0]:
-                y0, y1 = (y1 - min_size[0], y1) if top else (y0, y0 + min_size[0])
-                y0, y1 = max(0, y0), min(H, max(y1, max(0, y0) + min_size[0]))
-            if x1 - x0 < min_size[1]:
-                x0, x1 = (x1 - min_size[1], x1) if left else (x0, x0 + min_size[1])
-                x0, x1 = max(0, x0), min(W, max(x1, max(0, x0) + min_size[1]))
-            if y1 - y0 < min_size[0] or x1 - x0 < min_size[1]:
+            if H < min_size[0] or W < min_size[1]:
                 raise UserError(f"frames of {H}x{W} are too small for folds of at least {min_size}; pass a smaller min_size")
+            y0, y1 = _grow(y0, y1, min_size[0], H, away_from_high=top)
+            x0, x1 = _grow(x0, x1, min_size[1], W, away_from_high=left)
             boxes.append((y0, y1, x0, x1))
     return boxes
+
+
+def _grow(lo: int, hi: int, size: int, n: int, *, away_from_high: bool) -> tuple[int, int]:
+    """[lo, hi) grown to at least ``size`` inside [0, n): away from the split (towards 0 when
+    ``away_from_high``, else towards n), shifted back inside the frame where it would leave it."""
+    if hi - lo >= size:
+        return lo, hi
+    lo, hi = (hi - size, hi) if away_from_high else (lo, lo + size)
+    shift = -lo if lo < 0 else n - hi if hi > n else 0
+    return lo + shift, hi + shift
 
 
 def cell_frames(labels: np.ndarray) -> int:
