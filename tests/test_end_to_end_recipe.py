@@ -63,6 +63,17 @@ def test_smoke_profile_records_every_metric_and_builds_table(tmp_path):
     recipe.main(["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
                  "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")])
     assert {p: p.stat().st_mtime_ns for p in before} == before
+    # another tracker is added to a finished condition from its saved segmentation (not segmented again)
+    limited = results / "psc" / "fold1" / "limited__seed0.json"
+    pred = tmp_path / "work" / "smoke" / "psc" / "fold1" / "predictions" / "limited__seed0.npz"
+    pred_time, old = pred.stat().st_mtime_ns, json.loads(limited.read_text())
+    recipe.main(["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
+                 "--conditions", "limited", "--trackers", "btrack", "deepsea",
+                 "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")])
+    new = json.loads(limited.read_text())
+    assert new["tracking"]["btrack"] == old["tracking"]["btrack"] and new["segmentation"] == old["segmentation"]
+    assert 0 <= new["tracking"]["deepsea"]["TRA"] <= 1 and "deepsea" in new["timings"]["track_s"]
+    assert pred.stat().st_mtime_ns == pred_time
 
 
 def test_paired_difference_and_seed_sd():

@@ -19,7 +19,9 @@ Test, images in: the segmenter segments the test frames inside their cell region
 the test frames + 16 px) cut to a ``test_window`` square (cpu profile: 512 px; bacteria's 1305x1009
 frames are otherwise ~13 s each) centred on the cells' centre of mass, all test frames; btrack
 (shipped config, deterministic) links its detections; ``--trackers`` adds others (a trackastra
-model: ``--tracker-model trackastra=DIR``). Scores: SEG (and detection F1) from
+model: ``--tracker-model trackastra=DIR``; ``deepsea`` = DeepSea's shipped tracker). Each
+segmentation is kept (``work/.../predictions``), so running again with another ``--trackers``
+adds that tracker's scores to the finished conditions without segmenting again. Scores: SEG (and detection F1) from
 :func:`tgan_aug.segment.segmentation_scores`, DET, TRA, MOTA, HOTA, IDF1, BC(1) from
 :func:`tgan_aug.trackers.metrics.evaluate_tracked` (py-ctcmetrics). The reference masks are the
 dataset's tracking truth (bacteria-phc: dense TRA masks; PSC: silver-truth masks).
@@ -185,11 +187,19 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
     records = []
     for cond, s in [(c, s) for c in conditions for s in range(profile.seeds)]:
         out_json = rdir / f"{cond}__seed{s}.json"
-        if out_json.is_file():
-            records.append(json.loads(out_json.read_text()))
+        old = json.loads(out_json.read_text()) if out_json.is_file() else None
+        missing = [t for t in loaded if old is None or t not in old["tracking"]]
+        if old is not None and not missing:
+            records.append(old)
             continue
         seed = 1000 * fold + s
         model_dir = fdir / "segmenters" / f"{cond.replace('+', '_')}__seed{s}"
+        pred_file = fdir / "predictions" / f"{cond.replace('+', '_')}__seed{s}.npz"
+        if old is not None and not pred_file.is_file() and not step_done(model_dir / "done.json"):
+            log(f"[{dataset} fold {fold}] {cond} seed {s}: no saved segmentation or segmenter in {fdir}: "
+                f"trackers {missing} not added (delete {out_json.name} to redo the condition)")
+            records.append(old)
+            continue
         if cond == ZERO_SHOT:
             mark_step_done(model_dir / "done.json", {"seconds": 0.0, "init": "deepsea/trained_models/segmentation.pth"})
         elif not step_done(model_dir / "done.json"):
@@ -199,18 +209,22 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
             mark_step_done(model_dir / "done.json", {"seconds": fit["seconds"], "loss_first": fit["history"][0],
                                                      "loss_last": fit["history"][-1]})
         train_info = json.loads((model_dir / "done.json").read_text())
-        t0 = time.time()
         seg = (Segmenter.from_pretrained(scale=spec.seg_scale, device=device) if cond == ZERO_SHOT
                else Segmenter.from_folder(model_dir, device=device))
-        pred = seg.segment(test.images)
-        t_segment = time.time() - t0
-        segmentation = segmentation_scores(test.labels, pred)
-        tracking, track_s = {}, {}
-        for name, tracker in loaded.items():
+        t0 = time.time()
+        if pred_file.is_file():  # segmented before (a tracker is being added): the same detections
+            pred = np.load(pred_file)["labels"]
+        else:
+            pred = seg.segment(test.images)
+            save_prediction(pred_file, pred)
+        t_segment = time.time() - t0 if old is None else old["timings"]["segment_s"]
+        tracking, track_s = ({}, {}) if old is None else (old["tracking"], old["timings"]["track_s"])
+        for name in missing:
             t0 = time.time()
-            tracked = tracker.track(test.images, pred)
+            tracked = loaded[name].track(test.images, pred)
             track_s[name] = round(time.time() - t0, 1)
             tracking[name] = evaluate_tracked(test.masks, tracked)
+        segmentation = segmentation_scores(test.labels, pred) if old is None else old["segmentation"]
         rec = {"dataset": dataset, "fold": fold, "seed": s, "segmenter_seed": seed, "condition": cond,
                "profile": profile_name, "profile_settings": dataclasses.asdict(profile), "device": device,
                "segmenter": {"invert": seg.invert, "scale": seg.scale, **train_info},
@@ -218,14 +232,24 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
                "timings": {"train_s": round(train_info["seconds"], 1), "segment_s": round(t_segment, 1),
                            "track_s": track_s, **fold_timings},
                "data": data_info}
-        out_json.write_text(json.dumps(rec, indent=2, default=str))
+        tmp = out_json.with_suffix(".json.partial")
+        tmp.write_text(json.dumps(rec, indent=2, default=str))
+        tmp.replace(out_json)
         records.append(rec)
-        bt = tracking.get(trackers[0], {}) if trackers else {}
+        scores = "  ".join(f"{t} TRA {tracking[t].get('TRA')} MOTA {tracking[t].get('MOTA')}" for t in missing)
         log(f"[{dataset} fold {fold}] {cond} seed {s}: SEG {segmentation['SEG']:.3f} F1 {segmentation['F1']:.3f} | "
-            f"{trackers[0] if trackers else ''} TRA {bt.get('TRA')} MOTA {bt.get('MOTA')} "
-            f"(train {train_info['seconds']:.0f} s, segment {t_segment:.0f} s)")
+            f"{scores} (train {train_info['seconds']:.0f} s, segment {t_segment:.0f} s)")
     log(f"[{dataset} fold {fold}] done in {time.time() - t_start:.0f} s")
     return records
+
+
+def save_prediction(path: Path, labels: np.ndarray) -> None:
+    """Save a segmentation (T, Y, X) (compressed; written to a temporary name, then renamed), so a
+    tracker added later links the same detections without segmenting again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".partial.npz")
+    np.savez_compressed(tmp, labels=labels)
+    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------- statistics and tables
@@ -351,7 +375,8 @@ def make_table(results: Path) -> str:
         for key in ("train_s", "segment_s"):
             lines.append(f"| segmenter {key[:-2]} (per run) | {np.median([r['timings'][key] for r in rd]):.0f} |")
         for t in sorted({t for r in rd for t in r["tracking"]}):
-            lines.append(f"| {t} tracking (per run) | {np.median([r['timings']['track_s'][t] for r in rd]):.1f} |")
+            lines.append(f"| {t} tracking (per run) | "
+                         f"{np.median([r['timings']['track_s'][t] for r in rd if t in r['timings']['track_s']]):.1f} |")
         steps = sorted({(ft.get("generator_lowres_steps"), ft.get("generator_superres_steps")) for ft in fold_t.values()
                         if "generator_lowres_steps" in ft})
         if steps:
