@@ -490,7 +490,9 @@ class MaskSimulator:
         previous footprint stays free until it has moved."""
         cells = [self.cells[i] for i in order.tolist()]
         poses = [self._pose(cell, still) if cell.slot not in skip else None for cell in cells]
-        self._expand_clusters(cells, poses)
+        # daughters born this frame grow in place: they push but are not pushed, so none can
+        # leave the frame before the first frame of its track is written
+        self._expand_clusters(cells, poses, still)
         count = (self.occ == BLOCKED).astype(np.int16)
         ids = np.zeros(count.shape, np.int32)
         props: list[tuple[_Cell, _Pose, int]] = []  # (cell, pose, index of its proposal or -1)
@@ -522,7 +524,7 @@ class MaskSimulator:
             reach.append(cv2.dilate(mask.view(np.uint8), self.square).view(bool) if self.square is not None else mask)
             corners.append((y0, x0))
             centres.append((c + pose.pos[0] - fy, c + pose.pos[1] - fx))
-            limits.append(PUSH_MAX_SHIFT * cell.base.radius)
+            limits.append(0.0 if cell.slot in still else PUSH_MAX_SHIFT * cell.base.radius)
         n = len(masks)
         corner = np.array(corners, np.int64).reshape(n, 2)
         shift = relax_overlaps(count, ids, masks, reach, corner, np.array(centres, np.float64).reshape(n, 2),
@@ -560,8 +562,9 @@ class MaskSimulator:
             self._erase(cell)
             self._resolve(cell, pose, n_alt)
 
-    def _expand_clusters(self, cells: list[_Cell], poses: list[_Pose | None]) -> None:
-        """Shift each proposed ``pose.pos`` by its cluster's expansion (:func:`expansion_shifts`)."""
+    def _expand_clusters(self, cells: list[_Cell], poses: list[_Pose | None], still: frozenset[int] | set[int]) -> None:
+        """Shift each proposed ``pose.pos`` (except those of cells in ``still``) by its cluster's
+        expansion (:func:`expansion_shifts`)."""
         if not cells:
             return
         # the window holding every footprint, a pixel wider: labelling skips the empty canvas
@@ -576,8 +579,8 @@ class MaskSimulator:
         new = np.array([cell.area * (p.scale / cell.scale if p is not None else 1.0) for cell, p in zip(cells, poses)])
         pos = np.array([cell.pos for cell in cells], np.float64)
         shift = expansion_shifts(self.occ[by0:by1, bx0:bx1] > 0, pixels, pos, old, new, gap=self.gap)
-        for p, (dy, dx) in zip(poses, shift.tolist()):
-            if p is not None:
+        for cell, p, (dy, dx) in zip(cells, poses, shift.tolist()):
+            if p is not None and cell.slot not in still:
                 p.pos = (p.pos[0] + dy, p.pos[1] + dx)
 
     def _slide(self, cell: _Cell, pos: tuple[float, float], heading: float, step: float):
