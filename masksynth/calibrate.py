@@ -26,8 +26,8 @@ MAX_SPEEDUP = 1.25
 #: synthetic sequences pooled to judge (and correct) each candidate during refinement
 EVAL_SEQUENCES = 2
 #: a dividing colony is packed and pushed when at least this fraction of its cell-frames have
-#: another cell within 2 px and displacement grows with the distance from the centre (rank correlation
-#: at least PUSH_RADIAL); then cells push each other with PUSH_ITERATIONS sweeps per frame
+#: another cell within 2 px and displacement grows with the distance from the centre (rank
+#: correlation at least PUSH_RADIAL); then cells push each other with PUSH_ITERATIONS sweeps
 PUSH_PACKED = 0.5
 PUSH_RADIAL = 0.2
 PUSH_ITERATIONS = 12

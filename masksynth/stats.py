@@ -221,10 +221,12 @@ PACKED_PX = 2
 def colony_packing(masks: TrackedMasks) -> dict[str, float]:
     """Is this a packed, growing colony whose cells move because it pushes them?
 
-    Returns {"packed": fraction of cell-frames whose cell has another cell within
-    :data:`PACKED_PX` px (segmented neighbours in a colony are often 1-2 px apart), "radial": Spearman correlation, over all steps, of a cell's displacement (px/frame)
-    with its distance from the centroid of the frame's cells (> 0: cells farther out move
-    faster, as in an expanding colony)}; NaN where there is nothing to measure.
+    masks: labels (T, Y, X) uint16 + lineage. Returns {"packed": fraction of cell-frames whose
+    cell has another cell within :data:`PACKED_PX` px (segmented neighbours in a colony are
+    often 1-2 px apart), "radial": Spearman correlation, over all steps, of a cell's
+    displacement (px/frame) with its distance from the centroid of the frame's cells (> 0:
+    cells farther out move faster, as in an expanding colony)}; NaN where there is nothing to
+    measure.
     """
     labels = masks.labels
     n = int(labels.max()) + 1 if labels.size else 1
