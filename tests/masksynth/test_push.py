@@ -125,8 +125,9 @@ def test_colony_packing_tells_a_packed_expanding_colony_from_scattered_cells():
 @pytest.mark.parametrize("packed, radial, pushes", [(0.9, 0.4, True), (0.9, 0.05, False), (0.2, 0.4, False)])
 def test_calibration_turns_pushing_on_for_a_packed_colony_whose_steps_grow_outwards(monkeypatch, packed, radial,
                                                                                      pushes):
-    import masksynth.calibrate as cal
+    import importlib
 
+    cal = importlib.import_module("masksynth.calibrate")  # the module (masksynth.calibrate is also a function)
     measured = []
     monkeypatch.setattr(cal, "colony_packing", lambda m: measured.append(m) or {"packed": packed, "radial": radial})
     colony = _packed_colony(0)  # divides: the rule applies to dividing colonies only
