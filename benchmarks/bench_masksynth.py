@@ -4,7 +4,7 @@ Each case runs in a fresh single-threaded subprocess (peak RSS is per case); the
 medians over ``--repeats`` runs. Placement of frame 0, the per-frame dynamics and the CTC
 validation are timed separately.
 
-    python benchmarks/bench_masksynth.py            # 512x768 high (flat, colony), 1024x1024 high
+    python benchmarks/bench_masksynth.py            # 512x768 high (flat, colony, colony pushing), 1024x1024 high
     python benchmarks/bench_masksynth.py --repeats 5 --frames 100
 """
 
@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 CASES = {
     "512x768 high flat": dict(density="high", layout="flat", size=(512, 768)),
     "512x768 high colony": dict(density="high", layout="colony", size=(512, 768)),
+    "512x768 high colony push": dict(density="high", layout="colony", size=(512, 768), push_iterations=12),
     "1024x1024 high flat": dict(density="high", layout="flat", size=(1024, 1024)),
 }
 
@@ -36,7 +37,8 @@ from masksynth.dynamics import MaskSimulator
 from masksynth.synth import make_bank, sequence_rng
 
 args = json.loads(sys.argv[1])
-cfg = SynthConfig.preset(args["density"], args["layout"], size=tuple(args["size"]), frames=args["frames"])
+cfg = SynthConfig.preset(args["density"], args["layout"], size=tuple(args["size"]), frames=args["frames"],
+                         push_iterations=args.get("push_iterations", 0))
 t0 = time.perf_counter()
 sim = MaskSimulator(cfg, rng=sequence_rng(args["seed"]), bank=make_bank(cfg))
 labels = np.empty((cfg.frames, *cfg.size), np.uint16)

@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     "sequence_stats": "stats",
     "compare_stats": "stats",
     "stats_table": "stats",
+    "colony_packing": "stats",
     # augmentation of real sequences
     "augment_tracked": "augment",
     "augment_many": "augment",

@@ -10,8 +10,8 @@ import numpy as np
 from masksynth.config import SynthConfig
 from masksynth.placement import min_gap_ok
 from masksynth.shapes import ShapeBank
-from masksynth.stats import (_ks, area_changes, consecutive_steps, last_frame_shapes, merge_stats, sequence_stats,
-                             track_speeds)
+from masksynth.stats import (_ks, area_changes, colony_packing, consecutive_steps, last_frame_shapes, merge_stats,
+                             sequence_stats, track_speeds)
 from masksynth.tracked import TrackedMasks
 from masksynth.errors import UserError
 
@@ -25,6 +25,12 @@ MIN_SAMPLES = 20
 MAX_SPEEDUP = 1.25
 #: synthetic sequences pooled to judge (and correct) each candidate during refinement
 EVAL_SEQUENCES = 2
+#: a dividing colony is packed and pushed when at least this fraction of its cell-frames have
+#: another cell within 2 px and displacement grows with the distance from the centre (rank
+#: correlation at least PUSH_RADIAL); then cells push each other with PUSH_ITERATIONS sweeps
+PUSH_PACKED = 0.5
+PUSH_RADIAL = 0.2
+PUSH_ITERATIONS = 12
 
 
 def _quantiles(x: np.ndarray) -> tuple[float, ...]:
@@ -96,7 +102,9 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     to division, from tracks that start and end with a division), division_area_quantiles and
     division_elongation_quantiles (mothers' areas (px) and elongations in their last frame)
     with cycle_sister_corr (correlation of sisters' cycle lengths), each when at least
-    ``MIN_SAMPLES`` values were measured.
+    ``MIN_SAMPLES`` values were measured; push_iterations (:data:`PUSH_ITERATIONS`) when the
+    cells divide and form a packed colony that pushes them (:func:`masksynth.colony_packing`:
+    packed >= :data:`PUSH_PACKED`, radial >= :data:`PUSH_RADIAL`).
     """
     if masks.n_frames < 2:
         raise UserError(f"calibration needs at least 2 frames, the sequence has {masks.n_frames}")
@@ -153,6 +161,9 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
         out.update(_area_wander(masks, d_log_area))
         return out
     rate_obs = n_div / n_div_frames
+    packing = colony_packing(masks)
+    if packing["packed"] >= PUSH_PACKED and packing["radial"] >= PUSH_RADIAL:
+        out["push_iterations"] = PUSH_ITERATIONS  # a growing colony that pushes its cells
     cycle = [r[2] - r[1] + 1 for r in lin.tolist() if r[0] in mothers and r[3] > 0]
     mean_cycle = float(np.mean(cycle)) if len(cycle) >= 3 else 1.0 / rate_obs
     min_age = max(1, int(np.percentile(cycle, 10))) if len(cycle) >= 3 else max(1, int(0.5 * mean_cycle))

@@ -89,6 +89,9 @@ class SynthConfig(ConfigBase):
         (sisters divide at about the same time: a colony keeps dividing in waves).
     Collision resolution
         resolve_attempts: alternative moves tried before a cell keeps its previous footprint.
+        push_iterations: pushing (0 = off: cells are rigid and a blocked move or growth waits):
+        sweeps per frame in which overlapping proposed footprints are shifted apart
+        (:mod:`masksynth.push`), so a growing, dividing colony pushes its cells outwards.
     """
 
     size: tuple[int, int] = (512, 768)
@@ -126,6 +129,7 @@ class SynthConfig(ConfigBase):
     division_elongation_quantiles: tuple[float, ...] | None = None
     cycle_sister_corr: float = 0.0
     resolve_attempts: int = 6
+    push_iterations: int = 0
 
     WHAT = "SynthConfig"
 
@@ -232,3 +236,5 @@ class SynthConfig(ConfigBase):
                 bad(name, f"None or >= 2 non-decreasing values in [{lo:g}, {hi:g}]")
         if self.resolve_attempts < 0:
             bad("resolve_attempts", ">= 0")
+        if not 0 <= self.push_iterations <= 100:
+            bad("push_iterations", "an integer in 0..100 (0 = no pushing)")

@@ -13,6 +13,10 @@ The state is one occupancy map (padded canvas, int32 cell slots) plus one small 
    would come within ``min_gap`` of another cell (or leave the canvas) is resolved by trying a
    shorter step, other headings, then no translation, and finally keeping the previous
    footprint, which is always free. Cells are never dropped by a collision.
+   With pushing (``push_iterations`` > 0), all cells propose their poses first, each cluster
+   of touching cells expands by its growth, overlapping proposals are pushed apart
+   (:mod:`masksynth.push`), the proposals that overlap nothing move at once and the rest are
+   resolved one by one as above, so the guarantee is the same.
 4. visibility: cells with no pixel left in the frame end their track (open borders); entering
    cells get an id the first frame they show a pixel.
 
@@ -29,7 +33,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from masksynth.config import SynthConfig
-from masksynth.placement import place_cells
+from masksynth.placement import BLOCKED, place_cells
+from masksynth.push import expansion_shifts, relax_overlaps
 from masksynth.shapes import BaseShape, ShapeBank, render_shape
 from masksynth.tracked import MAX_ID
 from masksynth.errors import UserError
@@ -41,6 +46,8 @@ MIN_SCALE = 0.4
 PENDING_FRAMES = 12
 #: timer division model: a cell divides once its area reached this fraction of its target
 TIMER_MIN_GROWTH = 0.8
+#: pushing: the largest shift of a cell per frame, as a fraction of its radius
+PUSH_MAX_SHIFT = 0.5
 
 
 def quantile_draw(quantiles: np.ndarray, u: float) -> float:
@@ -83,6 +90,16 @@ class _Cell:
         self.target = 0.0  # area (px) to reach by the end of the cycle (timer division model)
         self.trend = 1.0  # area scale without the jitter (area_revert > 0)
         self.dev = 0.0  # log-area jitter (area_revert > 0)
+
+
+class _Pose:
+    """A cell's proposed next pose (see :meth:`MaskSimulator._pose`); pos in canvas px (y, x)."""
+
+    __slots__ = ("heading", "angle", "scale", "morph", "step", "pos", "trend", "dev")
+
+    def __init__(self) -> None:
+        self.trend = 1.0
+        self.dev = 0.0
 
 
 class MaskSimulator:
@@ -391,60 +408,180 @@ class MaskSimulator:
         translation) reuse that footprint shifted by whole pixels, so a crowded frame costs
         a few array lookups per cell rather than a few renders (timer model: when the grown
         pose fits nowhere, the previous size is tried the same way, so blocked growth waits).
+        With ``push_iterations`` > 0 the cells push each other first (:meth:`_move_pushing`).
         """
-        cfg = self.cfg
-        rng = self.rng
-        grow = math.log1p(self.growth)
-        n_alt = max(cfg.resolve_attempts - 2, 0)
-        order = rng.permutation(len(self.cells))
+        n_alt = max(self.cfg.resolve_attempts - 2, 0)
+        order = self.rng.permutation(len(self.cells))
+        if self.cfg.push_iterations > 0:
+            self._move_pushing(order, skip, still, n_alt)
+            return
         for i in order.tolist():
             cell = self.cells[i]
             if cell.slot in skip:
                 continue
-            heading = cell.heading + self._heading_change()
-            angle = cell.angle + rng.normal(0.0, cfg.rotation_sd)
-            if self.cycle_q is not None:  # timer model: the area grows to its target over the cycle
-                scale = math.exp(cell.log_growth * (self.t - cell.t0) + rng.normal(0.0, cfg.area_sd))
-                scale = min(scale, cell.scale * math.exp(2.0 * cell.log_growth))  # catching up slowly
-            elif cfg.area_revert > 0:  # jitter around the growth trend, reverting towards it
-                trend = cell.trend * math.exp(grow)
-                dev = (1.0 - cfg.area_revert) * cell.dev + rng.normal(0.0, cfg.area_sd)
-                scale = trend * math.exp(dev)
-            else:  # the jitter accumulates (a random walk)
-                scale = cell.scale * math.exp(grow + rng.normal(0.0, cfg.area_sd))
-            scale = min(max(scale, MIN_SCALE), MAX_SCALE)
-            morph = cell.morph
-            if cfg.morph_max and rng.random() < cfg.morph_prob:
-                morph = int(np.clip(morph + (1 if rng.random() < 0.5 else -1), -cfg.morph_max, cfg.morph_max))
-            step = self._step_length(cell) if cell.slot not in still else 0.0
-            py, px = cell.pos
-            sin_h, cos_h = math.sin(heading), math.cos(heading)
-            pos = (py + step * sin_h, px + step * cos_h)
+            pose = self._pose(cell, still)
             self._erase(cell)
-            chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
-            if chosen is None and self.cycle_q is not None and scale > cell.scale:
-                # timer model: growth blocked by neighbours goes slower (a small step), or waits
-                # while the cell still moves
-                for scale in (cell.scale * math.exp(0.3 * cell.log_growth), cell.scale):
-                    chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
-                    if chosen is not None:
-                        break
-                if chosen is None:  # slide the unchanged footprint a little, as a pushed cell does
-                    angle, morph = cell.angle, cell.morph
-                    chosen = self._slide(cell, pos, heading, step)
-            if chosen is None:
-                # keep the previous footprint (always free: nobody may enter a cell's gap)
-                cell.heading = float(rng.uniform(0, 2 * math.pi))
-                self._paint(cell)
-                continue
-            mask, y0, x0, dy, dx, hd = chosen
-            cell.mask, cell.y0, cell.x0 = mask, y0, x0
-            cell.area = int(np.count_nonzero(mask))
-            cell.pos = (pos[0] + dy, pos[1] + dx)
-            cell.heading, cell.angle, cell.scale, cell.morph = hd, angle, scale, morph
-            if cfg.area_revert > 0 and self.cycle_q is None:
-                cell.trend, cell.dev = trend, dev
+            self._resolve(cell, pose, n_alt)
+
+    def _pose(self, cell: _Cell, still: frozenset[int] | set[int]) -> _Pose:
+        """Draw a cell's next pose: heading, body angle, area scale, morphology level, step, position."""
+        cfg, rng = self.cfg, self.rng
+        pose = _Pose()
+        pose.heading = cell.heading + self._heading_change()
+        pose.angle = cell.angle + rng.normal(0.0, cfg.rotation_sd)
+        if self.cycle_q is not None:  # timer model: the area grows to its target over the cycle
+            scale = math.exp(cell.log_growth * (self.t - cell.t0) + rng.normal(0.0, cfg.area_sd))
+            scale = min(scale, cell.scale * math.exp(2.0 * cell.log_growth))  # catching up slowly
+        elif cfg.area_revert > 0:  # jitter around the growth trend, reverting towards it
+            pose.trend = cell.trend * math.exp(math.log1p(self.growth))
+            pose.dev = (1.0 - cfg.area_revert) * cell.dev + rng.normal(0.0, cfg.area_sd)
+            scale = pose.trend * math.exp(pose.dev)
+        else:  # the jitter accumulates (a random walk)
+            scale = cell.scale * math.exp(math.log1p(self.growth) + rng.normal(0.0, cfg.area_sd))
+        pose.scale = min(max(scale, MIN_SCALE), MAX_SCALE)
+        pose.morph = cell.morph
+        if cfg.morph_max and rng.random() < cfg.morph_prob:
+            pose.morph = int(np.clip(cell.morph + (1 if rng.random() < 0.5 else -1), -cfg.morph_max, cfg.morph_max))
+        pose.step = self._step_length(cell) if cell.slot not in still else 0.0
+        py, px = cell.pos
+        pose.pos = (py + pose.step * math.sin(pose.heading), px + pose.step * math.cos(pose.heading))
+        return pose
+
+    def _resolve(self, cell: _Cell, pose: _Pose, n_alt: int) -> None:
+        """Place an erased cell at its pose, or the nearest alternative that fits (see :meth:`_move`)."""
+        pos, heading, step, angle, scale, morph = pose.pos, pose.heading, pose.step, pose.angle, pose.scale, pose.morph
+        chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
+        if chosen is None and self.cycle_q is not None and scale > cell.scale:
+            # timer model: growth blocked by neighbours goes slower (a small step), or waits
+            # while the cell still moves
+            for scale in (cell.scale * math.exp(0.3 * cell.log_growth), cell.scale):
+                chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
+                if chosen is not None:
+                    break
+            if chosen is None:  # slide the unchanged footprint a little, as a pushed cell does
+                angle, morph = cell.angle, cell.morph
+                chosen = self._slide(cell, pos, heading, step)
+        if chosen is None:
+            # keep the previous footprint (always free: nobody may enter a cell's gap)
+            cell.heading = float(self.rng.uniform(0, 2 * math.pi))
             self._paint(cell)
+            return
+        pose.angle, pose.scale, pose.morph = angle, scale, morph
+        self._apply(cell, pose, chosen)
+
+    def _apply(self, cell: _Cell, pose: _Pose, chosen: tuple) -> None:
+        """Give an erased cell the footprint ``chosen`` = (mask, y0, x0, dy, dx, heading) as
+        :meth:`_fit` returns it (dy, dx: offset from ``pose.pos``) and paint it."""
+        mask, y0, x0, dy, dx, hd = chosen
+        cell.mask, cell.y0, cell.x0 = mask, y0, x0
+        cell.area = int(np.count_nonzero(mask))
+        cell.pos = (pose.pos[0] + dy, pose.pos[1] + dx)
+        cell.heading, cell.angle, cell.scale, cell.morph = hd, pose.angle, pose.scale, pose.morph
+        if self.cfg.area_revert > 0 and self.cycle_q is None:
+            cell.trend, cell.dev = pose.trend, pose.dev
+        self._paint(cell)
+
+    def _move_pushing(self, order: np.ndarray, skip: set[int], still: frozenset[int] | set[int], n_alt: int) -> None:
+        """Moves with pushing. Every cell proposes its pose (as in :meth:`_move`); each cluster of
+        touching cells expands about its centre by its growth (:meth:`_expand_clusters`); the
+        proposals that still overlap are pushed apart (:func:`masksynth.push.relax_overlaps`).
+        Proposals that overlap nothing then move all at once; the others are resolved one by one
+        as without pushing (:meth:`_resolve`), so the no-overlap guarantee is the same: a cell's
+        previous footprint stays free until it has moved."""
+        cells = [self.cells[i] for i in order.tolist()]
+        poses = [self._pose(cell, still) if cell.slot not in skip else None for cell in cells]
+        # daughters born this frame grow in place: they push but are not pushed, so none can
+        # leave the frame before the first frame of its track is written
+        self._expand_clusters(cells, poses, still)
+        count = (self.occ == BLOCKED).astype(np.int16)
+        ids = np.zeros(count.shape, np.int32)
+        props: list[tuple[_Cell, _Pose, int]] = []  # (cell, pose, index of its proposal or -1)
+        masks: list[np.ndarray] = []
+        reach: list[np.ndarray] = []
+        corners: list[tuple[int, int]] = []
+        centres: list[tuple[float, float]] = []
+        limits: list[float] = []
+        for cell, pose in zip(cells, poses):
+            mask = None
+            if pose is not None:
+                fy, fx = math.floor(pose.pos[0]), math.floor(pose.pos[1])
+                mask, c = render_shape(cell.base, angle=pose.angle, scale=pose.scale, morph=pose.morph,
+                                       frac=(pose.pos[0] - fy, pose.pos[1] - fx), margin=self.margin)
+                y0, x0 = fy - c, fx - c
+                s0, s1 = mask.shape
+                if not mask.any() or y0 < 0 or x0 < 0 or y0 + s0 > self.H or x0 + s1 > self.W:
+                    mask = None
+            if mask is None:  # no proposal: the cell's footprint stays and pushes the others
+                m = cell.mask
+                count[cell.y0 : cell.y0 + m.shape[0], cell.x0 : cell.x0 + m.shape[1]] += m
+                if pose is not None:
+                    props.append((cell, pose, -1))
+                continue
+            count[y0 : y0 + s0, x0 : x0 + s1] += mask
+            ids[y0 : y0 + s0, x0 : x0 + s1] += mask.astype(np.int32) * (len(masks) + 1)
+            props.append((cell, pose, len(masks)))
+            masks.append(mask)
+            reach.append(cv2.dilate(mask.view(np.uint8), self.square).view(bool) if self.square is not None else mask)
+            corners.append((y0, x0))
+            centres.append((c + pose.pos[0] - fy, c + pose.pos[1] - fx))
+            limits.append(0.0 if cell.slot in still else PUSH_MAX_SHIFT * cell.base.radius)
+        n = len(masks)
+        corner = np.array(corners, np.int64).reshape(n, 2)
+        shift = relax_overlaps(count, ids, masks, reach, corner, np.array(centres, np.float64).reshape(n, 2),
+                               np.array(limits, np.float64), iterations=self.cfg.push_iterations)
+        free: list[tuple[_Cell, _Pose, int]] = []
+        rest: list[tuple[_Cell, _Pose, int]] = []
+        for cell, pose, k in props:
+            if k >= 0:
+                pose.pos = (pose.pos[0] + float(shift[k, 0]), pose.pos[1] + float(shift[k, 1]))
+                (y0, x0), m = corner[k].tolist(), masks[k]
+                if not (reach[k] & (count[y0 : y0 + m.shape[0], x0 : x0 + m.shape[1]] > m.view(np.uint8))).any():
+                    free.append((cell, pose, k))
+                    continue
+            rest.append((cell, pose, k))
+        # the free proposals overlap no other proposal nor any fixed cell; those that overlap a
+        # footprint staying behind (of a cell resolved later) wait for it, until none does
+        for cell, _, _ in free:
+            self._erase(cell)
+        while True:
+            moving = []
+            for cell, pose, k in free:
+                (y0, x0), m = corner[k].tolist(), masks[k]
+                if self.occ[y0 : y0 + m.shape[0], x0 : x0 + m.shape[1]][reach[k]].any():
+                    self._paint(cell)
+                    rest.append((cell, pose, k))
+                else:
+                    moving.append((cell, pose, k))
+            if len(moving) == len(free):
+                break
+            free = moving
+        for cell, pose, k in free:
+            (y0, x0), m = corner[k].tolist(), masks[k]
+            self._apply(cell, pose, (m, y0, x0, 0.0, 0.0, pose.heading))
+        for cell, pose, _ in rest:
+            self._erase(cell)
+            self._resolve(cell, pose, n_alt)
+
+    def _expand_clusters(self, cells: list[_Cell], poses: list[_Pose | None], still: frozenset[int] | set[int]) -> None:
+        """Shift each proposed ``pose.pos`` (except those of cells in ``still``) by its cluster's
+        expansion (:func:`expansion_shifts`)."""
+        if not cells:
+            return
+        # the window holding every footprint, a pixel wider: labelling skips the empty canvas
+        by0 = max(min(cell.y0 for cell in cells) - 1, 0)
+        bx0 = max(min(cell.x0 for cell in cells) - 1, 0)
+        by1 = max(cell.y0 + cell.mask.shape[0] for cell in cells) + 1
+        bx1 = max(cell.x0 + cell.mask.shape[1] for cell in cells) + 1
+        first = [int(np.argmax(cell.mask)) for cell in cells]  # the first pixel of each footprint
+        pixels = np.array([(cell.y0 + f // cell.mask.shape[1] - by0, cell.x0 + f % cell.mask.shape[1] - bx0)
+                           for cell, f in zip(cells, first)], np.int64)
+        old = np.array([cell.area for cell in cells], np.float64)
+        new = np.array([cell.area * (p.scale / cell.scale if p is not None else 1.0) for cell, p in zip(cells, poses)])
+        pos = np.array([cell.pos for cell in cells], np.float64)
+        shift = expansion_shifts(self.occ[by0:by1, bx0:bx1] > 0, pixels, pos, old, new, gap=self.gap)
+        for cell, p, (dy, dx) in zip(cells, poses, shift.tolist()):
+            if p is not None and cell.slot not in still:
+                p.pos = (p.pos[0] + dy, p.pos[1] + dx)
 
     def _slide(self, cell: _Cell, pos: tuple[float, float], heading: float, step: float):
         """The cell's current footprint shifted by a fraction of its step (or 1-2 px) along its

@@ -11,6 +11,7 @@ import math
 import warnings
 from typing import Sequence
 
+import cv2
 import numpy as np
 from scipy import stats as sps
 
@@ -19,6 +20,7 @@ from masksynth.tracked import TrackedMasks
 __all__ = [
     "sequence_stats", "compare_stats", "stats_table", "STAT_DOCS", "divisions_by_frame", "track_speeds",
     "consecutive_steps", "area_changes", "merge_stats", "last_frame_shapes", "elongation_from_moments",
+    "colony_packing",
 ]
 
 #: statistic -> (unit, what one sample is)
@@ -210,6 +212,51 @@ def sequence_stats(masks: TrackedMasks) -> dict[str, np.ndarray]:
         "division_rate": rate,
         "track_length": (lin[:, 2] - lin[:, 1] + 1).astype(np.float64) if len(lin) else np.zeros(0),
     }
+
+
+#: colony_packing: a cell is packed when another cell lies within this many pixels (chessboard)
+PACKED_PX = 2
+
+
+def colony_packing(masks: TrackedMasks) -> dict[str, float]:
+    """Is this a packed, growing colony whose cells move because it pushes them?
+
+    masks: labels (T, Y, X) uint16 + lineage. Returns {"packed": fraction of cell-frames whose
+    cell has another cell within :data:`PACKED_PX` px (segmented neighbours in a colony are
+    often 1-2 px apart), "radial": Spearman correlation, over all steps, of a cell's
+    displacement (px/frame) with its distance from the centroid of the frame's cells (> 0:
+    cells farther out move faster, as in an expanding colony)}; NaN where there is nothing to
+    measure.
+    """
+    labels = masks.labels
+    n = int(labels.max()) + 1 if labels.size else 1
+    packed = cells = 0
+    dist, disp = [], []
+    prev = None
+    kernel = np.ones((2 * PACKED_PX + 1,) * 2, np.uint8)
+    for t in range(labels.shape[0]):
+        f = labels[t]
+        area, my, mx, *_ = _frame_moments(f, n)
+        ids = np.flatnonzero(area)
+        ids = ids[ids > 0]
+        cells += ids.size
+        hi = cv2.dilate(f, kernel)
+        lo = cv2.erode(np.where(f > 0, f, np.iinfo(f.dtype).max).astype(f.dtype), kernel)
+        fg = f > 0
+        packed += np.unique(f[fg & ((hi != f) | (lo != f))]).size
+        cur = np.stack([my, mx], axis=1)
+        if prev is not None and ids.size >= 3:
+            both = ids[prev[0][ids] > 0]
+            centre = cur[ids].mean(axis=0)
+            dist.append(np.hypot(*(cur[both] - centre).T))
+            disp.append(np.hypot(*(cur[both] - prev[1][both]).T))
+        prev = (area, cur)
+    radial = float("nan")
+    if dist and sum(d.size for d in dist) >= 10:
+        with warnings.catch_warnings():  # constant input: NaN, said in the docstring
+            warnings.simplefilter("ignore")
+            radial = float(sps.spearmanr(np.concatenate(dist), np.concatenate(disp)).statistic)
+    return {"packed": packed / cells if cells else float("nan"), "radial": radial}
 
 
 def merge_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ configs = st.fixed_dictionaries(
         "border": st.sampled_from(["open", "reflect"]),
         "division_rate": st.sampled_from([0.0, 0.05, 0.3]),
         "speed_mean": st.floats(0.0, 4.0),
+        "push_iterations": st.sampled_from([0, 0, 4]),
     }
 )
 
