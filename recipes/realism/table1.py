@@ -9,6 +9,8 @@ DeepSea features, temporal and intensity statistics).
     python recipes/realism/table1.py --scale cpu      # ~40 min on 2 cores (3 seeds x 2 datasets x 2 models + super-res)
     python recipes/realism/table1.py --scale gpu      # see RESULTS.md for the GPU run
     python recipes/realism/table1.py --scale cpu --methods full,painter   # tGAN vs painter only (~25 min)
+    python recipes/realism/table1.py --scale cpu --methods full,full-nomatch,painter --datasets bacteria
+        # + the tGAN without intensity matching (render --intensity-match none), the same models
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ if __package__ in (None, ""):  # run as a script: import the recipes package of 
 from recipes.realism import common as C  # noqa: E402
 
 DATASETS = ["psc", "bacteria"]
-METHODS = [("full", "tGAN (small)"), ("perframe", "per-frame generator"), ("painter", "painter")]
+METHODS = [("full", "tGAN (small)"), ("full-nomatch", "tGAN, no intensity match"), ("perframe", "per-frame generator"),
+           ("painter", "painter")]
 
 
 def training_jobs(scale: C.Scale) -> list[C.Job]:
@@ -49,13 +52,14 @@ def chosen_methods(args) -> list[str]:
 def _add_args(p) -> None:
     p.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset of psc,bacteria")
     p.add_argument("--methods", default=",".join(m for m, _ in METHODS),
-                   help="comma-separated subset of full,perframe,painter (rows of the table)")
+                   help="comma-separated subset of " + ",".join(m for m, _ in METHODS) + " (rows of the table)")
 
 
 def main(argv: list[str] | None = None) -> None:
     args, scale, timer, runs = C.start_recipe(
         __doc__, argv,
-        lambda scale, a: C.lowres_jobs(chosen_datasets(a), [m for m in chosen_methods(a) if m != "painter"], scale.seeds),
+        lambda scale, a: C.lowres_jobs(chosen_datasets(a), sorted({C.training_variant(m) for m in chosen_methods(a)} - {"painter"}),
+                                       scale.seeds),
         add_args=_add_args)
     datasets, methods = chosen_datasets(args), chosen_methods(args)
     t_train = timer.seconds()
