@@ -69,12 +69,20 @@ def main(argv: list[str] | None = None) -> None:
     results = C.run_pool(C.render_eval_task, tasks, scale.eval_workers)
     out = {"scale": scale.to_dict(), "datasets": datasets, "methods": methods, "runs": runs, "results": results, "train_seconds": t_train,
            "total_seconds": timer.seconds()}
-    C.save_json(C.RESULTS / f"table1-{scale.name}.json", out)
+    C.save_json(C.RESULTS / f"{result_stem(datasets)}-{scale.name}.json", out)
     write_report(out, scale, args.data_root)
+
+
+def result_stem(datasets: list[str]) -> str:
+    """"table1" for every dataset; "table1-bacteria" (...) for a subset, so that a partial re-run
+    never overwrites the other datasets' results."""
+    return "table1" if sorted(datasets) == sorted(DATASETS) else "table1-" + "-".join(datasets)
 
 
 def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
     import numpy as np
+
+    stem = result_stem(out.get("datasets", DATASETS))
 
     lines = [f"# Table 1 analog ({scale.name} scale: {scale.lo_steps} low-res / {scale.sr_steps} super-res steps per run)", ""]
     for d in out.get("datasets", DATASETS):
@@ -107,11 +115,12 @@ def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
             if f.is_file():
                 rows.append((label, np.load(f)[pick]))
         lo, hi = test.intensity_range
-        png = C.montage(rows, C.RESULTS / f"table1-{d}-{scale.name}.png", lo=lo, hi=hi)
+        name = f"table1-{d}-{scale.name}.png" if stem == "table1" else f"{stem}-{scale.name}-frames-{d}.png"
+        png = C.montage(rows, C.RESULTS / name, lo=lo, hi=hi)
         lines += [f"![{d}]({png.name})", ""]
     lines += [f"Seeds: {list(scale.seeds)} (mean ± sd over seeds, sd with ddof=1). "
               + C.compute_line(out["runs"], out["results"], scale.parallel), ""]
-    C.write_markdown("table1", scale, lines)
+    C.write_markdown(stem, scale, lines)
 
 
 if __name__ == "__main__":
