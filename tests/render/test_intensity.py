@@ -40,6 +40,8 @@ def test_map_rejects_bad_targets_and_empty_sources():
         fit_quantile_map(np.arange(5.0), np.array([3.0, 1.0]))
     with pytest.raises(UserError, match="no source intensities"):
         fit_quantile_map(np.zeros(0), np.array([0.0, 1.0]))
+    with pytest.raises(UserError, match="knots must be >= 2, got 1"):
+        fit_quantile_map(np.arange(5.0), np.array([0.0, 1.0]), knots=1)
     assert calibration_indices(3).tolist() == [0, 1, 2] and calibration_indices(30, 4).tolist() == [0, 10, 19, 29]
 
 
