@@ -403,14 +403,16 @@ def run_info(job: Job, scale: Scale) -> dict[str, Any]:
 
 def merged_checkpoint(dataset: str, variant: str, seed: int, scale: Scale) -> Path:
     """The low-res run of ``variant`` and its paired super-res run (:func:`superres_for`) merged into
-    one renderable file (``tgan_aug.training.checkpoint.merge_stages``), remade when a run is newer."""
+    one renderable file (``tgan_aug.training.checkpoint.merge_stages``), remade when a run is newer or the
+    file lacks the training intensity quantiles (added from the training frames for runs trained before)."""
     from tgan_aug.training.checkpoint import load_checkpoint, merge_stages, save_checkpoint
 
     lo_job = Job(dataset, "lowres", variant, seed)
     sr_job = Job(dataset, "superres", superres_for(variant), seed)
     out = WORK / "merged" / scale.name / f"{dataset}-{variant}-seed{seed}.pt"
-    if out.is_file() and out.stat().st_mtime > max(lo_job.checkpoint(scale).stat().st_mtime,
-                                                   sr_job.checkpoint(scale).stat().st_mtime):
+    if (out.is_file() and out.stat().st_mtime > max(lo_job.checkpoint(scale).stat().st_mtime,
+                                                    sr_job.checkpoint(scale).stat().st_mtime)
+            and load_checkpoint(out)["data"]["stats"].get("quantiles") is not None):  # (older merges lack them)
         return out
     merged = merge_stages(load_checkpoint(lo_job.checkpoint(scale)), load_checkpoint(sr_job.checkpoint(scale)))
     if merged["data"]["stats"].get("quantiles") is None:  # a run trained before training stored them
