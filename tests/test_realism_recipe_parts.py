@@ -47,6 +47,18 @@ def test_superres_runs_are_shared_except_for_nostyle():
     assert sum(j.stage == "lowres" for j in jobs) == 6
 
 
+def test_rendering_variants_render_their_training_variants_models():
+    from recipes.realism import table1
+
+    assert C.training_variant("full-nomatch") == "full" and C.training_variant("perframe") == "perframe"
+    assert C.RENDER_VARIANTS["full-nomatch"][1] == {"intensity_match": "none"}
+    rows = [m for m, _ in table1.METHODS]
+    assert {"full", "full-nomatch", "painter"} <= set(rows)
+    assert all(C.training_variant(m) in C.LOWRES_VARIANTS for m in rows if m != "painter")  # each has a training run
+    # a re-run of one dataset writes its own files, never over the full table's
+    assert table1.result_stem(["bacteria"]) == "table1-bacteria" and table1.result_stem(["bacteria", "psc"]) == "table1"
+
+
 def _blobs(centres, shape=(64, 64), r=5):
     yy, xx = np.mgrid[: shape[0], : shape[1]]
     lab = np.zeros(shape, np.int32)

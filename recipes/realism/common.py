@@ -101,6 +101,17 @@ SUPERRES_VARIANTS: dict[str, list[str]] = {
 }
 
 
+#: rendering variants: method name -> (low-res variant whose models render, ``render_video`` options)
+RENDER_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "full-nomatch": ("full", {"intensity_match": "none"}),  # the generator's raw intensities
+}
+
+
+def training_variant(method: str) -> str:
+    """The low-res variant whose runs a method renders with (itself unless it is a rendering variant)."""
+    return RENDER_VARIANTS.get(method, (method, {}))[0]
+
+
 def superres_for(variant: str) -> str:
     """The super-res run a low-res variant is paired with.
 
@@ -392,16 +403,24 @@ def run_info(job: Job, scale: Scale) -> dict[str, Any]:
 
 def merged_checkpoint(dataset: str, variant: str, seed: int, scale: Scale) -> Path:
     """The low-res run of ``variant`` and its paired super-res run (:func:`superres_for`) merged into
-    one renderable file (``tgan_aug.training.checkpoint.merge_stages``), remade when a run is newer."""
+    one renderable file (``tgan_aug.training.checkpoint.merge_stages``), remade when a run is newer or the
+    file lacks the training intensity quantiles (added from the training frames for runs trained before)."""
     from tgan_aug.training.checkpoint import load_checkpoint, merge_stages, save_checkpoint
 
     lo_job = Job(dataset, "lowres", variant, seed)
     sr_job = Job(dataset, "superres", superres_for(variant), seed)
     out = WORK / "merged" / scale.name / f"{dataset}-{variant}-seed{seed}.pt"
-    if out.is_file() and out.stat().st_mtime > max(lo_job.checkpoint(scale).stat().st_mtime,
-                                                   sr_job.checkpoint(scale).stat().st_mtime):
+    if (out.is_file() and out.stat().st_mtime > max(lo_job.checkpoint(scale).stat().st_mtime,
+                                                    sr_job.checkpoint(scale).stat().st_mtime)
+            and load_checkpoint(out)["data"]["stats"].get("quantiles") is not None):  # (older merges lack them)
         return out
     merged = merge_stages(load_checkpoint(lo_job.checkpoint(scale)), load_checkpoint(sr_job.checkpoint(scale)))
+    if merged["data"]["stats"].get("quantiles") is None:  # a run trained before training stored them
+        from tgan_aug.io.ctc import read_ctc
+        from tgan_aug.training.checkpoint import with_intensity_quantiles
+
+        train = read_ctc(data_dir(dataset, scale.data_scale) / "train", sequence="01")
+        merged = with_intensity_quantiles(merged, [train.images])
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, merged)
     return out
@@ -503,7 +522,8 @@ class Timer:
 def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     """Render the held-out masks of ``task["dataset"]`` with ``task["method"]`` and evaluate them.
 
-    method: "painter" or a low-res variant name ("full" = tGAN, "perframe", "noflow", ...).
+    method: "painter", a low-res variant name ("full" = tGAN, "perframe", "noflow", ...) or a
+    rendering variant (:data:`RENDER_VARIANTS`, e.g. "full-nomatch").
     Returns {"task", "metrics", "seconds"}; with ``task["keep_frames"]`` also saves
     work/frames/<scale>/<dataset>-<method>-seed<seed>.npy (the rendered held-out frames). The result
     is cached in work/evals/<scale>/ and reused while it is newer than the merged checkpoint.
@@ -516,7 +536,8 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     name = f"{task['dataset']}-{task['method']}-seed{task['seed']}"
     cache = WORK / "evals" / scale.name / f"{name}.json"
     frames_file = WORK / "frames" / scale.name / f"{name}.npy"
-    ckpt = None if task["method"] == "painter" else merged_checkpoint(task["dataset"], task["method"], task["seed"], scale)
+    variant, render_opts = RENDER_VARIANTS.get(task["method"], (task["method"], {}))
+    ckpt = None if task["method"] == "painter" else merged_checkpoint(task["dataset"], variant, task["seed"], scale)
     from tgan_aug.baselines.painter import PAINTER_VERSION
 
     if (cache.is_file() and (not task.get("keep_frames") or frames_file.is_file())):
@@ -528,7 +549,7 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     if ckpt is None:
         fake = paint_masks(task["dataset"], scale, test.masks, seed=task["seed"], data_root=task["data_root"])
     else:
-        fake = render_video(ckpt, test.masks, seed=task["seed"], device=scale.device, name=task["dataset"])
+        fake = render_video(ckpt, test.masks, seed=task["seed"], device=scale.device, name=task["dataset"], **render_opts)
     if task.get("keep_frames"):
         frames_file.parent.mkdir(parents=True, exist_ok=True)
         np.save(frames_file, fake.images)

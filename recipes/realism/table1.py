@@ -9,6 +9,8 @@ DeepSea features, temporal and intensity statistics).
     python recipes/realism/table1.py --scale cpu      # ~40 min on 2 cores (3 seeds x 2 datasets x 2 models + super-res)
     python recipes/realism/table1.py --scale gpu      # see RESULTS.md for the GPU run
     python recipes/realism/table1.py --scale cpu --methods full,painter   # tGAN vs painter only (~25 min)
+    python recipes/realism/table1.py --scale cpu --methods full,full-nomatch,painter --datasets bacteria
+        # + the tGAN without intensity matching (render --intensity-match none), the same models
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ if __package__ in (None, ""):  # run as a script: import the recipes package of 
 from recipes.realism import common as C  # noqa: E402
 
 DATASETS = ["psc", "bacteria"]
-METHODS = [("full", "tGAN (small)"), ("perframe", "per-frame generator"), ("painter", "painter")]
+METHODS = [("full", "tGAN (small)"), ("full-nomatch", "tGAN, no intensity match"), ("perframe", "per-frame generator"),
+           ("painter", "painter")]
 
 
 def training_jobs(scale: C.Scale) -> list[C.Job]:
@@ -49,13 +52,14 @@ def chosen_methods(args) -> list[str]:
 def _add_args(p) -> None:
     p.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset of psc,bacteria")
     p.add_argument("--methods", default=",".join(m for m, _ in METHODS),
-                   help="comma-separated subset of full,perframe,painter (rows of the table)")
+                   help="comma-separated subset of " + ",".join(m for m, _ in METHODS) + " (rows of the table)")
 
 
 def main(argv: list[str] | None = None) -> None:
     args, scale, timer, runs = C.start_recipe(
         __doc__, argv,
-        lambda scale, a: C.lowres_jobs(chosen_datasets(a), [m for m in chosen_methods(a) if m != "painter"], scale.seeds),
+        lambda scale, a: C.lowres_jobs(chosen_datasets(a), sorted({C.training_variant(m) for m in chosen_methods(a)} - {"painter"}),
+                                       scale.seeds),
         add_args=_add_args)
     datasets, methods = chosen_datasets(args), chosen_methods(args)
     t_train = timer.seconds()
@@ -65,12 +69,20 @@ def main(argv: list[str] | None = None) -> None:
     results = C.run_pool(C.render_eval_task, tasks, scale.eval_workers)
     out = {"scale": scale.to_dict(), "datasets": datasets, "methods": methods, "runs": runs, "results": results, "train_seconds": t_train,
            "total_seconds": timer.seconds()}
-    C.save_json(C.RESULTS / f"table1-{scale.name}.json", out)
+    C.save_json(C.RESULTS / f"{result_stem(datasets)}-{scale.name}.json", out)
     write_report(out, scale, args.data_root)
+
+
+def result_stem(datasets: list[str]) -> str:
+    """"table1" for every dataset; "table1-bacteria" (...) for a subset, so that a partial re-run
+    never overwrites the other datasets' results."""
+    return "table1" if sorted(datasets) == sorted(DATASETS) else "table1-" + "-".join(datasets)
 
 
 def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
     import numpy as np
+
+    stem = result_stem(out.get("datasets", DATASETS))
 
     lines = [f"# Table 1 analog ({scale.name} scale: {scale.lo_steps} low-res / {scale.sr_steps} super-res steps per run)", ""]
     for d in out.get("datasets", DATASETS):
@@ -103,11 +115,12 @@ def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
             if f.is_file():
                 rows.append((label, np.load(f)[pick]))
         lo, hi = test.intensity_range
-        png = C.montage(rows, C.RESULTS / f"table1-{d}-{scale.name}.png", lo=lo, hi=hi)
+        name = f"table1-{d}-{scale.name}.png" if stem == "table1" else f"{stem}-{scale.name}-frames-{d}.png"
+        png = C.montage(rows, C.RESULTS / name, lo=lo, hi=hi)
         lines += [f"![{d}]({png.name})", ""]
     lines += [f"Seeds: {list(scale.seeds)} (mean ± sd over seeds, sd with ddof=1). "
               + C.compute_line(out["runs"], out["results"], scale.parallel), ""]
-    C.write_markdown("table1", scale, lines)
+    C.write_markdown(stem, scale, lines)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ import pytest
 import torch
 
 
-def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0, perturb: bool = False, **model_flags):
-    """perturb: add noise to every weight (zero-initialised gates would hide a dependence on an
+def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0, perturb: bool = False, quantiles=None,
+                         **model_flags):
+    """quantiles: training intensity quantiles to store (``ImageStats.quantiles``; default none, as in
+    checkpoints made before training stored them); perturb: add noise to every weight (zero-initialised gates would hide a dependence on an
     input); model_flags: ModelConfig overrides (e.g. use_background=False). The weights start from
     StyleGAN2's initialisation (style and noise act at once), standing in for a trained model whose
     style and noise matter; the default initialisation would make every seed render alike."""
@@ -28,7 +30,8 @@ def make_tiny_checkpoint(path, *, dtype: str = "uint16", seed: int = 0, perturb:
     rng = np.random.default_rng(seed)
     bgs = {"a": torch.from_numpy(rng.uniform(-1, 0, (80, 90)).astype(np.float32)),
            "b": torch.from_numpy(rng.uniform(0, 1, (70, 100)).astype(np.float32))}
-    stats = ImageStats(lo=100.0, hi=3000.0, dtype=dtype, intensity_range=(50.0, 4000.0), scale=1.0)
+    stats = ImageStats(lo=100.0, hi=3000.0, dtype=dtype, intensity_range=(50.0, 4000.0), scale=1.0,
+                       quantiles=None if quantiles is None else tuple(float(v) for v in quantiles))
     ckpt = {
         "stage": "merged",
         "config": {"model": dataclasses.asdict(cfg)},

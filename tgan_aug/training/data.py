@@ -142,6 +142,10 @@ def split_holdout(
 
 
 # ---------------------------------------------------------------------------- statistics
+#: how many intensity quantiles :func:`compute_stats` stores (probabilities 0, 1/256, ..., 1)
+N_QUANTILES = 257
+
+
 @dataclass
 class ImageStats:
     """How intensities map to the generator's [-1, 1] and back.
@@ -150,6 +154,9 @@ class ImageStats:
     dtype: numpy dtype name of the training images (rendering writes this dtype).
     intensity_range: (min, max) of the training images, data units.
     scale: factor from data pixels to working pixels (working = data * scale).
+    quantiles: ``N_QUANTILES`` evenly spaced quantiles (probabilities 0..1) of the pooled training
+        intensities, data units, ascending; rendering can match its output to them
+        (:mod:`tgan_aug.render.intensity`). None in checkpoints made before they were stored.
     """
 
     lo: float
@@ -158,6 +165,7 @@ class ImageStats:
     intensity_range: tuple[float, float]
     percentiles: tuple[float, float] = (0.5, 99.5)
     scale: float = 1.0
+    quantiles: tuple[float, ...] | None = None
 
     def normalise(self, images: np.ndarray) -> np.ndarray:
         """(..., Y, X) data units -> float32 in [-1, 1] (values beyond lo/hi are clipped)."""
@@ -177,6 +185,7 @@ class ImageStats:
         d = asdict(self)
         d["intensity_range"] = [float(v) for v in self.intensity_range]
         d["percentiles"] = [float(v) for v in self.percentiles]
+        d["quantiles"] = None if self.quantiles is None else [float(v) for v in self.quantiles]
         return d
 
     @classmethod
@@ -186,13 +195,15 @@ class ImageStats:
             intensity_range=tuple(float(v) for v in d["intensity_range"]),  # type: ignore[arg-type]
             percentiles=tuple(float(v) for v in d.get("percentiles", (0.5, 99.5))),  # type: ignore[arg-type]
             scale=float(d.get("scale", 1.0)),
+            quantiles=None if d.get("quantiles") is None else tuple(float(v) for v in d["quantiles"]),
         )
 
 
 def compute_stats(
     images_list: list[np.ndarray], *, percentiles: tuple[float, float] = (0.5, 99.5), max_samples: int = 2_000_000, seed: int = 0
 ) -> ImageStats:
-    """Pooled statistics of all training images (a random subsample of pixels for the percentiles).
+    """Pooled statistics of all training images (a random subsample of pixels for the percentiles
+    and the ``N_QUANTILES`` intensity quantiles).
 
     images_list: arrays (T, Y, X) of one dtype (mixed dtypes: the first one is recorded).
     """
@@ -209,7 +220,9 @@ def compute_stats(
         hi = lo + 1.0
     rng_min = min(float(a.min()) for a in images_list)
     rng_max = max(float(a.max()) for a in images_list)
-    return ImageStats(float(lo), float(hi), str(images_list[0].dtype), (rng_min, rng_max), tuple(percentiles))
+    quantiles = tuple(float(v) for v in np.quantile(pooled, np.linspace(0.0, 1.0, N_QUANTILES)))
+    return ImageStats(float(lo), float(hi), str(images_list[0].dtype), (rng_min, rng_max), tuple(percentiles),
+                      quantiles=quantiles)
 
 
 # ---------------------------------------------------------------------------- resizing
