@@ -29,7 +29,7 @@ from tgan_aug.text import plural
               help="trackastra: how cells are linked from frame to frame. greedy: best matches first, a cell may "
                    "divide into two; greedy_nodiv: the same but never a division (for cells that do not divide "
                    "in the movie); ilp: trackastra's global optimisation (best on bacteria-phc; needs "
-                   "pip install 'tgan-aug[ilp]', seconds to a minute per thousand cells).")
+                   "pip install 'tgan-aug[ilp]'; about a minute per few thousand cells).")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="trackastra greedy modes: smallest predicted link probability that links two cells (default: 0.1; "
                    "trackastra's own track() uses 0.5, which leaves many cells of crowded frames unlinked).")

@@ -10,8 +10,9 @@ detection getting at most one predecessor and at most two successors. Three mode
 - ``greedy_nodiv``: the same, never a division (for cells that do not divide in the movie).
 - ``ilp``: trackastra's global integer linear program (``trackastra.tracking.ilp.track_ilp``, its
   ``gt`` costs: each link earns its probability, a track start costs 0.25, an end 0.5, a division
-  0.25), solved with ``motile`` and SCIP (``pip install 'tgan-aug[ilp]'``). Seconds to a minute
-  for a few thousand detections; it ignores the two thresholds.
+  0.25), solved with ``motile`` and SCIP (``pip install 'tgan-aug[ilp]'``): 20-130 s for the 2844
+  detections of bacteria-phc's test frames on one CPU thread (greedy: 0.1 s); it ignores the two
+  thresholds.
 
 Settings of the greedy modes, measured in ``recipes/trackastra-credible`` (bacteria-phc, ground
 truth detections):
