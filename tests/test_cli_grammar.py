@@ -111,7 +111,7 @@ def test_division_rate_default_shown_once():
     ("train", "--set", ["training setting", "--dry-run"]),
     ("train lowres", "--set", ["training setting", "--dry-run"]),
     ("train superres", "--lowres-checkpoint", ["p_lowres_input", "downsampled real frame"]),
-    ("track", "--mode", ["greedy_nodiv: the same but never a division"]),
+    ("track", "--mode", ["greedy_nodiv: the same but never a division", "pip install 'tgan-aug[ilp]'"]),
     ("render", "--precision", ["bf16 (16-bit)", "fp32 (32-bit)", "GPU"]),
 ])
 def test_expert_options_get_a_plain_sentence(name, flag, words):

@@ -27,9 +27,10 @@ def test_snapshots_are_spread_evenly_and_end_with_the_run(recipe):
     assert recipe.snapshot_steps(recipe.Profile(steps=3, points=5)) == [1, 2, 3]
 
 
-def _run(seed: int, mota: dict[int, float]) -> dict:
+def _run(seed: int, mota: dict[int, float], causes: dict[str, int] | None = None) -> dict:
     points = [{"step": s, "linking": "tgan-aug", "scores": {"MOTA": m, "IDF1": m, "HOTA": m, "TRA": m, "BC(1)": None}}
               for s, m in mota.items()]
+    points[-1]["scores"] |= causes or {}  # the recipe adds them for the final model
     return {"dataset": "bacteria", "seed": seed, "profile": "cpu", "profile_settings": {}, "train_s": 10.0,
             "device": "cpu", "points": points}
 
@@ -39,10 +40,14 @@ def test_table_and_curve_average_over_seeds_next_to_btrack(recipe, tmp_path):
     d.mkdir()
     (d / "btrack.json").write_text(json.dumps({"scores": {"MOTA": 0.8, "IDF1": 0.6, "HOTA": 0.7, "TRA": 0.9, "BC(1)": 0.2}}))
     for seed, m in ((0, {100: 0.5, 200: 0.7}), (1, {100: 0.6, 200: 0.9})):
-        (d / f"trackastra_seed{seed}.json").write_text(json.dumps(_run(seed, m)))
+        causes = {k: 10 * (seed + 1) for k in recipe.CAUSE_KEYS}
+        (d / f"trackastra_seed{seed}.json").write_text(json.dumps(_run(seed, m, causes)))
     assert recipe.curve(recipe._load(tmp_path)[1], "bacteria", "tgan-aug", "MOTA") == {100: [0.5, 0.6], 200: [0.7, 0.9]}
     table = recipe.make_table(tmp_path)
     assert "| btrack | btrack_cells.json | - | 0.800 | 0.600 | 0.700 | 0.900 | 0.200 |" in table
     assert "| trackastra | tgan-aug | 200 | 0.800 ± 0.141 |" in table and "seeds [0, 1]" in table
+    # identity switches by cause: the final models' mean over seeds; btrack's file has none (an older run)
+    assert "| trackastra, tgan-aug | " + " | ".join(["15"] * len(recipe.CAUSE_KEYS)) + " |" in table
+    assert "| btrack | " not in table.split("Identity switches")[1]
     [png] = recipe.make_figures(tmp_path)
     assert png.name == "mota_vs_steps_bacteria.png" and png.stat().st_size > 1000

@@ -11,11 +11,14 @@ scores measure linking only.
 - **trackastra** is trained on the whole training part, one run per seed (``--seeds``, >= 3), with
   the profile's preset and steps; snapshots at ``--points`` steps along the run
   (:func:`tgan_aug.trackers.trackastra_train.train_trackastra` ``snapshot_steps``) are each scored
-  twice: with trackastra's own linking (threshold 0.5, max distance 256 px: what ``Trackastra.track``
-  does) and with tgan-aug's default linking (:mod:`tgan_aug.trackers.trackastra_predict`).
+  with every linking of :data:`LINKINGS` (:mod:`tgan_aug.trackers.trackastra_predict`): trackastra's
+  own greedy (threshold 0.5 for every link: what ``Trackastra.track`` does), tgan-aug's former
+  default (greedy, 0.1 for every link), its default (greedy, 0.1, a division needs 0.5) and the ILP
+  (``--mode ilp``, needs ``tgan-aug[ilp]``); the final model also without divisions.
 
 Scores (py-ctcmetrics via :func:`tgan_aug.trackers.metrics.evaluate_tracked`): MOTA, IDF1, HOTA,
-TRA, BC(1) (division F1).
+TRA, BC(1) (division F1); for the final model also MOTA's identity switches by cause and what
+happened at the true divisions (:mod:`tgan_aug.trackers.link_errors`).
 
 Usage (from the repository root)::
 
@@ -51,13 +54,15 @@ from tgan_aug.splits import split_frames, sub_video  # noqa: E402
 METRICS = ("MOTA", "IDF1", "HOTA", "TRA", "BC(1)")
 DETECTION_SEED = 1000  # limited-data's fold 0
 
-#: linkings scored for every snapshot: name -> tracker load options
+#: linkings scored for every snapshot: name -> tracker link options
 LINKINGS: dict[str, dict[str, Any]] = {
-    "trackastra": {"threshold": 0.5, "max_distance": 256.0},  # Trackastra.track's fixed settings
-    "tgan-aug": {},  # the package defaults (tgan_aug.trackers.trackastra_predict)
+    "trackastra": {"threshold": 0.5, "division_threshold": 0.5, "max_distance": 256.0},  # Trackastra.track's fixed settings
+    "greedy 0.1 (former default)": {"threshold": 0.1, "division_threshold": 0.1},  # trackastra's greedy at 0.1
+    "greedy 0.1, division 0.5 (default)": {},  # the package defaults (tgan_aug.trackers.trackastra_predict)
+    "ilp": {"mode": "ilp"},
 }
-#: scored for the final model only: the package defaults with a tighter move limit
-FINAL_LINKINGS: dict[str, dict[str, Any]] = {"tgan-aug, max distance 64": {"max_distance": 64.0}}
+#: scored for the final model only
+FINAL_LINKINGS: dict[str, dict[str, Any]] = {"greedy_nodiv": {"mode": "greedy_nodiv"}}
 
 
 @dataclass
@@ -95,11 +100,17 @@ def split(dataset: str, max_frames: int | None):
     return train, test, per_frame_ids(test.labels, seed=DETECTION_SEED)
 
 
-def _scores(test, tracked) -> dict[str, float | None]:
+def _scores(test, tracked, *, causes: bool = False) -> dict[str, float | None]:
+    """METRICS (+ with ``causes``: py-ctcmetrics' IDSW, its causes and the outcomes at true divisions)."""
+    from tgan_aug.trackers.link_errors import division_outcomes, id_switch_causes
     from tgan_aug.trackers.metrics import evaluate_tracked
 
     s = evaluate_tracked(test.masks, tracked, metrics=("Valid", "MOTA", "IDF1", "HOTA", "TRA", "BC(1)"))
-    return {m: s.get(m) for m in METRICS}
+    out = {m: s.get(m) for m in METRICS}
+    if causes:
+        out |= {"IDSW": s.get("IDSW"), **id_switch_causes(test.masks, tracked),
+                **{f"divisions: {k}": v for k, v in division_outcomes(test.masks, tracked).items()}}
+    return out
 
 
 def _trained(model_dir: Path, steps: list[int]) -> bool:
@@ -121,7 +132,7 @@ def run_dataset(dataset: str, *, seeds: list[int], profile_name: str, profile: P
     bar = rdir / "btrack.json"
     if not bar.is_file():
         t0 = time.time()
-        scores = _scores(test, TRACKERS["btrack"].load().track(test.images, det))
+        scores = _scores(test, TRACKERS["btrack"].load().track(test.images, det), causes=True)
         bar.write_text(json.dumps({"dataset": dataset, "tracker": "btrack", "scores": scores,
                                    "track_s": round(time.time() - t0, 1)}, indent=2))
         log(f"[{dataset}] btrack: {scores}")
@@ -145,7 +156,10 @@ def run_dataset(dataset: str, *, seeds: list[int], profile_name: str, profile: P
             predictions, labels = tracker.predict(test.images, det)  # once; each linking reuses it
             linkings = LINKINGS | (FINAL_LINKINGS if step == steps[-1] else {})
             for linking, options in linkings.items():
-                points.append({"step": step, "linking": linking, "scores": _scores(test, tracker.link(predictions, labels, **options)),
+                t_link = time.time()
+                tracked = tracker.link(predictions, labels, **options)
+                points.append({"step": step, "linking": linking, "link_s": round(time.time() - t_link, 1),
+                               "scores": _scores(test, tracked, causes=step == steps[-1]),
                                "seconds": meta.get("seconds_so_far", meta.get("seconds"))})
             log(f"[{dataset} seed {seed}] step {step}: " + ", ".join(
                 f"{p['linking']} MOTA {p['scores']['MOTA']:.3f}" for p in points if p["step"] == step))
@@ -177,6 +191,37 @@ def curve(runs: list[dict], dataset: str, linking: str, metric: str) -> dict[int
     return dict(sorted(out.items()))
 
 
+def _linkings(runs: list[dict], dataset: str) -> list[str]:
+    """The linkings scored on ``dataset``, in the order the runs list them."""
+    return list(dict.fromkeys(p["linking"] for r in runs if r["dataset"] == dataset for p in r["points"]))
+
+
+#: columns of the identity-switch table (final models): MOTA's IDSW by cause, then the true divisions
+CAUSE_KEYS = ("IDSW", "wrong link", "false division", "wrong mother", "missed link", "divisions: found",
+              "divisions: mother continues", "divisions: result divisions")
+
+
+def _causes_table(bar: dict | None, runs: list[dict], dataset: str) -> list[str]:
+    """MOTA's identity switches of the final models by cause, mean over seeds (btrack: its one run)."""
+    rows = []
+    if bar and "IDSW" in bar["scores"] and bar["scores"]["IDSW"] is not None:
+        rows.append(("btrack", [bar["scores"].get(k) for k in CAUSE_KEYS]))
+    for linking in _linkings(runs, dataset):
+        finals = [max((p for p in r["points"] if p["linking"] == linking), key=lambda p: p["step"])["scores"]
+                  for r in runs if r["dataset"] == dataset and any(p["linking"] == linking for p in r["points"])]
+        finals = [f for f in finals if "IDSW" in f]
+        if finals:
+            rows.append((f"trackastra, {linking}", [float(np.mean([f[k] for f in finals])) for k in CAUSE_KEYS]))
+    if not rows:
+        return []
+    lines = ["\nIdentity switches of the final models (mean over seeds) by cause, and the true divisions: found, "
+             "missed with the mother's track continuing into one daughter (no identity switch: MOTA does not see it), "
+             "and the number of divisions the tracker called.\n",
+             "| tracker, linking | " + " | ".join(CAUSE_KEYS) + " |", "|---|" + "---|" * len(CAUSE_KEYS)]
+    lines += [f"| {name} | " + " | ".join("-" if v is None else f"{v:.0f}" for v in values) + " |" for name, values in rows]
+    return lines
+
+
 def make_table(results: Path) -> str:
     bars, runs = _load(results)
     if not runs and not bars:
@@ -190,7 +235,7 @@ def make_table(results: Path) -> str:
             s = bars[dataset]["scores"]
             lines.append("| btrack | btrack_cells.json | - | " + " | ".join(
                 "-" if s.get(m) is None else f"{s[m]:.3f}" for m in METRICS) + " |")
-        for linking in LINKINGS | FINAL_LINKINGS:
+        for linking in _linkings(runs, dataset):
             steps = sorted(curve(runs, dataset, linking, "MOTA"))
             for step in steps:
                 cells = [format_mean_sd(*mean_sd(curve(runs, dataset, linking, m).get(step, [])), missing="-")
@@ -202,6 +247,7 @@ def make_table(results: Path) -> str:
             lines.append(f"\nProfile {r0['profile']} ({r0['profile_settings']}); training "
                          f"{np.median([r['train_s'] for r in ds_runs]):.0f} s per seed (median, device {r0['device']}, "
                          f"one thread on a shared 2-core machine); seeds {sorted(r['seed'] for r in ds_runs)}.")
+        lines += _causes_table(bars.get(dataset), runs, dataset)
     return "\n".join(lines) + "\n"
 
 
@@ -215,9 +261,9 @@ def make_figures(results: Path) -> list[Path]:
     for dataset in sorted({r["dataset"] for r in runs}):
         series: dict[str, tuple[list[float], list[float]]] = {}
         xmax = 0.0
-        for linking in LINKINGS:
+        for linking in _linkings(runs, dataset):
             c = curve(runs, dataset, linking, "MOTA")
-            if not c:
+            if len(c) < 2:  # scored for the final model only
                 continue
             x = [float(k) for k in c]
             xmax = max([xmax, *x])

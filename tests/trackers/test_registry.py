@@ -41,8 +41,8 @@ def test_what_each_tracker_needs_is_checked_before_any_work():
         TRACKERS["btrack"].train([], [], "unused", ratio=0.0)
     with pytest.raises(UserError, match="'nope' is not registered; choose btrack, trackastra, deepsea"):
         get_tracker("nope")
-    with pytest.raises(UserError, match="mode 'ilp': choose greedy or greedy_nodiv"):
-        TRACKERS["trackastra"](object(), mode="ilp")
+    with pytest.raises(UserError, match="mode 'hungarian': choose greedy, greedy_nodiv, ilp"):
+        TRACKERS["trackastra"](object(), mode="hungarian")
 
 
 def test_btrack_through_the_interface_links_moving_cells():

@@ -187,6 +187,57 @@ def test_link_threshold_and_max_distance_decide_which_links_are_kept():
     assert set(link_predictions(_predictions(0.9, move=40.0), threshold=0.1, max_distance=45).edges) == {(0, 2), (1, 3)}
 
 
+def _dividing(second: float):
+    """A mother (node 0) whose successors are node 2 (probability 0.9) and node 3 (``second``); node 1, a
+    neighbour, has node 3 as its only candidate successor, at 0.15."""
+    nodes = [{"id": 0, "time": 0, "label": 1, "coords": (10.0, 10.0)}, {"id": 1, "time": 0, "label": 2, "coords": (10.0, 30.0)},
+             {"id": 2, "time": 1, "label": 1, "coords": (10.0, 8.0)}, {"id": 3, "time": 1, "label": 2, "coords": (10.0, 16.0)}]
+    return {"nodes": nodes, "weights": (((0, 2), 0.9), ((0, 3), second), ((1, 3), 0.15))}
+
+
+def test_a_second_successor_needs_the_division_threshold():
+    from tgan_aug.trackers.trackastra_predict import DIVISION_THRESHOLD, link_predictions
+
+    assert DIVISION_THRESHOLD == 0.5
+    # trackastra's greedy (one threshold for both): the mother takes node 3 at 0.35 before its neighbour's 0.15
+    assert set(link_predictions(_dividing(0.35), division_threshold=0.1).edges) == {(0, 2), (0, 3)}
+    # the default: 0.35 is too weak for a division, so node 3 continues the neighbour's track
+    assert set(link_predictions(_dividing(0.35)).edges) == {(0, 2), (1, 3)}
+    assert set(link_predictions(_dividing(0.6)).edges) == {(0, 2), (0, 3)}  # a confident division is kept
+    assert set(link_predictions(_dividing(0.6), mode="greedy_nodiv").edges) == {(0, 2), (1, 3)}
+
+
+def _crossing():
+    """Two cells a (node 0) and b (node 1) whose true successors are a' (2) and b' (3), at 0.5 each;
+    the wrong pair a -> b' is a little more probable (0.55), so greedy linking takes it first."""
+    nodes = [{"id": 0, "time": 0, "label": 1, "coords": (10.0, 10.0)}, {"id": 1, "time": 0, "label": 2, "coords": (10.0, 30.0)},
+             {"id": 2, "time": 1, "label": 1, "coords": (10.0, 12.0)}, {"id": 3, "time": 1, "label": 2, "coords": (10.0, 24.0)}]
+    return {"nodes": nodes, "weights": (((0, 2), 0.5), ((0, 3), 0.55), ((1, 3), 0.5))}
+
+
+def test_ilp_linking_solves_globally_where_greedy_goes_wrong():
+    pytest.importorskip("motile", reason="ILP linking needs the ilp extra: pip install 'tgan-aug[ilp]'")
+    from tgan_aug.trackers.trackastra_predict import link_predictions
+
+    # greedy: a -> b' first; b' is then taken, so b ends and a divides into a' and b'
+    assert set(link_predictions(_crossing(), division_threshold=0.5).edges) == {(0, 3), (0, 2)}
+    # ILP (trackastra's gt costs): two continuing tracks beat a division plus an ended track
+    assert set(link_predictions(_crossing(), mode="ilp").edges) == {(0, 2), (1, 3)}
+    # a division (0.9 + 0.6 - 0.25 split) that ends the neighbour's track (- 0.5 end) loses to 0.9 + 0.15 ...
+    assert set(link_predictions(_dividing(0.6), mode="ilp").edges) == {(0, 2), (1, 3)}
+    # ... and wins at 0.95 (1.1 against 1.05)
+    assert set(link_predictions(_dividing(0.95), mode="ilp").edges) == {(0, 2), (0, 3)}
+    assert link_predictions({"nodes": _crossing()["nodes"], "weights": ()}, mode="ilp").number_of_edges() == 0
+
+
+def test_ilp_without_its_solver_says_what_to_install(monkeypatch):
+    from tgan_aug.trackers import TRACKERS
+
+    monkeypatch.setitem(sys.modules, "motile", None)  # makes `import motile` fail
+    with pytest.raises(UserError, match=r"'motile' is not installed .*pip install 'tgan-aug\[ilp\]'"):
+        TRACKERS["trackastra"](object(), mode="ilp")
+
+
 def test_linking_options_are_checked():
     from tgan_aug.trackers import TRACKERS
 
@@ -194,3 +245,5 @@ def test_linking_options_are_checked():
         TRACKERS["trackastra"](object(), threshold=1.5)
     with pytest.raises(UserError, match="max_distance -3.0: pixels > 0"):
         TRACKERS["trackastra"](object(), max_distance=-3)
+    with pytest.raises(UserError, match=r"division_threshold 0.0: a link probability in \(0, 1\)"):
+        TRACKERS["trackastra"](object(), division_threshold=0.0)

@@ -26,6 +26,22 @@ def test_track_btrack_then_eval(ctc_dataset, tmp_path):
     assert json.loads(r.output)["MOTA"] == pytest.approx(1.0)
 
 
+def test_track_with_trackastra_and_ilp_linking(ctc_dataset, tmp_path):
+    pytest.importorskip("trackastra")
+    pytest.importorskip("motile", reason="ILP linking needs the ilp extra: pip install 'tgan-aug[ilp]'")
+    from tgan_aug.trackers.metrics import check_result_folder
+
+    runner = CliRunner()
+    model = tmp_path / "model"
+    r = runner.invoke(cli, ["train-tracker", "--real", str(ctc_dataset), "--ratio", "0", "-o", str(model), "--preset", "tiny",
+                            "--max-steps", "1", "--quiet", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["track", "--tracker", "trackastra", "--model", str(model), "--mode", "ilp", str(ctc_dataset),
+                            "-o", str(tmp_path / "RES")])
+    assert r.exit_code == 0, r.output
+    check_result_folder(tmp_path / "RES")
+
+
 def test_train_tracker_then_track_with_trackastra(ctc_dataset, tmp_path):
     pytest.importorskip("trackastra")
     runner = CliRunner()
@@ -67,7 +83,7 @@ def test_track_a_tiff_pair_with_unlinked_masks(tmp_path):
     "args, message",
     [
         (["track", "--tracker", "trackastra", "{ds}", "-o", "{tmp}/R"], "needs --model"),
-        (["track", "--tracker", "btrack", "{ds}", "-o", "{tmp}/R", "--threshold", "0.2"], "--threshold and --max-distance are for --tracker trackastra"),
+        (["track", "--tracker", "btrack", "{ds}", "-o", "{tmp}/R", "--threshold", "0.2"], "--threshold and --division-threshold and --max-distance are for --tracker trackastra"),
         (["train-tracker", "--real", "{ds}", "--ratio", "0.5", "-o", "{tmp}/m"], "no --synthetic data was given"),
         (["eval-tracking", "--gt", "{tmp}", "--res", "{tmp}"], "no TRA/man_track.txt"),
     ],

@@ -25,13 +25,17 @@ from tgan_aug.text import plural
                    "trackers/configs folder).")
 @click.option("--search-radius", type=click.FloatRange(min=0, min_open=True), default=None,
               help="btrack: largest move between frames, pixels (default: from the config, 50).")
-@click.option("--mode", type=click.Choice(["greedy", "greedy_nodiv"]), default="greedy", show_default=True,
+@click.option("--mode", type=click.Choice(["greedy", "greedy_nodiv", "ilp"]), default="greedy", show_default=True,
               help="trackastra: how cells are linked from frame to frame. greedy: best matches first, a cell may "
                    "divide into two; greedy_nodiv: the same but never a division (for cells that do not divide "
-                   "in the movie). Neither needs an extra solver.")
+                   "in the movie); ilp: trackastra's global optimisation (best on bacteria-phc; needs "
+                   "pip install 'tgan-aug[ilp]'; about a minute per few thousand cells).")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
-              help="trackastra: smallest predicted link probability that links two cells (default: 0.1; "
+              help="trackastra greedy modes: smallest predicted link probability that links two cells (default: 0.1; "
                    "trackastra's own track() uses 0.5, which leaves many cells of crowded frames unlinked).")
+@click.option("--division-threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="trackastra greedy mode: smallest probability of a cell's second successor, a division "
+                   "(default: 0.5; lower values call more divisions, many of them false).")
 @click.option("--max-distance", type=click.FloatRange(min=0, min_open=True), default=None,
               help="trackastra: largest move between frames, pixels (default: 256, trackastra's).")
 @click.option("--crop-size", type=click.IntRange(16), default=None,
@@ -47,8 +51,8 @@ from tgan_aug.text import plural
 @quiet_option
 @device_option
 @overwrite_option
-def track(data, out_dir, tracker, model, config, search_radius, mode, threshold, max_distance, crop_size, invert, sequence,
-          detections, quiet, device, overwrite):
+def track(data, out_dir, tracker, model, config, search_radius, mode, threshold, division_threshold, max_distance, crop_size,
+          invert, sequence, detections, quiet, device, overwrite):
     """Track the cells of DATA (images + per-frame masks) and write CTC result folders.
 
     DATA: IMAGES.tif:MASKS.tif (masks may be any per-frame segmentation), a CTC dataset folder
@@ -59,6 +63,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, threshold,
     Example:
       tgan-aug track --tracker btrack data/bacteria-phc -o RES
       tgan-aug track --tracker trackastra --model runs/ta data/movie.tif:data/seg.tif -o RES
+      tgan-aug track --tracker trackastra --model runs/ta --mode ilp data/bacteria-phc -o RES_ilp
       tgan-aug track --tracker deepsea data/PhC-C2DL-PSC -o RES_deepsea
       tgan-aug segment data/bacteria-phc/01 -o SEG && tgan-aug track data/bacteria-phc/01 --detections SEG -o RES
       tgan-aug eval-tracking --gt data/bacteria-phc/01_GT --res RES
@@ -73,7 +78,8 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, threshold,
     if kind.model == "none" and model is not None:
         takers = " or ".join(n for n, t in TRACKERS.items() if t.model != "none")
         raise UserError(f"--model is for --tracker {takers}; {tracker} takes --config JSON")
-    given = dict(config=config, search_radius=search_radius, threshold=threshold, max_distance=max_distance, crop_size=crop_size,
+    given = dict(config=config, search_radius=search_radius, threshold=threshold, division_threshold=division_threshold,
+                 max_distance=max_distance, crop_size=crop_size,
                  invert={None: None, "auto": "auto", "yes": True, "no": False}[invert])
     options = _checked_options(tracker, given, "track_options")
     if "mode" in kind.track_options:

@@ -178,32 +178,40 @@ def import_trackastra() -> None:
 
 
 class _Trackastra(Tracker):
-    """trackastra (a transformer over detections), trained with tgan-aug's plain-PyTorch loop; greedy
-    linking (:func:`tgan_aug.trackers.trackastra_predict.link_predictions`)."""
+    """trackastra (a transformer over detections), trained with tgan-aug's plain-PyTorch loop; greedy or
+    ILP linking (:func:`tgan_aug.trackers.trackastra_predict.link_predictions`)."""
 
     name = "trackastra"
     model = "required"
-    track_options = ("mode", "threshold", "max_distance")
+    track_options = ("mode", "threshold", "division_threshold", "max_distance")
     train_options = ("epochs", "max_steps", "window", "batch_size", "lr", "samples_per_epoch", "augment", "object_weighting",
                      "snapshot_steps")
     trainable = True
 
-    def __init__(self, model, *, mode: Literal["greedy", "greedy_nodiv"] = "greedy", threshold: float | None = None,
-                 max_distance: float | None = None):
-        from tgan_aug.trackers.trackastra_predict import LINK_THRESHOLD, MAX_DISTANCE
+    def __init__(self, model, *, mode: Literal["greedy", "greedy_nodiv", "ilp"] = "greedy", threshold: float | None = None,
+                 division_threshold: float | None = None, max_distance: float | None = None):
+        from tgan_aug.trackers.trackastra_predict import DIVISION_THRESHOLD, LINK_MODES, LINK_THRESHOLD, MAX_DISTANCE
 
-        if mode not in ("greedy", "greedy_nodiv"):
-            raise UserError(f"mode {mode!r}: choose greedy or greedy_nodiv")
+        if mode not in LINK_MODES:
+            raise UserError(f"mode {mode!r}: choose {', '.join(LINK_MODES)}")
+        if mode == "ilp":  # before any work: the solver is an optional extra
+            from tgan_aug.errors import require
+
+            require("motile", "ilp")
         threshold = LINK_THRESHOLD if threshold is None else float(threshold)
+        division_threshold = DIVISION_THRESHOLD if division_threshold is None else float(division_threshold)
         max_distance = MAX_DISTANCE if max_distance is None else float(max_distance)
-        if not 0 < threshold < 1:
-            raise UserError(f"threshold {threshold}: a link probability in (0, 1), e.g. {LINK_THRESHOLD}")
+        for name, value, default in (("threshold", threshold, LINK_THRESHOLD),
+                                     ("division_threshold", division_threshold, DIVISION_THRESHOLD)):
+            if not 0 < value < 1:
+                raise UserError(f"{name} {value}: a link probability in (0, 1), e.g. {default}")
         if max_distance <= 0:
             raise UserError(f"max_distance {max_distance}: pixels > 0, e.g. {MAX_DISTANCE:g}")
-        self.model_, self.mode, self.threshold, self.max_distance = model, mode, threshold, max_distance
+        self.model_, self.mode, self.max_distance = model, mode, max_distance
+        self.threshold, self.division_threshold = threshold, division_threshold
 
     @classmethod
-    def _load(cls, model, *, device, mode="greedy", threshold=None, max_distance=None):
+    def _load(cls, model, *, device, mode="greedy", threshold=None, division_threshold=None, max_distance=None):
         from tgan_aug.errors import require
 
         require("trackastra", "trackers")
@@ -216,7 +224,7 @@ class _Trackastra(Tracker):
 
         with _root_logger_kept():
             loaded = Trackastra.from_folder(folder, device=device)
-        return cls(loaded, mode=mode, threshold=threshold, max_distance=max_distance)
+        return cls(loaded, mode=mode, threshold=threshold, division_threshold=division_threshold, max_distance=max_distance)
 
     def predict(self, images, masks, *, progress=False) -> tuple[dict[str, Any], np.ndarray]:
         """trackastra's association probabilities for the detections ``masks`` (T, Y, X), before linking.
@@ -234,15 +242,19 @@ class _Trackastra(Tracker):
         return predictions, labels
 
     def link(self, predictions: dict[str, Any], labels: np.ndarray, *, mode: str | None = None,
-             threshold: float | None = None, max_distance: float | None = None) -> TrackedMasks:
+             threshold: float | None = None, division_threshold: float | None = None,
+             max_distance: float | None = None) -> TrackedMasks:
         """Tracks from :meth:`predict`'s output; settings default to this tracker's."""
         from tgan_aug.trackers.ctc_results import links_to_tracked
         from tgan_aug.trackers.trackastra_predict import link_predictions
 
+        def setting(value, own):
+            return own if value is None else value
+
         with _root_logger_kept():
-            graph = link_predictions(predictions, mode=mode or self.mode,
-                                     threshold=self.threshold if threshold is None else threshold,
-                                     max_distance=self.max_distance if max_distance is None else max_distance)
+            graph = link_predictions(predictions, mode=setting(mode, self.mode), threshold=setting(threshold, self.threshold),
+                                     division_threshold=setting(division_threshold, self.division_threshold),
+                                     max_distance=setting(max_distance, self.max_distance))
         links = []
         for u, v in graph.edges:
             a, b = graph.nodes[u], graph.nodes[v]
