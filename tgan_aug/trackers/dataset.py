@@ -439,6 +439,38 @@ def _quiet_ctcdata(root: Path, **kwargs: Any):
         return CTCData(root=str(root), **kwargs)
 
 
+def seed_random_states(obj: Any, seed: Sequence[int]) -> int:
+    """Give every ``numpy.random.RandomState`` held by ``obj`` (a trackastra ``CTCData``: its
+    cropper and augmentation pipelines, searched through attributes, lists and tuples) a seeded
+    state, the k-th found ``RandomState([*seed, k])``. trackastra creates them unseeded, so its
+    augmentations (``augment`` >= 1) differed from run to run whatever the training seed.
+    Returns how many were seeded.
+    """
+    found: list[tuple[Any, str | int]] = []
+    seen: set[int] = set()
+
+    def visit(o: Any) -> None:
+        if id(o) in seen or isinstance(o, (np.ndarray, str, bytes, int, float, Path)) or o is None:
+            return
+        seen.add(id(o))
+        items = list(enumerate(o)) if isinstance(o, (list, tuple)) else list(vars(o).items()) if hasattr(o, "__dict__") else []
+        for key, value in items:
+            if isinstance(value, np.random.RandomState):
+                found.append((o, key))
+            elif isinstance(o, (list, tuple)) or type(value).__module__.startswith("trackastra") or isinstance(value, (list, tuple)):
+                visit(value)
+
+    for name in ("augmenter", "cropper"):
+        visit(getattr(obj, name, None))
+    for k, (owner, key) in enumerate(found):
+        state = np.random.RandomState([*map(int, seed), k])
+        if isinstance(owner, list):
+            owner[key] = state
+        else:
+            setattr(owner, key, state)
+    return len(found)
+
+
 def trackastra_training_data(
     real: Sequence[Source] = (),
     synthetic: Sequence[Source] = (),
@@ -468,5 +500,7 @@ def trackastra_training_data(
     kwargs = dict(ndim=2, detection_folders=["TRA"], window_size=window, features=features, augment=augment)
     real_ds = [factory(p, **kwargs) for p in export_ctc_sources(real, workdir, what="--real", min_frames=window)]
     syn_ds = [factory(p, **kwargs) for p in export_ctc_sources(synthetic, workdir, what="--synthetic", min_frames=window)]
+    for k, ds in enumerate(real_ds + syn_ds):  # trackastra's augmentations draw from unseeded RandomStates
+        seed_random_states(ds, (seed, k))
     return RatioMixture(real_ds, syn_ds, ratio=ratio, samples_per_epoch=samples_per_epoch, seed=seed,
                         object_weighting=object_weighting)
