@@ -309,19 +309,20 @@ def make_table(results: Path) -> str:
     lines: list[str] = []
     for d in sorted({r["dataset"] for r in recs}):
         rd = [r for r in recs if r["dataset"] == d]
-        conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rd)]
-        folds = sorted({r["fold"] for r in rd})
-        seeds = sorted({r["seed"] for r in rd})
         for t in sorted({t for r in rd for t in r["tracking"]}):
+            rt = [r for r in rd if t in r["tracking"]]  # the records this tracker linked (SEG included)
+            conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rt)]
+            folds = sorted({r["fold"] for r in rt})
+            seeds = sorted({r["seed"] for r in rt})
             lines.append(f"## {d}, segmenter + {t}\n")
             lines.append(f"Mean ± sd over folds (folds {folds}; each fold = mean over seeds {seeds}); "
                          "last column: sd over seeds of SEG / TRA (pooled within folds).\n")
             lines.append("| condition | " + " | ".join(METRICS) + " | seed sd SEG / TRA |")
             lines.append("|---|" + "---|" * (len(METRICS) + 1))
-            fm = {(c, m): fold_means(rd, t, c, m) for c in conds for m in METRICS}
+            fm = {(c, m): fold_means(rt, t, c, m) for c in conds for m in METRICS}
             for c in conds:
                 cells = [format_mean_sd(*mean_sd(list(fm[c, m].values())), missing="-") for m in METRICS]
-                sds = " / ".join(f"{seed_sd(rd, t, c, m):.3f}" if np.isfinite(seed_sd(rd, t, c, m)) else "-"
+                sds = " / ".join(f"{seed_sd(rt, t, c, m):.3f}" if np.isfinite(seed_sd(rt, t, c, m)) else "-"
                                  for m in ("SEG", "TRA"))
                 lines.append(f"| {c} | " + " | ".join(cells) + f" | {sds} |")
             if "limited" in conds:
