@@ -200,24 +200,24 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
                 f"trackers {missing} not added (delete {out_json.name} to redo the condition)")
             records.append(old)
             continue
-        if cond == ZERO_SHOT:
-            mark_step_done(model_dir / "done.json", {"seconds": 0.0, "init": "deepsea/trained_models/segmentation.pth"})
-        elif not step_done(model_dir / "done.json"):
-            real, syn, ratio = training_data(cond, split, synthetic, profile.ratio)
-            fit = fit_segmenter(real, syn, model_dir, ratio=ratio, config=config, seed=seed, device=device,
-                                overwrite=True, progress=False)
-            mark_step_done(model_dir / "done.json", {"seconds": fit["seconds"], "loss_first": fit["history"][0],
-                                                     "loss_last": fit["history"][-1]})
-        train_info = json.loads((model_dir / "done.json").read_text())
-        seg = (Segmenter.from_pretrained(scale=spec.seg_scale, device=device) if cond == ZERO_SHOT
-               else Segmenter.from_folder(model_dir, device=device))
-        t0 = time.time()
-        if pred_file.is_file():  # segmented before (a tracker is being added): the same detections
-            pred = np.load(pred_file)["labels"]
+        if old is not None and pred_file.is_file():  # a tracker is being added: the same detections
+            pred, seg_info, t_segment = np.load(pred_file)["labels"], old["segmenter"], old["timings"]["segment_s"]
         else:
+            if cond == ZERO_SHOT:
+                mark_step_done(model_dir / "done.json", {"seconds": 0.0, "init": "deepsea/trained_models/segmentation.pth"})
+            elif not step_done(model_dir / "done.json"):
+                real, syn, ratio = training_data(cond, split, synthetic, profile.ratio)
+                fit = fit_segmenter(real, syn, model_dir, ratio=ratio, config=config, seed=seed, device=device,
+                                    overwrite=True, progress=False)
+                mark_step_done(model_dir / "done.json", {"seconds": fit["seconds"], "loss_first": fit["history"][0],
+                                                         "loss_last": fit["history"][-1]})
+            seg = (Segmenter.from_pretrained(scale=spec.seg_scale, device=device) if cond == ZERO_SHOT
+                   else Segmenter.from_folder(model_dir, device=device))
+            t0 = time.time()
             pred = seg.segment(test.images)
             save_prediction(pred_file, pred)
-        t_segment = time.time() - t0 if old is None else old["timings"]["segment_s"]
+            t_segment = time.time() - t0
+            seg_info = {"invert": seg.invert, "scale": seg.scale, **json.loads((model_dir / "done.json").read_text())}
         tracking, track_s = ({}, {}) if old is None else (old["tracking"], old["timings"]["track_s"])
         for name in missing:
             t0 = time.time()
@@ -227,9 +227,9 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
         segmentation = segmentation_scores(test.labels, pred) if old is None else old["segmentation"]
         rec = {"dataset": dataset, "fold": fold, "seed": s, "segmenter_seed": seed, "condition": cond,
                "profile": profile_name, "profile_settings": dataclasses.asdict(profile), "device": device,
-               "segmenter": {"invert": seg.invert, "scale": seg.scale, **train_info},
+               "segmenter": seg_info,
                "segmentation": segmentation, "tracking": tracking,
-               "timings": {"train_s": round(train_info["seconds"], 1), "segment_s": round(t_segment, 1),
+               "timings": {"train_s": round(seg_info["seconds"], 1), "segment_s": round(t_segment, 1),
                            "track_s": track_s, **fold_timings},
                "data": data_info}
         tmp = out_json.with_suffix(".json.partial")
@@ -238,7 +238,7 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
         records.append(rec)
         scores = "  ".join(f"{t} TRA {tracking[t].get('TRA')} MOTA {tracking[t].get('MOTA')}" for t in missing)
         log(f"[{dataset} fold {fold}] {cond} seed {s}: SEG {segmentation['SEG']:.3f} F1 {segmentation['F1']:.3f} | "
-            f"{scores} (train {train_info['seconds']:.0f} s, segment {t_segment:.0f} s)")
+            f"{scores} (train {seg_info['seconds']:.0f} s, segment {t_segment:.0f} s)")
     log(f"[{dataset} fold {fold}] done in {time.time() - t_start:.0f} s")
     return records
 
