@@ -41,6 +41,7 @@ if str(REPO) not in sys.path:  # this checkout's tgan_aug, also when another one
 from tgan_aug.experiment import format_mean_sd, mean_sd  # noqa: E402
 from tgan_aug.metrics.registry import metric_spec  # noqa: E402
 from tgan_aug.preview import to_uint8  # noqa: E402
+from tgan_aug.render.engine import DEFAULT_TRACK_SMOOTHING  # noqa: E402
 from tgan_aug.render.video import render_video  # noqa: E402
 
 TRAIN_FRACTION = 0.7
@@ -104,6 +105,7 @@ SUPERRES_VARIANTS: dict[str, list[str]] = {
 #: rendering variants: method name -> (low-res variant whose models render, ``render_video`` options)
 RENDER_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "full-nomatch": ("full", {"intensity_match": "none"}),  # the generator's raw intensities
+    "full-nosmooth": ("full", {"track_smoothing": 0.0}),  # no track smoothing (render --track-smoothing 0)
 }
 
 
@@ -540,10 +542,11 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     ckpt = None if task["method"] == "painter" else merged_checkpoint(task["dataset"], variant, task["seed"], scale)
     from tgan_aug.baselines.painter import PAINTER_VERSION
 
+    render_settings = None if ckpt is None else {"track_smoothing": DEFAULT_TRACK_SMOOTHING, **render_opts}
     if (cache.is_file() and (not task.get("keep_frames") or frames_file.is_file())):
         cached = json.loads(cache.read_text(encoding="utf-8"))
-        if ckpt is not None and cache.stat().st_mtime > ckpt.stat().st_mtime:
-            return cached  # same checkpoint, same evaluation: reuse
+        if ckpt is not None and cache.stat().st_mtime > ckpt.stat().st_mtime and cached.get("render") == render_settings:
+            return cached  # same checkpoint, same rendering options, same evaluation: reuse
         if ckpt is None and cached.get("painter_version") == PAINTER_VERSION:
             return cached  # same painter, same evaluation: reuse
     if ckpt is None:
@@ -557,6 +560,8 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     out = {"task": {k: v for k, v in task.items() if k not in ("scale",)}, "metrics": metrics, "seconds": time.time() - t0}
     if ckpt is None:
         out["painter_version"] = PAINTER_VERSION
+    else:
+        out["render"] = render_settings
     save_json(cache, out)
     return out
 

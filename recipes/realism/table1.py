@@ -11,6 +11,8 @@ DeepSea features, temporal and intensity statistics).
     python recipes/realism/table1.py --scale cpu --methods full,painter   # tGAN vs painter only (~25 min)
     python recipes/realism/table1.py --scale cpu --methods full,full-nomatch,painter --datasets bacteria
         # + the tGAN without intensity matching (render --intensity-match none), the same models
+    python recipes/realism/table1.py --scale cpu --methods full,full-nosmooth,painter --no-train
+        # + the tGAN without track smoothing (render --track-smoothing 0), the same models
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ if __package__ in (None, ""):  # run as a script: import the recipes package of 
 from recipes.realism import common as C  # noqa: E402
 
 DATASETS = ["psc", "bacteria"]
-METHODS = [("full", "tGAN (small)"), ("full-nomatch", "tGAN, no intensity match"), ("perframe", "per-frame generator"),
+METHODS = [("full", "tGAN (small)"), ("full-nomatch", "tGAN, no intensity match"),
+           ("full-nosmooth", "tGAN, no track smoothing"), ("perframe", "per-frame generator"),
            ("painter", "painter")]
 
 

@@ -125,18 +125,19 @@ def _frames(renderer, lab, seed=3):
 def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factory, tiny_ckpt_factory):
     """temporal="per-frame" (default): frame t is what frame 0 of a sequence starting at mask t would
     be (same seed: same style and noise), so earlier masks cannot change it; "autoregressive" feeds
-    masks t-1.. and the previous frame: moving the cells of frames 0-1 changes frame 2."""
+    masks t-1.. and the previous frame: moving the cells of frames 0-1 changes frame 2. (Track
+    smoothing, off here, is what ties a cell's brightness to its earlier frames: test_track_smoothing.py.)"""
     ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
     lab = tracked_factory(frames=4).labels
     moved = lab.copy()
     moved[:2] = np.roll(lab[:2], 6, axis=2)
-    per_frame = Renderer.from_checkpoint(ckpt)
+    per_frame = Renderer.from_checkpoint(ckpt, track_smoothing=0.0)
     assert per_frame.temporal == "per-frame"
     a, b = _frames(per_frame, lab), _frames(per_frame, moved)
     np.testing.assert_allclose(a[2:], b[2:], atol=1e-6)
     assert np.abs(a[:2] - b[:2]).max() > 1e-3
     np.testing.assert_allclose(_frames(per_frame, lab[2:3]), a[2:3], atol=1e-6)
-    auto = Renderer.from_checkpoint(ckpt, temporal="autoregressive")
+    auto = Renderer.from_checkpoint(ckpt, temporal="autoregressive", track_smoothing=0.0)
     assert np.abs(_frames(auto, lab)[2] - _frames(auto, moved)[2]).max() > 1e-3
 
 

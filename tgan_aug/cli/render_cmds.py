@@ -53,12 +53,16 @@ def model_checkpoint(model: str | None, checkpoint: str | None, *, renderer: str
               help="tgan only. training: map each sequence's intensities (one monotone map per sequence, fitted on 8 of "
                    "its frames) onto the training data's intensity quantiles stored in the checkpoint; auto: that when the "
                    "checkpoint stores them, else none; none: the generator's raw output (README 'Intensity matching').")
+@click.option("--track-smoothing", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
+              help="tgan only. Weight (beta, 0..1) of a cell's earlier brightness in the moving average its mean "
+                   "intensity follows along its track: steadier cells, texture kept; 0 = off. Default 0.3 "
+                   "(README 'Track smoothing').")
 @quiet_option
 @seed_option
 @device_option
 @overwrite_option
 def render(masks, output, renderer, fit, model, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision,
-           temporal, intensity_match, quiet, seed, device, overwrite):
+           temporal, intensity_match, track_smoothing, quiet, seed, device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
     Labels and lineage pass through unchanged; images get the training (or fitted) data's dtype and range.
@@ -78,7 +82,7 @@ def render(masks, output, renderer, fit, model, checkpoint, background, shard, c
     checkpoint = model_checkpoint(model, checkpoint, renderer=renderer)
     names = run(masks, output, renderer=renderer, checkpoint=checkpoint, fit=fit, background=background, seed=seed, device=device, shard=shard,
                 ctc=ctc, overwrite=overwrite, batch=batch, frame_batch=frame_batch, precision=precision,
-                temporal=temporal, intensity_match=intensity_match,
+                temporal=temporal, intensity_match=intensity_match, track_smoothing=track_smoothing,
                 command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
                 progress=not quiet)
     click.echo(f"rendered {plural(len(names), 'sequence')} into {output}" + (f" and {ctc}" if ctc else ""))

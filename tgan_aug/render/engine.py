@@ -28,6 +28,9 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   data's intensity quantiles, each sequence's frames go through ONE monotone map onto them, fitted
   before its first frame on ``CALIBRATION_FRAMES`` evenly spaced frames rendered per frame
   (:mod:`tgan_aug.render.intensity`; costs those extra frames per sequence);
+- track smoothing (``Renderer.track_smoothing``, beta, default ``DEFAULT_TRACK_SMOOTHING``): after the map,
+  each cell's mean intensity follows a moving average along its track
+  (:mod:`tgan_aug.render.track_smoothing`; causal, the cells' texture and the background unchanged);
 - frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
 
 Reproducibility: the same seed, checkpoint, options and CPU thread count give bit-identical
@@ -67,6 +70,7 @@ from tgan_aug.render.intensity import (
     resolve_match,
     target_quantiles,
 )
+from tgan_aug.render.track_smoothing import TrackState, check_beta, smooth_frame
 from tgan_aug.render.shard import sequence_seed
 from tgan_aug.validation import validate_video
 
@@ -76,6 +80,8 @@ Precision = Literal["auto", "fp32", "bf16"]
 #: what the low-res generator sees of earlier frames (see the module docstring)
 Temporal = Literal["per-frame", "autoregressive"]
 TEMPORAL_MODES: tuple[str, ...] = ("per-frame", "autoregressive")  # the first is the default
+#: beta of track smoothing (:mod:`tgan_aug.render.track_smoothing`): weight of a cell's earlier brightness
+DEFAULT_TRACK_SMOOTHING = 0.3
 
 
 @dataclass
@@ -96,8 +102,10 @@ class Renderer:
     info: dict[str, Any] = field(default_factory=dict)
     temporal: Temporal = "per-frame"
     intensity_match: IntensityMatch = "auto"
+    track_smoothing: float = DEFAULT_TRACK_SMOOTHING
 
     def __post_init__(self) -> None:
+        self.track_smoothing = check_beta(self.track_smoothing)
         if self.temporal not in TEMPORAL_MODES:
             raise UserError(f"--temporal {self.temporal!r}: choose one of {', '.join(TEMPORAL_MODES)}")
         self.matches_intensity = resolve_match(self.intensity_match, self.stats, source=f"--checkpoint {self.checkpoint}")
@@ -110,7 +118,8 @@ class Renderer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu",
                         channels_last: bool = True, temporal: Temporal = "per-frame",
-                        intensity_match: IntensityMatch = "auto") -> "Renderer":
+                        intensity_match: IntensityMatch = "auto",
+                        track_smoothing: float = DEFAULT_TRACK_SMOOTHING) -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
 
         temporal: "per-frame" (default: every frame from its own mask, no flicker from the masks'
@@ -120,6 +129,9 @@ class Renderer:
         intensity_match: "auto" (default: map each sequence's intensities onto the training data's
         quantiles when the checkpoint stores them), "training" (the same, and a :class:`UserError`
         for a checkpoint without them) or "none"; see :mod:`tgan_aug.render.intensity`.
+
+        track_smoothing: beta in [0, 1) of the moving average each cell's mean intensity follows
+        along its track (0 = off); see :mod:`tgan_aug.render.track_smoothing`.
 
         channels_last: keep the generators' weights (and so their activations) in NHWC memory
         layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
@@ -153,7 +165,8 @@ class Renderer:
                for k, v in ckpt["data"].get("backgrounds", {}).items()}
         info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
                 "preset": cfg.preset, "source": ckpt["data"].get("source", "")}
-        return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal, intensity_match)
+        return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal, intensity_match,
+                   track_smoothing)
 
     @property
     def multiple(self) -> int:
@@ -251,6 +264,7 @@ def render_frames(
             for i in range(B):
                 ks = len(cal[i])
                 maps[i] = fit_quantile_map(super_res(i, lr_cal[i, :ks], [p[i] for p in picks[:ks]]), target)
+        tracks = [TrackState() for _ in range(B)]  # per sequence: the tracks' smoothed brightness
         for t0 in range(0, T, frame_batch):
             k = min(frame_batch, T - t0)
             chunk = []
@@ -266,7 +280,12 @@ def render_frames(
                     outs.append(np.zeros((0, H, W), np.float32))
                     continue
                 out = super_res(i, lr[i, :k_i], list(range(t0, t0 + k_i)))
-                outs.append(out if maps[i] is None else apply_quantile_map(out, *maps[i]))
+                if maps[i] is not None:
+                    out = apply_quantile_map(out, *maps[i])
+                if renderer.track_smoothing > 0:
+                    out = np.stack([smooth_frame(out[j], labels[i][t0 + j], tracks[i], renderer.track_smoothing)
+                                    for j in range(k_i)])
+                outs.append(out)
             yield t0, outs
 
 
@@ -329,7 +348,7 @@ def render_to_store(
                         "seed": int(seed), "sequence_seed": int(s), "sequence": name,
                         "checkpoint": renderer.checkpoint, "checkpoint_sha256": renderer.sha256,
                         "background": desc, "precision": precision, "temporal": renderer.temporal,
-                        "intensity_match": renderer.intensity_desc,
+                        "intensity_match": renderer.intensity_desc, "track_smoothing": renderer.track_smoothing,
                         # CPU float sums are split across threads: the thread count is part of the recipe
                         "torch_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
                     }

@@ -29,6 +29,7 @@ def render(
     precision: str = "auto",
     temporal: str = "per-frame",
     intensity_match: str = "auto",
+    track_smoothing: float | None = None,
     command: str = "tgan-aug render",
     progress: bool = False,
 ) -> list[str]:
@@ -37,8 +38,9 @@ def render(
     renderer: "tgan" (the generator pair of ``checkpoint``) or "painter" (the non-learned painter of ``fit``).
     checkpoint: merged checkpoint (None = the shipped pretrained model); tgan only.
     fit: painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a saved fit (.npz).
-    background, batch, frame_batch, precision, temporal, intensity_match, device: tgan only (the painter
-        paints its fitted background on the CPU; ``frame_batch`` is its store write size).
+    background, batch, frame_batch, precision, temporal, intensity_match, track_smoothing (None = the
+        default), device: tgan only (the painter paints its fitted background on the CPU; ``frame_batch``
+        is its store write size).
     shard: "K/N" renders every N-th sequence (sorted by name) from K; all shards may write to one store.
     ctc: also export each rendered sequence as a CTC folder here (sequence numbers 01, 02, ... follow
         the sorted order of all sequences, so shards do not collide).
@@ -61,6 +63,8 @@ def render(
             raise UserError("--temporal is for --renderer tgan; the painter paints every frame on its own")
         if intensity_match != "auto":
             raise UserError("--intensity-match is for --renderer tgan; the painter paints the intensities it fitted")
+        if track_smoothing is not None:
+            raise UserError("--track-smoothing is for --renderer tgan; the painter paints every cell's brightness from its fit")
         from tgan_aug.render.painter import painter_fit
 
         params, fit_info = painter_fit(fit)
@@ -68,14 +72,15 @@ def render(
         if fit is not None:
             raise UserError("--fit is for --renderer painter; add --renderer painter (or drop --fit to render with the tGAN)")
         from tgan_aug.device import resolve_device
-        from tgan_aug.render.engine import Renderer
+        from tgan_aug.render.engine import DEFAULT_TRACK_SMOOTHING, Renderer
 
         if checkpoint is None:
             from tgan_aug.pretrained import pretrained_path
 
             checkpoint = pretrained_path()
         model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device), temporal=temporal,
-                                         intensity_match=intensity_match)
+                                         intensity_match=intensity_match,
+                                         track_smoothing=DEFAULT_TRACK_SMOOTHING if track_smoothing is None else track_smoothing)
     items = load_tracked(masks, images=False)
     if not items:
         raise UserError(f"MASKS {masks}: no sequences found")

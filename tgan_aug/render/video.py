@@ -18,7 +18,7 @@ __all__ = ["render_video", "render_items"]
 
 def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, device: str = "cpu",
                  background: np.ndarray | None = None, name: str = "seq", temporal: str = "per-frame",
-                 intensity_match: str = "auto") -> TrackedVideo:
+                 intensity_match: str = "auto", track_smoothing: float | None = None) -> TrackedVideo:
     """Render one mask sequence in memory; returns a TrackedVideo in the training data's dtype and range.
 
     masks: labels (T, Y, X) uint16 + lineage (unchanged in the result). seed, name: the sequence's
@@ -26,12 +26,16 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
     float32 in [-1, 1] (default: the checkpoint's training background, centre crop, as
     ``tgan-aug render --background auto``). temporal: as ``tgan-aug render --temporal``
     (:class:`~tgan_aug.render.engine.Renderer`). intensity_match: as ``tgan-aug render --intensity-match``
-    ("auto" | "training" | "none", :mod:`tgan_aug.render.intensity`). Rendered in fp32 whatever the device.
+    ("auto" | "training" | "none", :mod:`tgan_aug.render.intensity`). track_smoothing: as ``tgan-aug
+    render --track-smoothing`` (None = the default, :mod:`tgan_aug.render.track_smoothing`).
+    Rendered in fp32 whatever the device.
     """
     from tgan_aug.render.backgrounds import choose_background, fit_background
-    from tgan_aug.render.engine import Renderer, render_frames, sequence_seed
+    from tgan_aug.render.engine import DEFAULT_TRACK_SMOOTHING, Renderer, render_frames, sequence_seed
 
-    r = Renderer.from_checkpoint(checkpoint, device=device, temporal=temporal, intensity_match=intensity_match)
+    beta = DEFAULT_TRACK_SMOOTHING if track_smoothing is None else track_smoothing
+    r = Renderer.from_checkpoint(checkpoint, device=device, temporal=temporal, intensity_match=intensity_match,
+                                 track_smoothing=beta)
     size = tuple(masks.labels.shape[1:])
     s = sequence_seed(seed, name)
     if background is None:
@@ -42,7 +46,7 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
     images = r.stats.denormalise(np.concatenate(frames))
     return TrackedVideo(masks, images, intensity_range=tuple(r.stats.intensity_range),
                         provenance={"checkpoint": str(checkpoint), "seed": seed, "temporal": temporal,
-                                    "intensity_match": r.intensity_desc})
+                                    "intensity_match": r.intensity_desc, "track_smoothing": r.track_smoothing})
 
 
 def render_items(checkpoint: str | Path, items: list[tuple[str, Any]], store: str | Path, *, seed: int,
