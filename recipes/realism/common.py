@@ -41,7 +41,6 @@ if str(REPO) not in sys.path:  # this checkout's tgan_aug, also when another one
 from tgan_aug.experiment import format_mean_sd, mean_sd  # noqa: E402
 from tgan_aug.metrics.registry import metric_spec  # noqa: E402
 from tgan_aug.preview import to_uint8  # noqa: E402
-from tgan_aug.render.engine import DEFAULT_TRACK_SMOOTHING  # noqa: E402
 from tgan_aug.render.video import render_video  # noqa: E402
 
 TRAIN_FRACTION = 0.7
@@ -175,14 +174,13 @@ def start_recipe(doc: str, argv: list[str] | None, jobs, add_args=None):
     return args, scale, timer, runs
 
 
-def compute_line(runs: dict[str, Any], results: list[dict[str, Any]], parallel: int) -> str:
-    """One Markdown line with the compute behind a table: training process time of its runs (as
-    measured when they were trained, also when reused now) and rendering + evaluation time."""
+def compute_line(runs: dict[str, Any], results: list[dict[str, Any]]) -> str:
+    """One Markdown line with the compute behind a table: the training runs' wall clock as measured
+    when each was trained (also when reused now; one thread each) and rendering + evaluation time."""
     train = sum((v.get("seconds") or 0.0) for v in runs.values())
     ev = sum((r.get("seconds") or 0.0) for r in results)
-    return (f"Compute: {len(runs)} training runs, {train / 60:.0f} min of process time in all (one thread each, "
-            f"{parallel} at a time: ~{train / 60 / max(parallel, 1):.0f} min wall); rendering + evaluation "
-            f"{ev / 60:.1f} min of process time.")
+    return (f"Compute: {len(runs)} training runs, {train / 60:.0f} min of wall clock in all, as measured when each "
+            f"was trained (one thread each; the runs' wall_seconds.txt); rendering + evaluation {ev / 60:.1f} min.")
 
 
 def write_markdown(stem: str, scale: Scale, lines: list[str]) -> Path:
@@ -542,7 +540,7 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     ckpt = None if task["method"] == "painter" else merged_checkpoint(task["dataset"], variant, task["seed"], scale)
     from tgan_aug.baselines.painter import PAINTER_VERSION
 
-    render_settings = None if ckpt is None else {"track_smoothing": DEFAULT_TRACK_SMOOTHING, **render_opts}
+    render_settings = None if ckpt is None else {"track_smoothing": "default", **render_opts}
     if (cache.is_file() and (not task.get("keep_frames") or frames_file.is_file())):
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if ckpt is not None and cache.stat().st_mtime > ckpt.stat().st_mtime and cached.get("render") == render_settings:

@@ -122,7 +122,7 @@ def write_report(out: dict, scale: C.Scale, data_root: str) -> None:
         png = C.montage(rows, C.RESULTS / name, lo=lo, hi=hi)
         lines += [f"![{d}]({png.name})", ""]
     lines += [f"Seeds: {list(scale.seeds)} (mean ± sd over seeds, sd with ddof=1). "
-              + C.compute_line(out["runs"], out["results"], scale.parallel), ""]
+              + C.compute_line(out["runs"], out["results"]), ""]
     C.write_markdown(stem, scale, lines)
 
 

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
              C.markdown_table(agg, variants), "",
              "Training runs (steps, seconds): " + "; ".join(
                  f"{k.split('/', 1)[1]}: {v['steps']} steps, {v['seconds'] or 0:.0f} s" for k, v in sorted(runs.items())), "",
-             f"Seeds: {list(scale.seeds)} (mean ± sd, ddof=1). " + C.compute_line(runs, results, scale.parallel), ""]
+             f"Seeds: {list(scale.seeds)} (mean ± sd, ddof=1). " + C.compute_line(runs, results), ""]
     png = figure(scale, args.data_root, variants)
     if png is not None:
         lines += [f"![table5]({png.name})", ""]

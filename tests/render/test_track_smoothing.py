@@ -95,6 +95,24 @@ def test_rendering_smooths_cells_only(tiny_ckpt_factory, tmp_path, tracked_facto
     np.testing.assert_array_equal(smooth.images[0], raw.images[0])
 
 
+def test_default_smooths_matched_renders_only(tiny_ckpt_factory, tmp_path, tracked_factory):
+    """Default: beta 0.3 when the intensities are matched (the map raises the jitter), else off."""
+    from tgan_aug.render.engine import DEFAULT_TRACK_SMOOTHING, Renderer
+    from tgan_aug.training.data import compute_stats
+
+    rng = np.random.default_rng(0)
+    q = compute_stats([rng.integers(100, 3000, (2, 20, 20)).astype(np.uint16)]).quantiles
+    ckpt = tiny_ckpt_factory(tmp_path / "q.pt", quantiles=q)
+    assert Renderer.from_checkpoint(ckpt).track_smoothing == DEFAULT_TRACK_SMOOTHING == 0.3
+    assert Renderer.from_checkpoint(ckpt, intensity_match="none").track_smoothing == 0.0
+    assert Renderer.from_checkpoint(ckpt, intensity_match="none", track_smoothing=0.2).track_smoothing == 0.2
+    masks = tracked_factory(frames=4, seed=1)
+    a = render_video(ckpt, masks, seed=0)
+    b = render_video(ckpt, masks, seed=0, track_smoothing=0.3)
+    np.testing.assert_array_equal(a.images, b.images)
+    assert a.provenance["track_smoothing"] == 0.3
+
+
 def test_cli_option_is_recorded_and_refused_for_the_painter(tmp_path, tiny_ckpt, tracked_factory, run_cli):
     from tgan_aug.io import read_store, write_store
 

@@ -55,8 +55,8 @@ def model_checkpoint(model: str | None, checkpoint: str | None, *, renderer: str
                    "checkpoint stores them, else none; none: the generator's raw output (README 'Intensity matching').")
 @click.option("--track-smoothing", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
               help="tgan only. Weight (beta, 0..1) of a cell's earlier brightness in the moving average its mean "
-                   "intensity follows along its track: steadier cells, texture kept; 0 = off. Default 0.3 "
-                   "(README 'Track smoothing').")
+                   "intensity follows along its track: steadier cells, texture kept; 0 = off. Default: 0.3 when "
+                   "the intensities are matched (see --intensity-match), else 0 (README 'Track smoothing').")
 @quiet_option
 @seed_option
 @device_option

@@ -28,9 +28,10 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   data's intensity quantiles, each sequence's frames go through ONE monotone map onto them, fitted
   before its first frame on ``CALIBRATION_FRAMES`` evenly spaced frames rendered per frame
   (:mod:`tgan_aug.render.intensity`; costs those extra frames per sequence);
-- track smoothing (``Renderer.track_smoothing``, beta, default ``DEFAULT_TRACK_SMOOTHING``): after the map,
-  each cell's mean intensity follows a moving average along its track
-  (:mod:`tgan_aug.render.track_smoothing`; causal, the cells' texture and the background unchanged);
+- track smoothing (``Renderer.track_smoothing``, beta; by default ``DEFAULT_TRACK_SMOOTHING`` when the
+  intensities are matched, else 0 = off): after the map, each cell's mean intensity follows a moving
+  average along its track (:mod:`tgan_aug.render.track_smoothing`; causal, the cells' texture and the
+  background unchanged);
 - frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
 
 Reproducibility: the same seed, checkpoint, options and CPU thread count give bit-identical
@@ -74,13 +75,15 @@ from tgan_aug.render.track_smoothing import TrackState, check_beta, smooth_frame
 from tgan_aug.render.shard import sequence_seed
 from tgan_aug.validation import validate_video
 
-__all__ = ["Renderer", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
+__all__ = ["Renderer", "default_track_smoothing", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
 
 Precision = Literal["auto", "fp32", "bf16"]
 #: what the low-res generator sees of earlier frames (see the module docstring)
 Temporal = Literal["per-frame", "autoregressive"]
 TEMPORAL_MODES: tuple[str, ...] = ("per-frame", "autoregressive")  # the first is the default
-#: beta of track smoothing (:mod:`tgan_aug.render.track_smoothing`): weight of a cell's earlier brightness
+#: beta of track smoothing (:mod:`tgan_aug.render.track_smoothing`): weight of a cell's earlier brightness,
+#: used by default when the intensities are matched (the map raises the contrast, and with it the
+#: cells' frame-to-frame jitter); unmatched frames are not smoothed by default
 DEFAULT_TRACK_SMOOTHING = 0.3
 
 
@@ -102,13 +105,14 @@ class Renderer:
     info: dict[str, Any] = field(default_factory=dict)
     temporal: Temporal = "per-frame"
     intensity_match: IntensityMatch = "auto"
-    track_smoothing: float = DEFAULT_TRACK_SMOOTHING
+    track_smoothing: float | None = None
 
     def __post_init__(self) -> None:
-        self.track_smoothing = check_beta(self.track_smoothing)
         if self.temporal not in TEMPORAL_MODES:
             raise UserError(f"--temporal {self.temporal!r}: choose one of {', '.join(TEMPORAL_MODES)}")
         self.matches_intensity = resolve_match(self.intensity_match, self.stats, source=f"--checkpoint {self.checkpoint}")
+        self.track_smoothing = default_track_smoothing(self.matches_intensity) if self.track_smoothing is None \
+            else check_beta(self.track_smoothing)
 
     @property
     def intensity_desc(self) -> str:
@@ -119,7 +123,7 @@ class Renderer:
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu",
                         channels_last: bool = True, temporal: Temporal = "per-frame",
                         intensity_match: IntensityMatch = "auto",
-                        track_smoothing: float = DEFAULT_TRACK_SMOOTHING) -> "Renderer":
+                        track_smoothing: float | None = None) -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
 
         temporal: "per-frame" (default: every frame from its own mask, no flicker from the masks'
@@ -131,7 +135,8 @@ class Renderer:
         for a checkpoint without them) or "none"; see :mod:`tgan_aug.render.intensity`.
 
         track_smoothing: beta in [0, 1) of the moving average each cell's mean intensity follows
-        along its track (0 = off); see :mod:`tgan_aug.render.track_smoothing`.
+        along its track (0 = off; None = :func:`default_track_smoothing`); see
+        :mod:`tgan_aug.render.track_smoothing`.
 
         channels_last: keep the generators' weights (and so their activations) in NHWC memory
         layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
@@ -181,6 +186,11 @@ class Renderer:
         if not use:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+
+def default_track_smoothing(matches_intensity: bool) -> float:
+    """The track smoothing beta used when none is given: DEFAULT_TRACK_SMOOTHING for matched intensities, else 0."""
+    return DEFAULT_TRACK_SMOOTHING if matches_intensity else 0.0
 
 
 def _pad_to(x: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:

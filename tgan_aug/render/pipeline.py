@@ -72,7 +72,7 @@ def render(
         if fit is not None:
             raise UserError("--fit is for --renderer painter; add --renderer painter (or drop --fit to render with the tGAN)")
         from tgan_aug.device import resolve_device
-        from tgan_aug.render.engine import DEFAULT_TRACK_SMOOTHING, Renderer
+        from tgan_aug.render.engine import Renderer
 
         if checkpoint is None:
             from tgan_aug.pretrained import pretrained_path
@@ -80,7 +80,7 @@ def render(
             checkpoint = pretrained_path()
         model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device), temporal=temporal,
                                          intensity_match=intensity_match,
-                                         track_smoothing=DEFAULT_TRACK_SMOOTHING if track_smoothing is None else track_smoothing)
+                                         track_smoothing=track_smoothing)
     items = load_tracked(masks, images=False)
     if not items:
         raise UserError(f"MASKS {masks}: no sequences found")

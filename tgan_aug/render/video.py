@@ -27,15 +27,15 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
     ``tgan-aug render --background auto``). temporal: as ``tgan-aug render --temporal``
     (:class:`~tgan_aug.render.engine.Renderer`). intensity_match: as ``tgan-aug render --intensity-match``
     ("auto" | "training" | "none", :mod:`tgan_aug.render.intensity`). track_smoothing: as ``tgan-aug
-    render --track-smoothing`` (None = the default, :mod:`tgan_aug.render.track_smoothing`).
+    render --track-smoothing`` (None = the default: 0.3 when the intensities are matched, else 0;
+    :mod:`tgan_aug.render.track_smoothing`).
     Rendered in fp32 whatever the device.
     """
     from tgan_aug.render.backgrounds import choose_background, fit_background
-    from tgan_aug.render.engine import DEFAULT_TRACK_SMOOTHING, Renderer, render_frames, sequence_seed
+    from tgan_aug.render.engine import Renderer, render_frames, sequence_seed
 
-    beta = DEFAULT_TRACK_SMOOTHING if track_smoothing is None else track_smoothing
     r = Renderer.from_checkpoint(checkpoint, device=device, temporal=temporal, intensity_match=intensity_match,
-                                 track_smoothing=beta)
+                                 track_smoothing=track_smoothing)
     size = tuple(masks.labels.shape[1:])
     s = sequence_seed(seed, name)
     if background is None:
