@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -494,7 +495,10 @@ def montage(rows: list[tuple[str, np.ndarray]], path: Path, *, lo: float, hi: fl
         row = [to_uint8(f, (lo, hi)) for f in frames]
         h = row[0].shape[0]
         band = np.full((h, 150), 20, np.uint8)
-        cv2.putText(band, label[:18], (4, h // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
+        lines = textwrap.wrap(label, 18) or [""]  # whole words, 18 characters a line
+        for j, line in enumerate(lines):
+            y = h // 2 + (j - (len(lines) - 1) / 2) * 18
+            cv2.putText(band, line, (4, int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
         parts = [band]
         for f in row:
             parts += [np.full((h, gap), 0, np.uint8), f]
