@@ -10,9 +10,10 @@ import numpy as np
 from masksynth.config import SynthConfig
 from masksynth.placement import min_gap_ok
 from masksynth.shapes import ShapeBank
-from masksynth.stats import (_ks, area_changes, colony_packing, consecutive_steps, last_frame_shapes, merge_stats,
-                             sequence_stats, track_speeds)
+from masksynth.stats import (_ks, area_changes, cell_frame_shapes, colony_packing, consecutive_steps,
+                             last_frame_shapes, merge_stats, sequence_stats, track_speeds)
 from masksynth.tracked import TrackedMasks
+from masksynth.wander import fit_score_walk
 from masksynth.errors import UserError
 
 __all__ = ["calibrate", "calibration_params", "QUANTILE_LEVELS"]
@@ -85,6 +86,20 @@ def _area_wander(masks: TrackedMasks, d_log_area: np.ndarray) -> dict[str, float
     return {"area_revert": revert, "area_sd": float(np.clip(math.sqrt(v * (1 - phi * phi)), 0.0, 0.2))}
 
 
+def _shape_walks(masks: TrackedMasks) -> dict[str, Any]:
+    """Cells that do not divide: their area and elongation as slow score walks
+    (:mod:`masksynth.wander`): the per cell-frame quantiles and, fitted on the tracks, the share
+    of variation each cell keeps and the lag-1 correlation of the rest."""
+    rows = cell_frame_shapes(masks)
+    out: dict[str, Any] = {}
+    for name in ("area", "elongation"):
+        fit = fit_score_walk(rows["track"], rows["t"], rows[name]) if rows[name].size >= MIN_SAMPLES else None
+        if fit is not None:
+            out[f"{name}_quantiles"] = _quantiles(rows[name])
+            out[f"{name}_cell_share"], out[f"{name}_corr"] = fit
+    return out
+
+
 def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     """Measure the :class:`SynthConfig` fields that real data determines.
 
@@ -94,8 +109,10 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     touching cells), enter_rate (tracks without a parent that start after frame 0, per frame),
     area_sd/area_revert/morph_prob (area jitter from the robust spread of the measured log-area
     changes: independent per frame, or for cells that never divide an AR(1) fitted to how far
-    areas wander; no +-1 px morphology steps), speed_mean, speed_cv, turn_sd, division_rate
-    (hazard per eligible cell and frame), division_min_area, min_division_age, growth_rate;
+    areas wander; no +-1 px morphology steps), for cells that never divide also their slow area
+    and elongation change (area_quantiles, area_cell_share, area_corr and the same for elongation:
+    :func:`_shape_walks`), speed_mean, speed_cv, turn_sd, division_rate (hazard per eligible cell
+    and frame), division_min_area, min_division_age, growth_rate;
     and the measured distributions (quantiles at :data:`QUANTILE_LEVELS`):
     speed_quantiles (step length, px/frame) with speed_corr (lag-1 correlation of a cell's step
     lengths), turn_quantiles (absolute turning angle, rad), cycle_quantiles (frames from birth
@@ -159,6 +176,7 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     if n_div == 0 or n_div_frames == 0:
         out["division_rate"] = 0.0
         out.update(_area_wander(masks, d_log_area))
+        out.update(_shape_walks(masks))
         return out
     rate_obs = n_div / n_div_frames
     packing = colony_packing(masks)

@@ -33,7 +33,7 @@ CLI_FLAGS = {
 
 #: fields holding a distribution as quantiles at evenly spaced probabilities (see SynthConfig)
 QUANTILE_FIELDS = ("speed_quantiles", "turn_quantiles", "cycle_quantiles", "division_area_quantiles",
-                   "division_elongation_quantiles")
+                   "division_elongation_quantiles", "area_quantiles", "elongation_quantiles")
 
 
 @configclass
@@ -69,6 +69,15 @@ class SynthConfig(ConfigBase):
         frames, in [0, 1) (0 = independent steps, near 1 = each cell keeps its speed);
         turn_quantiles: absolute heading change per frame (rad) at evenly spaced probabilities;
         replaces turn_sd (the sign is random).
+    Measured shape change (set by :func:`masksynth.calibrate` for cells that do not divide; None =
+    off: the area follows area_sd/area_revert and the shape keeps its elongation)
+        area_quantiles, elongation_quantiles: area (px) and elongation (ratio) per cell and frame
+        at evenly spaced probabilities; each cell's area / elongation follows a slow random walk
+        whose values have this distribution (:mod:`masksynth.wander`): a normal score made of a
+        part the cell keeps (variance area_cell_share / elongation_cell_share in [0, 1]) and an
+        AR(1) deviation with lag-1 correlation area_corr / elongation_corr in [0, 1); the cell's
+        shape is scaled (area, times the growth trend) and stretched along its long axis
+        (elongation) to the values. Ignored with the timer division model (cycle_quantiles).
     Borders
         border: ``open`` (cells leave and enter; tracks end and start) or ``reflect`` (cells stay in).
         enter_rate: new cells entering per frame (None = as many as left, keeping the count steady).
@@ -118,6 +127,12 @@ class SynthConfig(ConfigBase):
     speed_quantiles: tuple[float, ...] | None = None
     speed_corr: float = 0.0
     turn_quantiles: tuple[float, ...] | None = None
+    area_quantiles: tuple[float, ...] | None = None
+    area_corr: float = 0.0
+    area_cell_share: float = 1.0
+    elongation_quantiles: tuple[float, ...] | None = None
+    elongation_corr: float = 0.0
+    elongation_cell_share: float = 1.0
     border: Border = "open"
     enter_rate: float | None = None
     division_rate: float = 0.01
@@ -226,10 +241,15 @@ class SynthConfig(ConfigBase):
             bad("area_revert", "in [0, 1]")
         if not 0.0 <= self.cycle_sister_corr < 1.0:
             bad("cycle_sister_corr", "in [0, 1)")
-        if not 0.0 <= self.speed_corr < 1.0:
-            bad("speed_corr", "in [0, 1)")
+        for name in ("speed_corr", "area_corr", "elongation_corr"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                bad(name, "in [0, 1)")
+        for name in ("area_cell_share", "elongation_cell_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                bad(name, "in [0, 1]")
         limits = {"speed_quantiles": (0.0, 1e4), "turn_quantiles": (0.0, math.pi), "cycle_quantiles": (1.0, 1e4),
-                  "division_area_quantiles": (2.0, 1e6), "division_elongation_quantiles": (1.0, 1e3)}
+                  "division_area_quantiles": (2.0, 1e6), "division_elongation_quantiles": (1.0, 1e3),
+                  "area_quantiles": (1.0, 1e6), "elongation_quantiles": (1.0, 1e3)}
         for name, (lo, hi) in limits.items():
             q = getattr(self, name)
             if q is not None and (len(q) < 2 or any(b < a for a, b in zip(q, q[1:])) or q[0] < lo or q[-1] > hi):

@@ -9,7 +9,8 @@ The state is one occupancy map (padded canvas, int32 cell slots) plus one small 
    frame before). The cut leaves ``min_gap`` pixels between the daughters.
 2. entries (open borders): new cells appear just outside the frame, heading inwards.
 3. moves, in random order: each cell proposes a new pose (persistent random walk, rotation,
-   area jitter/growth, erosion/dilation level) rendered from its base shape; a proposal that
+   area jitter/growth or a measured slow area and elongation change (:mod:`masksynth.wander`),
+   erosion/dilation level) rendered from its base shape; a proposal that
    would come within ``min_gap`` of another cell (or leave the canvas) is resolved by trying a
    shorter step, other headings, then no translation, and finally keeping the previous
    footprint, which is always free. Cells are never dropped by a collision.
@@ -37,6 +38,7 @@ from masksynth.placement import BLOCKED, place_cells
 from masksynth.push import expansion_shifts, relax_overlaps
 from masksynth.shapes import BaseShape, ShapeBank, render_shape
 from masksynth.tracked import MAX_ID
+from masksynth.wander import quantile_draw, score_of, start_walk, step_walk, value_of
 from masksynth.errors import UserError
 
 __all__ = ["MaskSimulator", "quantile_draw"]
@@ -48,21 +50,15 @@ PENDING_FRAMES = 12
 TIMER_MIN_GROWTH = 0.8
 #: pushing: the largest shift of a cell per frame, as a fraction of its radius
 PUSH_MAX_SHIFT = 0.5
-
-
-def quantile_draw(quantiles: np.ndarray, u: float) -> float:
-    """The value at probability ``u`` in [0, 1] of a distribution given by its ``quantiles`` at
-    evenly spaced probabilities 0, 1/(K-1), ..., 1 (linear interpolation between them)."""
-    x = u * (len(quantiles) - 1)
-    k = min(int(x), len(quantiles) - 2)
-    return float(quantiles[k] + (x - k) * (quantiles[k + 1] - quantiles[k]))
+#: measured elongation change: the most a base shape is stretched (log elongation factor; 2x per axis)
+MAX_STRETCH = math.log(4.0)
 
 
 class _Cell:
     __slots__ = (
         "slot", "base", "pos", "angle", "heading", "speed", "scale", "morph",
         "mask", "y0", "x0", "area", "tid", "born", "visible", "pending_since", "z", "cycle", "t0",
-        "log_growth", "target", "trend", "dev",
+        "log_growth", "target", "trend", "dev", "area_own", "area_dev", "elong_own", "elong_dev", "stretch",
     )
 
     def __init__(self, slot: int, base: BaseShape, pos: tuple[float, float], *, angle: float,
@@ -90,16 +86,20 @@ class _Cell:
         self.target = 0.0  # area (px) to reach by the end of the cycle (timer division model)
         self.trend = 1.0  # area scale without the jitter (area_revert > 0)
         self.dev = 0.0  # log-area jitter (area_revert > 0)
+        # measured shape change (masksynth.wander): the score the cell keeps and its AR(1) deviation
+        self.area_own = self.area_dev = self.elong_own = self.elong_dev = 0.0
+        self.stretch = 0.0  # log elongation factor of the rendered shape over its base shape
 
 
 class _Pose:
     """A cell's proposed next pose (see :meth:`MaskSimulator._pose`); pos in canvas px (y, x)."""
 
-    __slots__ = ("heading", "angle", "scale", "morph", "step", "pos", "trend", "dev")
+    __slots__ = ("heading", "angle", "scale", "morph", "step", "pos", "trend", "dev", "area_dev", "elong_dev", "stretch")
 
     def __init__(self) -> None:
         self.trend = 1.0
         self.dev = 0.0
+        self.area_dev = self.elong_dev = self.stretch = 0.0
 
 
 class MaskSimulator:
@@ -126,6 +126,9 @@ class MaskSimulator:
         self.cycle_q = as_array(config.cycle_quantiles) if config.division_rate > 0 else None
         self.div_area_q = as_array(config.division_area_quantiles)
         self.div_elong_q = as_array(config.division_elongation_quantiles)
+        # measured slow shape change; the timer division model sets areas and elongations itself
+        self.area_q = as_array(config.area_quantiles) if self.cycle_q is None else None
+        self.elong_q = as_array(config.elongation_quantiles) if self.cycle_q is None else None
         self.pad = self._pad_size()
         self.H, self.W = self.h + 2 * self.pad, self.w + 2 * self.pad
         self.vis = (slice(self.pad, self.pad + self.h), slice(self.pad, self.pad + self.w))
@@ -193,6 +196,13 @@ class MaskSimulator:
                 r_elong = quantile_draw(self.div_elong_q, u) / max(cell.base.elongation, 1.0)
                 g = 0.5 * (1.0 + math.log(max(r_elong, 1e-3)) / math.log(ratio))
                 cell.base.growth_exponent = float(np.clip(g, 0.0, 1.5))
+        # measured shape change: the walks start at the scores of the cell's own area and elongation
+        if self.area_q is not None:
+            z0 = score_of(self.area_q, float(cell.base.area))
+            cell.area_own, cell.area_dev = start_walk(z0, self.cfg.area_cell_share, self.rng)
+        if self.elong_q is not None:
+            z0 = score_of(self.elong_q, float(cell.base.elongation))
+            cell.elong_own, cell.elong_dev = start_walk(z0, self.cfg.elongation_cell_share, self.rng)
         return cell
 
     def _heading_change(self) -> float:
@@ -432,6 +442,10 @@ class MaskSimulator:
         if self.cycle_q is not None:  # timer model: the area grows to its target over the cycle
             scale = math.exp(cell.log_growth * (self.t - cell.t0) + rng.normal(0.0, cfg.area_sd))
             scale = min(scale, cell.scale * math.exp(2.0 * cell.log_growth))  # catching up slowly
+        elif self.area_q is not None:  # measured slow area change around the growth trend
+            pose.trend = cell.trend * math.exp(math.log1p(self.growth))
+            pose.area_dev = step_walk(cell.area_dev, cfg.area_corr, cfg.area_cell_share, rng)
+            scale = pose.trend * value_of(self.area_q, cell.area_own + pose.area_dev) / cell.base.area
         elif cfg.area_revert > 0:  # jitter around the growth trend, reverting towards it
             pose.trend = cell.trend * math.exp(math.log1p(self.growth))
             pose.dev = (1.0 - cfg.area_revert) * cell.dev + rng.normal(0.0, cfg.area_sd)
@@ -439,6 +453,13 @@ class MaskSimulator:
         else:  # the jitter accumulates (a random walk)
             scale = cell.scale * math.exp(math.log1p(self.growth) + rng.normal(0.0, cfg.area_sd))
         pose.scale = min(max(scale, MIN_SCALE), MAX_SCALE)
+        if self.elong_q is not None:  # measured slow elongation change: stretch the base shape to it
+            pose.elong_dev = step_walk(cell.elong_dev, cfg.elongation_corr, cfg.elongation_cell_share, rng)
+            target = value_of(self.elong_q, cell.elong_own + pose.elong_dev)
+            # rendering at this scale already elongates by scale**(2g - 1) (render_shape)
+            g = cell.base.growth_exponent
+            stretch = math.log(target / max(cell.base.elongation, 1.0)) - (2.0 * g - 1.0) * math.log(pose.scale)
+            pose.stretch = min(max(stretch, -MAX_STRETCH), MAX_STRETCH)
         pose.morph = cell.morph
         if cfg.morph_max and rng.random() < cfg.morph_prob:
             pose.morph = int(np.clip(cell.morph + (1 if rng.random() < 0.5 else -1), -cfg.morph_max, cfg.morph_max))
@@ -450,16 +471,17 @@ class MaskSimulator:
     def _resolve(self, cell: _Cell, pose: _Pose, n_alt: int) -> None:
         """Place an erased cell at its pose, or the nearest alternative that fits (see :meth:`_move`)."""
         pos, heading, step, angle, scale, morph = pose.pos, pose.heading, pose.step, pose.angle, pose.scale, pose.morph
-        chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
+        chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt, stretch=pose.stretch)
         if chosen is None and self.cycle_q is not None and scale > cell.scale:
             # timer model: growth blocked by neighbours goes slower (a small step), or waits
             # while the cell still moves
             for scale in (cell.scale * math.exp(0.3 * cell.log_growth), cell.scale):
-                chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt)
+                chosen = self._fit(cell, pos, heading, step, angle, scale, morph, n_alt, stretch=pose.stretch)
                 if chosen is not None:
                     break
             if chosen is None:  # slide the unchanged footprint a little, as a pushed cell does
                 angle, morph = cell.angle, cell.morph
+                pose.stretch, pose.elong_dev = cell.stretch, cell.elong_dev
                 chosen = self._slide(cell, pos, heading, step)
         if chosen is None:
             # keep the previous footprint (always free: nobody may enter a cell's gap)
@@ -477,8 +499,12 @@ class MaskSimulator:
         cell.area = int(np.count_nonzero(mask))
         cell.pos = (pose.pos[0] + dy, pose.pos[1] + dx)
         cell.heading, cell.angle, cell.scale, cell.morph = hd, pose.angle, pose.scale, pose.morph
-        if self.cfg.area_revert > 0 and self.cycle_q is None:
+        if self.area_q is not None:
+            cell.trend, cell.area_dev = pose.trend, pose.area_dev
+        elif self.cfg.area_revert > 0 and self.cycle_q is None:
             cell.trend, cell.dev = pose.trend, pose.dev
+        if self.elong_q is not None:
+            cell.elong_dev, cell.stretch = pose.elong_dev, pose.stretch
         self._paint(cell)
 
     def _move_pushing(self, order: np.ndarray, skip: set[int], still: frozenset[int] | set[int], n_alt: int) -> None:
@@ -506,7 +532,8 @@ class MaskSimulator:
             if pose is not None:
                 fy, fx = math.floor(pose.pos[0]), math.floor(pose.pos[1])
                 mask, c = render_shape(cell.base, angle=pose.angle, scale=pose.scale, morph=pose.morph,
-                                       frac=(pose.pos[0] - fy, pose.pos[1] - fx), margin=self.margin)
+                                       frac=(pose.pos[0] - fy, pose.pos[1] - fx), margin=self.margin,
+                                       stretch=pose.stretch)
                 y0, x0 = fy - c, fx - c
                 s0, s1 = mask.shape
                 if not mask.any() or y0 < 0 or x0 < 0 or y0 + s0 > self.H or x0 + s1 > self.W:
@@ -600,7 +627,7 @@ class MaskSimulator:
         return None
 
     def _fit(self, cell: _Cell, pos: tuple[float, float], heading: float, step: float, angle: float,
-             scale: float, morph: int, n_alt: int):
+             scale: float, morph: int, n_alt: int, *, stretch: float = 0.0):
         """Render the pose at ``pos`` and find a free place for it: there, half a step back, a step
         in other headings, or no step at all. Returns (mask, y0, x0, dy, dx, heading) or None."""
         occ, H, W, rng = self.occ, self.H, self.W, self.rng
@@ -608,7 +635,7 @@ class MaskSimulator:
         sin_h, cos_h = math.sin(heading), math.cos(heading)
         fy, fx = math.floor(pos[0]), math.floor(pos[1])
         mask, c = render_shape(cell.base, angle=angle, scale=scale, morph=morph,
-                               frac=(pos[0] - fy, pos[1] - fx), margin=self.margin)
+                               frac=(pos[0] - fy, pos[1] - fx), margin=self.margin, stretch=stretch)
         if not mask.any():
             return None
         gm = cv2.dilate(mask.view(np.uint8), self.square).view(bool) if self.square is not None else mask

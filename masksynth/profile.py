@@ -121,7 +121,7 @@ def _scaled_mask(mask: np.ndarray, scale: float) -> np.ndarray:
 
 def scale_profile(profile: DataProfile, scale: float) -> DataProfile:
     """The profile at another pixel scale (``scale`` new px per old px): shapes resized (area
-    average >= 0.5), areas x scale**2 (with the division-area quantiles), speeds x scale (with the
+    average >= 0.5), areas x scale**2 (with the division-area and area quantiles), speeds x scale (with the
     step-length quantiles) and frame sizes x scale; rates, angles and elongations unchanged."""
     if scale == 1.0:
         return profile
@@ -134,8 +134,9 @@ def scale_profile(profile: DataProfile, scale: float) -> DataProfile:
         cfg["speed_mean"] = float(cfg["speed_mean"] * s)
     if cfg.get("speed_quantiles") is not None:
         cfg["speed_quantiles"] = [float(v * s) for v in cfg["speed_quantiles"]]
-    if cfg.get("division_area_quantiles") is not None:
-        cfg["division_area_quantiles"] = [float(max(v * s2, 2.0)) for v in cfg["division_area_quantiles"]]
+    for key, low in (("division_area_quantiles", 2.0), ("area_quantiles", 1.0)):
+        if cfg.get(key) is not None:
+            cfg[key] = [float(max(v * s2, low)) for v in cfg[key]]
     stats = dict(profile.stats)
     for key, f in (("area_median", s2), ("speed_median", s), ("height", s), ("width", s)):
         if key in stats:

@@ -78,9 +78,12 @@ def render_shape(
     morph: int,
     frac: tuple[float, float],
     margin: int,
+    stretch: float = 0.0,
 ) -> tuple[np.ndarray, int]:
     """Rasterise a base shape rotated by ``angle`` (rad), area-scaled by ``scale``, eroded
-    (morph < 0) or dilated (morph > 0) by ``|morph|`` pixels.
+    (morph < 0) or dilated (morph > 0) by ``|morph|`` pixels; ``stretch`` (log factor) multiplies
+    its elongation by exp(stretch) at the same area (long axis x exp(stretch/2), short axis
+    x exp(-stretch/2)).
 
     The shape's centroid lands at (c + frac[0], c + frac[1]) of the returned crop, where
     c = crop_size // 2 is the second return value; frac is the sub-pixel part of the cell
@@ -90,6 +93,8 @@ def render_shape(
     """
     s_long = scale**base.growth_exponent
     s_short = scale ** (1.0 - base.growth_exponent)
+    if stretch:
+        s_long, s_short = s_long * math.exp(0.5 * stretch), s_short * math.exp(-0.5 * stretch)
     half = int(math.ceil(base.radius * max(s_long, s_short))) + 1 + margin + abs(morph)
     size = 2 * half + 1
     ca, sa = math.cos(angle), math.sin(angle)

@@ -20,7 +20,7 @@ from masksynth.tracked import TrackedMasks
 __all__ = [
     "sequence_stats", "compare_stats", "stats_table", "STAT_DOCS", "divisions_by_frame", "track_speeds",
     "consecutive_steps", "area_changes", "merge_stats", "last_frame_shapes", "elongation_from_moments",
-    "colony_packing",
+    "colony_packing", "cell_frame_shapes",
 ]
 
 #: statistic -> (unit, what one sample is)
@@ -78,6 +78,24 @@ def last_frame_shapes(masks: TrackedMasks, ids: np.ndarray) -> tuple[np.ndarray,
         areas[idx] = area[sel]
         elongs[idx] = elongation_from_moments(syy[sel], sxx[sel], sxy[sel])
     return areas, elongs
+
+
+def cell_frame_shapes(masks: TrackedMasks) -> dict[str, np.ndarray]:
+    """One row per cell and frame: {"track": track id, "t": frame, "area": px, "elongation":
+    ratio}, each (N,) (int64, int64, float64, float64), frames in order; what a cell's shape
+    change along its track is measured on."""
+    labels = masks.labels
+    n = int(labels.max()) + 1 if labels.size else 1
+    parts: dict[str, list[np.ndarray]] = {"track": [], "t": [], "area": [], "elongation": []}
+    for t in range(labels.shape[0]):
+        area, _, _, syy, sxx, sxy = _frame_moments(labels[t], n)
+        ids = np.flatnonzero(area)
+        ids = ids[ids > 0]
+        parts["track"].append(ids.astype(np.int64))
+        parts["t"].append(np.full(ids.size, t, np.int64))
+        parts["area"].append(area[ids])
+        parts["elongation"].append(elongation_from_moments(syy[ids], sxx[ids], sxy[ids]))
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
 
 
 def divisions_by_frame(masks: TrackedMasks) -> np.ndarray:

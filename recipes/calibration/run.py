@@ -6,7 +6,7 @@ synthetic sequence of the same size and length with seed (S, 0), and the two-sam
 real vs synthetic of the five statistics of `masksynth.stats.sequence_stats` that issue 16 targets
 (<= 0.10): displacement, turning, area, elongation, division rate.
 
-    PYTHONPATH=. python recipes/calibration/run.py --tag push   # 3 seeds, both datasets
+    PYTHONPATH=. python recipes/calibration/run.py --tag shape   # 3 seeds, both datasets
     PYTHONPATH=/tmp/base:. python recipes/calibration/run.py --tag before   # another masksynth
 
 Each run writes recipes/calibration/results/ks-TAG.json; the Markdown table (mean +- sd over
@@ -109,7 +109,7 @@ def figure(samples: dict, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds [0,1,2]")
-    ap.add_argument("--tag", default="push", help="name of this measurement in the table [push]")
+    ap.add_argument("--tag", default="shape", help="name of this measurement in the table [shape]")
     args = ap.parse_args()
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)

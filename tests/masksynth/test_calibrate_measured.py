@@ -116,11 +116,12 @@ def test_quantile_fields_round_trip_and_are_checked():
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_psc_calibration_reaches_the_issue_16_figures(shared_data):
-    """PhC-C2DL-PSC (02_ST): before, displacement/turning/area KS were 0.16-0.26/0.13-0.15/0.16-0.22."""
+    """PhC-C2DL-PSC (02_ST): before, displacement/turning/area KS were 0.16-0.26/0.13-0.15/0.16-0.22;
+    before cells changed shape slowly (masksynth.wander), seed 0 gave area 0.121, elongation 0.142 (now 0.091, 0.069)."""
     from tgan_aug.io.load import load_masks
 
     (_, real), *_ = load_masks(str(shared_data / "PhC-C2DL-PSC"))
     cfg, bank = calibrate(real, seed=0)
     ks = _ks(real, synthesize(cfg, seed=(0, 0), shapes=bank))
     assert ks["displacement"] <= 0.08 and ks["turning"] <= 0.10, ks
-    assert ks["area"] <= 0.15 and ks["elongation"] <= 0.15, ks
+    assert ks["area"] <= 0.10 and ks["elongation"] <= 0.10, ks
