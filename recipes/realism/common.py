@@ -95,10 +95,12 @@ LOWRES_VARIANTS: dict[str, list[str]] = {
     "nobg": ["model.use_background=false"],
     "nostyle": ["model.use_style_noise=false"],
     "noattn": ["model.disc_attention=false"],
+    "cellcrop": ["p_cell_crop=0.5"],  # half the crops centred on a cell pixel (dense colony interiors)
 }
 SUPERRES_VARIANTS: dict[str, list[str]] = {
     "base": [],
     "nostyle": ["model.use_style_noise=false"],
+    "cellcrop": ["p_cell_crop=0.5"],
 }
 
 
@@ -120,7 +122,8 @@ def superres_for(variant: str) -> str:
     The super-res generator does not depend on use_background, use_prev_frame, n_masks, w_flow or
     disc_attention (a discriminator option), and it is trained without a low-res checkpoint, so one
     super-res run per seed serves those variants exactly as retraining it with the same seed would.
-    Only ``nostyle`` changes the super-res generator itself and gets its own run. (The "no
+    Only ``nostyle`` (the generator) and ``cellcrop`` (its training crops) change the super-res
+    stage and get their own runs. (The "no
     discriminator attention" ablation therefore removes attention from the low-res, video
     discriminator only.)
     """

@@ -27,7 +27,8 @@ from recipes.realism import common as C  # noqa: E402
 
 DATASETS = ["psc", "bacteria"]
 METHODS = [("full", "tGAN (small)"), ("full-nomatch", "tGAN, no intensity match"),
-           ("full-nosmooth", "tGAN, no track smoothing"), ("perframe", "per-frame generator"),
+           ("full-nosmooth", "tGAN, no track smoothing"), ("cellcrop", "tGAN, cell-centred crops"),
+           ("perframe", "per-frame generator"),
            ("painter", "painter")]
 
 

@@ -70,6 +70,34 @@ def test_clips_are_deterministic_per_step_and_shaped(tiff_pair):
                                                                  clip_len=2, seed=3)[5]["images"])
 
 
+def test_cell_crops_see_the_colony_and_p0_keeps_the_old_clips():
+    """p_cell_crop = 1: every crop holds cells (a small colony in one corner of a large frame);
+    uniform crops mostly miss it; p_cell_crop = 0 gives the clips of a dataset built without the option."""
+    from tgan_aug.training.data import Sequence
+
+    T, Y, X = 4, 200, 200
+    masks = np.zeros((T, Y, X), np.float32)
+    masks[:, 150:190, 160:195] = 1.0  # the colony
+    images = np.where(masks > 0, 0.8, -0.8).astype(np.float32)
+    seq = Sequence(name="s", images=images, masks=masks, background=np.full((Y, X), -0.8, np.float32))
+    kw = dict(crop=(32, 32), lowres=(16, 16), batch_size=8, clip_len=2, p_vanilla=0.0, seed=1)
+    cells = ClipDataset([seq], p_cell_crop=1.0, **kw)
+    uniform = ClipDataset([seq], **kw)
+    cover_cells = np.mean([cells[s]["masks"][:, 0].mean(dim=(1, 2)).gt(0).float().mean().item() for s in range(10)])
+    cover_uniform = np.mean([uniform[s]["masks"][:, 0].mean(dim=(1, 2)).gt(0).float().mean().item() for s in range(10)])
+    assert cover_cells == 1.0 and cover_uniform < 0.3, (cover_cells, cover_uniform)
+    same = ClipDataset([seq], p_cell_crop=0.0, **kw)
+    for k in ("images", "masks", "background"):
+        assert torch.equal(same[3][k], uniform[3][k])
+
+
+def test_cell_crop_probability_is_validated():
+    from tgan_aug.training.config import TrainConfig
+
+    with pytest.raises(UserError, match="config p_cell_crop=1.5: must be a probability"):
+        TrainConfig(p_cell_crop=1.5).validate()
+
+
 def test_clip_longer_than_data_is_a_user_error(tiff_pair):
     seqs, _ = prepare_sequences(read_sources(tiff_pair), crop=(64, 64))
     ds = ClipDataset(seqs, crop=(64, 64), lowres=(32, 32), batch_size=1, clip_len=20)

@@ -68,6 +68,10 @@ class TrainConfig(ConfigBase):
     holdout: float = 0.0  # fraction of each sequence's last frames held back from training for the quality check
     # augmentation
     p_vanilla: float = 0.5
+    # probability that a clip's crop is centred on a random cell pixel of its first frame instead of
+    # placed uniformly: cell-dense regions (a colony's interior) are then seen in proportion to their
+    # cell area (0 = uniform crops, as before)
+    p_cell_crop: float = 0.0
     p_diff: float = 0.5
     # losses (Equations 1-3): G = adv + w_flow*flow + w_l1*L1 + w_perceptual*perceptual
     w_adv: float = 1.0
@@ -163,7 +167,7 @@ class TrainConfig(ConfigBase):
         check_choice(self.stage, Stage, "config stage")
         check_choice(self.perceptual, PerceptualKind, "config perceptual")
         check_choice(self.amp, AmpMode, "config amp")
-        for key in ("p_vanilla", "p_diff", "p_lowres_input"):
+        for key in ("p_vanilla", "p_diff", "p_lowres_input", "p_cell_crop"):
             v = getattr(self, key)
             if not 0.0 <= float(v) <= 1.0:
                 raise UserError(f"config {key}={v}: must be a probability in [0, 1]")

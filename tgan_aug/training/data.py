@@ -340,9 +340,10 @@ class ClipDataset(torch.utils.data.Dataset):
       then has ``k + clip_len`` frames.
 
     Images and backgrounds are in [-1, 1], masks in {0, 1}. Each clip is a random window of
-    consecutive frames of a random sequence (weighted by the number of windows), a random crop,
-    and, with probability ``p_vanilla``, one vanilla augmentation applied to all its frames,
-    masks and background alike.
+    consecutive frames of a random sequence (weighted by the number of windows), a random crop
+    (with probability ``p_cell_crop`` centred on a random cell pixel of the clip's first frame,
+    clamped to the frame; else uniform), and, with probability ``p_vanilla``, one vanilla
+    augmentation applied to all its frames, masks and background alike.
     """
 
     def __init__(
@@ -354,6 +355,7 @@ class ClipDataset(torch.utils.data.Dataset):
         batch_size: int,
         clip_len,  # int or callable step -> int
         p_vanilla: float = 0.5,
+        p_cell_crop: float = 0.0,
         seed: int = 0,
         rank: int = 0,
         length: int = 10**9,
@@ -365,6 +367,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.batch_size = int(batch_size)
         self.clip_len = clip_len if callable(clip_len) else (lambda step, n=int(clip_len): n)
         self.p_vanilla = float(p_vanilla)
+        self.p_cell_crop = float(p_cell_crop)
         self.seed = int(seed)
         self.rank = int(rank)
         self.length = int(length)
@@ -386,8 +389,7 @@ class ClipDataset(torch.utils.data.Dataset):
         seq = self.sequences[int(rng.choice(len(self.sequences), p=weights / weights.sum()))]
         t0 = int(rng.integers(0, seq.n_frames - n + 1))
         H, W = self.crop
-        y0 = int(rng.integers(0, seq.images.shape[1] - H + 1))
-        x0 = int(rng.integers(0, seq.images.shape[2] - W + 1))
+        y0, x0 = self._corner(rng, seq, t0)
         images = seq.images[t0 : t0 + n, y0 : y0 + H, x0 : x0 + W]
         masks = seq.masks[t0 : t0 + n, y0 : y0 + H, x0 : x0 + W]
         bg = seq.background[y0 : y0 + H, x0 : x0 + W]
@@ -404,6 +406,19 @@ class ClipDataset(torch.utils.data.Dataset):
             "masks_lr": binary_resize(masks_f, self.lowres).astype(np.float32),
             "background_lr": _downsample(bg, self.lowres),
         }
+
+    def _corner(self, rng: np.random.Generator, seq: Sequence, t0: int) -> tuple[int, int]:
+        """Top-left (y0, x0) of a clip's crop: uniform, or (``p_cell_crop``) centred on a random cell pixel of frame t0.
+
+        With ``p_cell_crop`` = 0 no extra random numbers are drawn (the clips of earlier versions)."""
+        H, W = self.crop
+        Y, X = seq.images.shape[1:]
+        if self.p_cell_crop > 0 and rng.random() < self.p_cell_crop:
+            ys, xs = np.nonzero(seq.masks[t0])
+            if ys.size:
+                i = int(rng.integers(0, ys.size))
+                return (int(np.clip(ys[i] - H // 2, 0, Y - H)), int(np.clip(xs[i] - W // 2, 0, X - W)))
+        return int(rng.integers(0, Y - H + 1)), int(rng.integers(0, X - W + 1))
 
     def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.rank, int(step), 7919])

@@ -301,7 +301,8 @@ def train(
                                     background_dilate=cfg.background_dilate, stats=stats)
     held = prepare_held_out(held_sources, cfg, stats, {s.name: s.background for s in seqs}) if held_sources else None
     dataset = ClipDataset(seqs, crop=cfg.crop_size, lowres=cfg.lowres_size, batch_size=cfg.batch_size,
-                          clip_len=cfg.clip_len, p_vanilla=cfg.p_vanilla, seed=cfg.seed, rank=info.rank,
+                          clip_len=cfg.clip_len, p_vanilla=cfg.p_vanilla, p_cell_crop=cfg.p_cell_crop,
+                          seed=cfg.seed, rank=info.rank,
                           burn_in=cfg.rollout_burnin if cfg.stage == "lowres" else 0)
     longest = max(s.n_frames for s in seqs)
     if cfg.clip_schedule[0][1] > longest:
