@@ -118,3 +118,20 @@ def test_table_columns_are_registered_metrics_and_an_unknown_one_fails():
     agg = {"full": {"SSIM [minmax]": (0.5, 0.1, 3), "PSNR [minmax]": (20.0, 1.0, 3)}}
     row = C.markdown_table(agg, [("full", "tGAN")]).splitlines()[2]
     assert row.startswith("| tGAN | 0.500 ± 0.100 | 20.00 ± 1.00 | n/a |")
+
+
+def test_prepared_half_size_data_keeps_its_divisions(tmp_path, monkeypatch, tracked_factory):
+    """prepare_dataset's rescaling keeps parent links (it once re-derived the lineage from the labels
+    alone, so bacteria-phc's half-size copy lost all its divisions)."""
+    from masksynth.tracked import TrackedVideo
+    from tgan_aug.io.ctc import read_ctc, write_ctc
+
+    masks = tracked_factory(frames=8, divide_at=3)
+    images = np.random.default_rng(0).integers(0, 255, masks.shape, dtype=np.uint8)
+    write_ctc(tmp_path / "toy", TrackedVideo(masks, images), sequence="01")
+    monkeypatch.setattr(C, "WORK", tmp_path / "work")
+    monkeypatch.setitem(C.DATASETS, "toy", {"folder": "toy", "sequence": "01", "crop": None, "invert": False})
+    got = C.prepare_dataset("toy", 0.5, tmp_path)
+    train = read_ctc(got["train_dir"], sequence="01").masks
+    assert train.shape == (6, 24, 32) and train.n_divisions == masks.n_divisions == 1
+    assert got["full"].masks.n_divisions == 1

@@ -250,8 +250,8 @@ def prepare_dataset(dataset: str, scale: float, data_root: str | Path) -> dict[s
     "full": TrackedVideo of all frames, "n_train": int, "shape": (T, Y, X)}.
     """
     from masksynth.augment import crop as crop_masks
-    from masksynth.augment import time_slice
-    from masksynth.tracked import TrackedMasks, TrackedVideo
+    from masksynth.augment import relineage, time_slice
+    from masksynth.tracked import TrackedVideo
     from tgan_aug.io.ctc import read_ctc, write_ctc
 
     out = data_dir(dataset, scale)
@@ -266,7 +266,7 @@ def prepare_dataset(dataset: str, scale: float, data_root: str | Path) -> dict[s
             images = images[:, y : y + h, x : x + w]
         if scale != 1.0:
             images, labels = _rescale(images, masks.labels, scale)
-            masks = TrackedMasks.from_labels(labels, check_linked=False)
+            masks = relineage(labels, masks.lineage)  # divisions kept (from_labels would drop every parent)
         full = TrackedVideo(masks, np.ascontiguousarray(images), intensity_range=video.intensity_range,
                             provenance={"source": str(src), "crop": spec["crop"], "scale": scale})
         n_train = int(round(TRAIN_FRACTION * full.n_frames))

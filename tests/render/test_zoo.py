@@ -134,6 +134,38 @@ def test_resolve_model_takes_names_and_files(tmp_path, tiny_ckpt):
         resolve_model(str(tmp_path / "missing.pt"))
 
 
+@pytest.mark.parametrize(("name", "walks"), [("psc-phc", True), ("hela-small", False), ("trpl-phc", False)])
+def test_shipped_profiles_carry_the_shape_walk_where_cells_do_not_divide(name, walks):
+    """calibrate turns the slow area/elongation walk (masksynth.wander) on only for data without
+    divisions: PSC's profile carries it (a profile built before the walk existed does not) and its
+    card says so; the dividing HeLa and trpL data keep their division model. bacteria-phc is not
+    pinned: its profile was built from data whose lineage was lost (division_rate 0), to be rebuilt."""
+    entry = registry()[name]
+    cfg = model_profile(name).config
+    card = (pretrained_path(name).parent / entry["card"]).read_text()
+    assert (cfg["division_rate"] == 0) == walks
+    for key in ("area", "elongation"):
+        assert (cfg.get(f"{key}_quantiles") is not None) == walks
+        if walks:
+            q = np.asarray(cfg[f"{key}_quantiles"])
+            assert q.size >= 5 and np.all(np.diff(q) >= 0) and q[0] >= 1
+            assert 0 <= cfg[f"{key}_cell_share"] <= 1 and 0 < cfg[f"{key}_corr"] < 1
+    assert ("`masksynth.wander`" in card) == walks
+
+
+def test_card_mentions_the_shape_walk_only_when_the_profile_has_it():
+    from dataclasses import replace
+
+    from tgan_aug.pretrained.card import write_card
+
+    profile = model_profile("psc-phc")
+    line = [s for s in write_card("psc-phc", {}, profile).splitlines() if "masksynth.wander" in s]
+    share = profile.config["area_cell_share"]
+    assert len(line) == 1 and f"area (share kept by each cell {share:.2g}" in line[0] and "elongation" in line[0]
+    fixed = {k: v for k, v in profile.config.items() if k not in ("area_quantiles", "elongation_quantiles")}
+    assert "masksynth.wander" not in write_card("psc-phc", {}, replace(profile, config=fixed))
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_like_masks_have_the_banks_shapes(name, tmp_path, run_cli):
     """Cells of 'synth-masks --like NAME' are closer to the model's shape bank in their joint area

@@ -59,6 +59,17 @@ def _time_line(entry: dict[str, Any]) -> str:
     return "; ".join(parts) + (f" ({total / 60:.1f} min of training)" if total else "") + (f"; {device}" if device else "")
 
 
+def _walk_lines(cfg: dict[str, Any]) -> list[str]:
+    """The card's sentence on slow shape change (:mod:`masksynth.wander`), when calibration turned it on
+    (cells that do not divide: ``area_quantiles`` / ``elongation_quantiles`` set); else no lines."""
+    parts = [f"{key} (share kept by each cell {_num(cfg.get(key + '_cell_share'), 2)}, lag-1 correlation of the rest "
+             f"{_num(cfg.get(key + '_corr'), 2)})" for key in ("area", "elongation") if cfg.get(key + "_quantiles")]
+    if not parts:
+        return []
+    return ["", "Cells do not divide in this data, so each cell's " + " and ".join(parts)
+            + " change slowly along its track (`masksynth.wander`, fitted by calibration)."]
+
+
 def write_card(name: str, entry: dict[str, Any], profile, like: dict[str, float] | None = None) -> str:
     """The card's Markdown. entry: the registry entry (figures, steps, time, licence, ...);
     profile: the model's :class:`masksynth.profile.DataProfile`; like: summary statistics of
@@ -103,6 +114,7 @@ def write_card(name: str, entry: dict[str, Any], profile, like: dict[str, float]
         "", "Calibrated synthesis parameters (`masksynth.calibrate`): "
         + ", ".join(f"{k} {_num(cfg.get(k))}" for k in ("mean_area", "area_cv", "speed_mean", "speed_cv", "turn_sd",
                                                       "division_rate", "min_division_age", "growth_rate") if k in cfg) + ".",
+        *_walk_lines(cfg),
         "", "## Use", "", "```bash",
         f"tgan-aug synth-masks --like {name} --frames 20 --size 256x384 -o masks.zarr",
         f"tgan-aug render masks.zarr -o video.zarr --model {name}",
