@@ -134,12 +134,13 @@ def test_resolve_model_takes_names_and_files(tmp_path, tiny_ckpt):
         resolve_model(str(tmp_path / "missing.pt"))
 
 
-@pytest.mark.parametrize(("name", "walks"), [("psc-phc", True), ("hela-small", False), ("trpl-phc", False)])
+@pytest.mark.parametrize(("name", "walks"), [("psc-phc", True), ("hela-small", False), ("trpl-phc", False),
+                                             ("bacteria-phc", False)])
 def test_shipped_profiles_carry_the_shape_walk_where_cells_do_not_divide(name, walks):
     """calibrate turns the slow area/elongation walk (masksynth.wander) on only for data without
     divisions: PSC's profile carries it (a profile built before the walk existed does not) and its
-    card says so; the dividing HeLa and trpL data keep their division model. bacteria-phc is not
-    pinned: its profile was built from data whose lineage was lost (division_rate 0), to be rebuilt."""
+    card says so; the dividing HeLa, trpL and bacteria data keep their division model (bacteria-phc's
+    first profile was built from a half-size copy whose lineage was lost: division_rate 0)."""
     entry = registry()[name]
     cfg = model_profile(name).config
     card = (pretrained_path(name).parent / entry["card"]).read_text()
@@ -151,6 +152,18 @@ def test_shipped_profiles_carry_the_shape_walk_where_cells_do_not_divide(name, w
             assert q.size >= 5 and np.all(np.diff(q) >= 0) and q[0] >= 1
             assert 0 <= cfg[f"{key}_cell_share"] <= 1 and 0 < cfg[f"{key}_corr"] < 1
     assert ("`masksynth.wander`" in card) == walks
+
+
+def test_like_bacteria_masks_divide(tmp_path, run_cli):
+    """The E. coli colony divides: 'synth-masks --like bacteria-phc' masks have divisions in their
+    lineage (the first shipped profile, built without the data's lineage, made none)."""
+    out = tmp_path / "m.zarr"
+    code, _, err = run_cli(["synth-masks", "--like", "bacteria-phc", "--frames", "12", "--size", "160x160",
+                            "--seed", "0", "-o", str(out), "--quiet"])
+    assert code == 0, err
+    masks = read_store(out, "seq000")
+    assert model_profile("bacteria-phc").stats["division_rate"] > 0
+    assert masks.n_divisions >= 2 and masks.n_tracks > masks.n_divisions * 2
 
 
 def test_card_mentions_the_shape_walk_only_when_the_profile_has_it():
