@@ -71,8 +71,8 @@ from tgan_aug.render.intensity import (
     resolve_match,
     target_quantiles,
 )
-from tgan_aug.render.track_smoothing import TrackState, check_beta, smooth_frame
 from tgan_aug.render.shard import sequence_seed
+from tgan_aug.render.track_smoothing import TrackState, check_beta, smooth_frame
 from tgan_aug.validation import validate_video
 
 __all__ = ["Renderer", "default_track_smoothing", "file_sha256", "sequence_seed", "render_frames", "render_to_store"]
