@@ -13,6 +13,8 @@ DeepSea features, temporal and intensity statistics).
         # + the tGAN without intensity matching (render --intensity-match none), the same models
     python recipes/realism/table1.py --scale cpu --methods full,full-nosmooth,painter --no-train
         # + the tGAN without track smoothing (render --track-smoothing 0), the same models
+    python recipes/realism/table1.py --scale cpu --lo-steps 800 --sr-steps 400 --datasets bacteria \
+        --methods full,full-nosmooth,painter     # the whole 30-minute budget (RESULTS.md)
 """
 
 from __future__ import annotations
