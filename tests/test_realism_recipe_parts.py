@@ -38,6 +38,13 @@ def test_a_run_is_reused_only_with_the_same_command(tmp_path, monkeypatch):
     assert C.is_done(job, scale)
     longer = C.Scale(**{**scale.to_dict(), "lo_steps": scale.lo_steps + 1})
     assert not C.is_done(job, longer)  # other step count: retrain, never mix
+    # the same run made in another checkout, by another Python: still the same command
+    moved = [("/elsewhere/.venv/bin/python" if i == 0 else t.replace(str(tmp_path), "/elsewhere/recipes/realism/work"))
+             for i, t in enumerate(job.command(scale))]
+    (job.run_dir(scale) / "command.txt").write_text(" ".join(moved) + "\n")
+    assert C.is_done(job, scale)
+    (job.run_dir(scale) / "command.txt").write_text(" ".join(moved).replace("--seed 0", "--seed 1") + "\n")
+    assert not C.is_done(job, scale)
 
 
 def test_superres_runs_are_shared_except_for_nostyle():

@@ -384,12 +384,22 @@ def run_jobs(jobs: list[Job], scale: Scale, *, data_root: str, no_train: bool = 
     return {f"{j.dataset}/{j.stage}/{j.variant}/{j.seed}": run_info(j, scale) for j in jobs}
 
 
+def _portable(cmd: list[str]) -> list[str]:
+    """A training command with its Python and work folder replaced by placeholders, so that a work
+    folder made in another checkout (or by another virtual environment) still matches."""
+    if "-o" not in cmd or cmd.index("-o") + 1 >= len(cmd):
+        return cmd
+    work = str(Path(cmd[cmd.index("-o") + 1]).parents[2])  # -o WORK/runs/<scale>/<run>
+    return ["<python>"] + [t.replace(work, "<work>") for t in cmd[1:]]
+
+
 def is_done(job: Job, scale: Scale) -> bool:
     """A run is reused only when its checkpoint exists and it was made by the same command
-    (so a run with other step counts or options is retrained, not silently mixed in)."""
+    (so a run with other step counts or options is retrained, not silently mixed in); the Python
+    executable and the work folder's location may differ (:func:`_portable`)."""
     cmd = job.run_dir(scale) / "command.txt"
     return (job.checkpoint(scale).is_file() and cmd.is_file()
-            and cmd.read_text().strip() == " ".join(job.command(scale)))
+            and _portable(cmd.read_text().split()) == _portable(job.command(scale)))
 
 
 def run_info(job: Job, scale: Scale) -> dict[str, Any]:
