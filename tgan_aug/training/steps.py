@@ -94,26 +94,35 @@ def generate_lowres_clip(
         returned clip starts deep in a rollout, as most rendered frames do.
     Returns fakes (B, L, h, w) in [-1, 1] (with graph), for the last L mask frames.
     """
-    B, total, h, w = masks.shape
+    total = masks.shape[1]
     if not 0 <= burn_in < total:
         raise ValueError(f"burn_in={burn_in} must be in [0, {total}) for a clip of {total} mask frames")
-    n = G.cfg.n_masks
-    bg = background[:, None]
-    bg_feats = G.encode_background(bg)
-    style = G.mapping(G.make_z(B, generator=generator))
-    noise = G.make_noise(B, generator, size=(h, w), device=masks.device, dtype=masks.dtype)
-    prev = G.first_prev(bg, masks)
+    bg_feats, style, noise, first = _sequence_inputs(G, masks, background, generator)
+    prev = first
     frames = []
     for t in range(total):
-        idx = [max(t - k, 0) for k in range(n)]
         if t < burn_in:
             with torch.no_grad():
-                prev = G(masks[:, idx], prev, bg_feats, style, noise)
+                prev = lowres_frame(G, masks, t, prev, first, bg_feats, style, noise, temporal="autoregressive")
             continue
-        out = G(masks[:, idx], prev, bg_feats, style, noise)
+        out = lowres_frame(G, masks, t, prev, first, bg_feats, style, noise, temporal="autoregressive")
         frames.append(out)
         prev = out.detach() if detach_prev else out
     return torch.cat(frames, dim=1)
+
+
+def _sequence_inputs(G: nn.Module, masks: torch.Tensor, background: torch.Tensor,
+                     generator: torch.Generator) -> tuple[Any, torch.Tensor, Any, torch.Tensor]:
+    """What every low-res frame of a sequence shares: (background features, style w, noise maps,
+    the background as the first "previous frame"); z then noise drawn from ``generator``.
+
+    masks: (B, T, h, w) in {0, 1}; background: (B, h, w) in [-1, 1].
+    """
+    B, _, h, w = masks.shape
+    bg = background[:, None]
+    style = G.mapping(G.make_z(B, generator=generator))
+    noise = G.make_noise(B, generator, size=(h, w), device=masks.device, dtype=masks.dtype)
+    return G.encode_background(bg), style, noise, G.first_prev(bg, masks)
 
 
 def lowres_frame(G: nn.Module, masks: torch.Tensor, t: int, prev: torch.Tensor, first: torch.Tensor,
@@ -146,11 +155,8 @@ def generate_lowres_frames(G: nn.Module, masks: torch.Tensor, background: torch.
     from ``generator`` (as :func:`generate_lowres_clip`). Returns (B, T, h, w) in [-1, 1].
     """
     with torch.no_grad():
-        bg = background[:, None]
-        bg_feats = G.encode_background(bg)
-        style = G.mapping(G.make_z(masks.shape[0], generator=generator))
-        noise = G.make_noise(masks.shape[0], generator, size=masks.shape[2:], device=masks.device, dtype=masks.dtype)
-        first = prev = G.first_prev(bg, masks)
+        bg_feats, style, noise, first = _sequence_inputs(G, masks, background, generator)
+        prev = first
         frames = []
         for t in range(masks.shape[1]):
             prev = lowres_frame(G, masks, t, prev, first, bg_feats, style, noise, temporal=temporal)
