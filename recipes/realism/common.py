@@ -36,6 +36,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 WORK = HERE / "work"
 RESULTS = HERE / "results"
+#: where PhC-C2DL-PSC/ and bacteria-phc/ are read from (``--data-root``)
+DATA_ROOT = os.environ.get("TGAN_AUG_SHARED_DATA", str(REPO.parent / "shared" / "data"))
 if str(REPO) not in sys.path:  # this checkout's tgan_aug, also when another one is installed
     sys.path.insert(0, str(REPO))
 
@@ -132,7 +134,7 @@ def superres_for(variant: str) -> str:
 
 def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=sorted(SCALES), default="cpu", help="experiment size (default cpu)")
-    p.add_argument("--data-root", default=os.environ.get("TGAN_AUG_SHARED_DATA", str(REPO.parent / "shared" / "data")),
+    p.add_argument("--data-root", default=DATA_ROOT,
                    help="folder holding PhC-C2DL-PSC/ and bacteria-phc/ (only needed before the data is prepared)")
     p.add_argument("--seeds", type=str, default=None, help="comma-separated seeds (default: the scale's)")
     p.add_argument("--lo-steps", type=int, default=None)
