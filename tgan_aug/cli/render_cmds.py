@@ -72,6 +72,7 @@ def render(masks, output, renderer, fit, model, checkpoint, background, shard, c
       tgan-aug synth-masks --density high --frames 20 -o masks.zarr
       tgan-aug render masks.zarr -o video.zarr --model hela-small --seed 1
       tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt
+      tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt --track-smoothing 0   # unlinked labels
       tgan-aug render masks.zarr -o video.zarr --shard 0/2 --ctc video_ctc --geff video_geff
       tgan-aug render masks.zarr -o painted.zarr --renderer painter --fit data/PhC-C2DL-PSC --seed 1
     """
