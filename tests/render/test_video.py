@@ -13,7 +13,7 @@ def test_render_video_keeps_the_masks_and_is_seeded(tiny_ckpt, tracked_factory):
     assert a.masks == masks and a.images.shape == masks.labels.shape and a.images.dtype == np.uint16
     assert a.intensity_range == (50.0, 4000.0)
     assert a.provenance == {"checkpoint": str(tiny_ckpt), "seed": 3, "temporal": "per-frame", "intensity_match": "none",
-                            "track_smoothing": 0.0}
+                            "track_smoothing": 0.0, "carry_over": 0.0, "temporal_source": "default"}
     assert np.array_equal(render_video(tiny_ckpt, masks, seed=3).images, a.images)
     assert not np.array_equal(render_video(tiny_ckpt, masks, seed=4).images, a.images)
     flat = render_video(tiny_ckpt, masks, seed=3, background=np.zeros((10, 10), np.float32))

@@ -37,6 +37,9 @@ def test_one_command_model_renders_and_an_untrained_model_exits_3(tmp_path, tiff
     assert quality["no_cells"] is True and quality["passed"] is False and "no_cells" in quality["failed"]
     assert "NOT PASSED" in (run / "summary.md").read_text()
     assert (run / "quality.png").stat().st_size > 1000
+    # 2 held-back frames of 3 cells are too few to fit carry-over and track smoothing: said, not silently skipped
+    assert "cells followed over two frames" in quality["temporal"]["not_fitted"]
+    assert "Carry-over and track smoothing: not fitted" in (run / "summary.md").read_text()
 
     # both stages ran with the --minutes split and step limits, recorded in their configs
     lo_dir, sr_dir = sorted((run / "stages").iterdir())
@@ -98,11 +101,23 @@ def test_quality_passes_when_the_model_draws_the_real_frames(tmp_path, tiff_pair
         return real_model_quality(checkpoint, held, **kw)
 
     monkeypatch.setattr(quality_check, "model_quality", perfect)
+    import tgan_aug.render.temporal_fit as temporal_fit
+
+    monkeypatch.setattr(temporal_fit, "MIN_PAIRS", 1)  # the fixture's 2 held-back frames hold 3 cells
     code, out, err = _main(["train", "--data", tiff_pair, "-o", str(tmp_path / "run"), "--lo-steps", "1", "--sr-steps", "1",
                             *TINY], capsys)
     assert code == 0, err
     assert "quality check PASSED: Dice" in out
-    assert json.loads((tmp_path / "run" / "quality.json").read_text())["passed"] is True
+    quality = json.loads((tmp_path / "run" / "quality.json").read_text())
+    assert quality["passed"] is True
+    # carry-over and track smoothing fitted on the held-back frames: in model.pt, quality.json and summary.md
+    from tgan_aug.training.checkpoint import fitted_temporal, load_checkpoint
+
+    fitted = fitted_temporal(load_checkpoint(tmp_path / "run" / "model.pt"))
+    assert fitted == {k: quality["temporal"][k] for k in ("carry_over", "track_smoothing")}
+    assert quality["temporal"]["frames"] == 2
+    summary = (tmp_path / "run" / "summary.md").read_text()
+    assert f"carry-over alpha {fitted['carry_over']:g}" in summary and f"track smoothing beta {fitted['track_smoothing']:g}" in summary
 
 
 def test_group_grammar_both_ways(tmp_path, tiff_pair, capsys):

@@ -55,14 +55,21 @@ def model_checkpoint(model: str | None, checkpoint: str | None, *, renderer: str
                    "checkpoint stores them, else none; none: the generator's raw output (README 'Intensity matching').")
 @click.option("--track-smoothing", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
               help="tgan only. Weight (beta, 0..1) of a cell's earlier brightness in the moving average its mean "
-                   "intensity follows along its track: steadier cells, texture kept; 0 = off. Default: 0.3 when "
-                   "the intensities are matched (see --intensity-match), else 0 (README 'Track smoothing').")
+                   "intensity follows along its track: steadier cells, texture kept; 0 = off. Default when the "
+                   "intensities are matched (see --intensity-match): the beta 'tgan-aug train' fitted on its held-back "
+                   "frames and stored in the model file, or 0.3 for a model without one; unmatched: 0 "
+                   "(README 'Track smoothing').")
+@click.option("--carry-over", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
+              help="tgan only. Weight (alpha, 0..1) of the previous frame, moved with each cell, blended into the cells "
+                   "and their halos (local contrast kept): textures move with the cells instead of being redrawn every "
+                   "frame; 0 = off. Default when the intensities are matched: the alpha 'tgan-aug train' fitted on its "
+                   "held-back frames, else 0 (README 'Carry-over').")
 @quiet_option
 @seed_option
 @device_option
 @overwrite_option
 def render(masks, output, renderer, fit, model, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision,
-           temporal, intensity_match, track_smoothing, quiet, seed, device, overwrite):
+           temporal, intensity_match, track_smoothing, carry_over, quiet, seed, device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
     Labels and lineage pass through unchanged; images get the training (or fitted) data's dtype and range.
@@ -72,7 +79,7 @@ def render(masks, output, renderer, fit, model, checkpoint, background, shard, c
       tgan-aug synth-masks --density high --frames 20 -o masks.zarr
       tgan-aug render masks.zarr -o video.zarr --model hela-small --seed 1
       tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt
-      tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt --track-smoothing 0   # unlinked labels
+      tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt --track-smoothing 0 --carry-over 0   # unlinked labels
       tgan-aug render masks.zarr -o video.zarr --shard 0/2 --ctc video_ctc --geff video_geff
       tgan-aug render masks.zarr -o painted.zarr --renderer painter --fit data/PhC-C2DL-PSC --seed 1
     """
@@ -84,7 +91,7 @@ def render(masks, output, renderer, fit, model, checkpoint, background, shard, c
     names = run(masks, output, renderer=renderer, checkpoint=checkpoint, fit=fit, background=background, seed=seed, device=device, shard=shard,
                 ctc=ctc, overwrite=overwrite, batch=batch, frame_batch=frame_batch, precision=precision,
                 temporal=temporal, intensity_match=intensity_match, track_smoothing=track_smoothing,
-                command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
+                carry_over=carry_over, command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
                 progress=not quiet)
     click.echo(f"rendered {plural(len(names), 'sequence')} into {output}" + (f" and {ctc}" if ctc else ""))
     if geff is not None:

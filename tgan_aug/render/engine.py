@@ -28,8 +28,13 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
   data's intensity quantiles, each sequence's frames go through ONE monotone map onto them, fitted
   before its first frame on ``CALIBRATION_FRAMES`` evenly spaced frames rendered per frame
   (:mod:`tgan_aug.render.intensity`; costs those extra frames per sequence);
-- track smoothing (``Renderer.track_smoothing``, beta; by default ``DEFAULT_TRACK_SMOOTHING`` when the
-  intensities are matched, else 0 = off): after the map, each cell's mean intensity follows a moving
+- carry-over (``Renderer.carry_over``, alpha; by default, when the intensities are matched, the alpha
+  fitted into the model file by ``tgan-aug train`` (:mod:`tgan_aug.render.temporal_fit`), else 0 =
+  off): after the map, each cell's texture and halo are blended with the previous output frame moved
+  with the cell (:mod:`tgan_aug.render.carry_over`; causal);
+- track smoothing (``Renderer.track_smoothing``, beta; by default, when the intensities are matched, the
+  beta fitted into the model file by ``tgan-aug train``, or ``DEFAULT_TRACK_SMOOTHING`` for a model
+  without one; unmatched: 0 = off): after the carry-over, each cell's mean intensity follows a moving
   average along its track (:mod:`tgan_aug.render.track_smoothing`; causal, the cells' texture and the
   background unchanged);
 - frames are denormalised with the checkpoint's ImageStats (training dtype and intensity range).
@@ -63,6 +68,7 @@ import torch
 
 from tgan_aug.errors import UserError
 from tgan_aug.hashing import file_sha256
+from tgan_aug.render.carry_over import CarryState, carry_frame, check_alpha
 from tgan_aug.render.intensity import (
     IntensityMatch,
     apply_quantile_map,
@@ -106,13 +112,19 @@ class Renderer:
     temporal: Temporal = "per-frame"
     intensity_match: IntensityMatch = "auto"
     track_smoothing: float | None = None
+    carry_over: float | None = None
+    fitted: dict[str, float] = field(default_factory=dict)  # alpha/beta stored in the model file (fitted_temporal)
 
     def __post_init__(self) -> None:
         if self.temporal not in TEMPORAL_MODES:
             raise UserError(f"--temporal {self.temporal!r}: choose one of {', '.join(TEMPORAL_MODES)}")
         self.matches_intensity = resolve_match(self.intensity_match, self.stats, source=f"--checkpoint {self.checkpoint}")
-        self.track_smoothing = default_track_smoothing(self.matches_intensity) if self.track_smoothing is None \
-            else check_beta(self.track_smoothing)
+        fitted = self.fitted if self.matches_intensity else {}  # fitted on matched frames
+        self.temporal_source = "given" if (self.track_smoothing is not None and self.carry_over is not None) else \
+            "fitted" if fitted else "default"
+        self.track_smoothing = default_track_smoothing(self.matches_intensity, fitted.get("track_smoothing")) \
+            if self.track_smoothing is None else check_beta(self.track_smoothing)
+        self.carry_over = check_alpha(fitted.get("carry_over", 0.0)) if self.carry_over is None else check_alpha(self.carry_over)
 
     @property
     def intensity_desc(self) -> str:
@@ -123,7 +135,7 @@ class Renderer:
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu",
                         channels_last: bool = True, temporal: Temporal = "per-frame",
                         intensity_match: IntensityMatch = "auto",
-                        track_smoothing: float | None = None) -> "Renderer":
+                        track_smoothing: float | None = None, carry_over: float | None = None) -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
 
         temporal: "per-frame" (default: every frame from its own mask, no flicker from the masks'
@@ -135,8 +147,12 @@ class Renderer:
         for a checkpoint without them) or "none"; see :mod:`tgan_aug.render.intensity`.
 
         track_smoothing: beta in [0, 1) of the moving average each cell's mean intensity follows
-        along its track (0 = off; None = :func:`default_track_smoothing`); see
+        along its track (0 = off; None = :func:`default_track_smoothing` with the checkpoint's fitted beta); see
         :mod:`tgan_aug.render.track_smoothing`.
+
+        carry_over: alpha in [0, 1) of the previous output frame, moved with the cells, blended into
+        the cells and their halos (0 = off; None = the checkpoint's fitted alpha for matched
+        intensities, else 0); see :mod:`tgan_aug.render.carry_over`.
 
         channels_last: keep the generators' weights (and so their activations) in NHWC memory
         layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
@@ -146,6 +162,7 @@ class Renderer:
         """
         from tgan_aug.training.checkpoint import (
             build_generator_from_checkpoint,
+            fitted_temporal,
             image_stats_from_checkpoint,
             load_checkpoint,
             model_config_from_checkpoint,
@@ -171,7 +188,7 @@ class Renderer:
         info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
                 "preset": cfg.preset, "source": ckpt["data"].get("source", "")}
         return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal, intensity_match,
-                   track_smoothing)
+                   track_smoothing, carry_over, fitted_temporal(ckpt))
 
     @property
     def multiple(self) -> int:
@@ -188,9 +205,12 @@ class Renderer:
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
 
 
-def default_track_smoothing(matches_intensity: bool) -> float:
-    """The track smoothing beta used when none is given: DEFAULT_TRACK_SMOOTHING for matched intensities, else 0."""
-    return DEFAULT_TRACK_SMOOTHING if matches_intensity else 0.0
+def default_track_smoothing(matches_intensity: bool, fitted: float | None = None) -> float:
+    """The track smoothing beta used when none is given: for matched intensities the model's ``fitted``
+    beta (:mod:`tgan_aug.render.temporal_fit`), else DEFAULT_TRACK_SMOOTHING; unmatched 0."""
+    if not matches_intensity:
+        return 0.0
+    return DEFAULT_TRACK_SMOOTHING if fitted is None else check_beta(fitted)
 
 
 def _pad_to(x: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:
@@ -275,6 +295,7 @@ def render_frames(
                 ks = len(cal[i])
                 maps[i] = fit_quantile_map(super_res(i, lr_cal[i, :ks], [p[i] for p in picks[:ks]]), target)
         tracks = [TrackState() for _ in range(B)]  # per sequence: the tracks' smoothed brightness
+        carries = [CarryState() for _ in range(B)]  # per sequence: the previous output frame
         for t0 in range(0, T, frame_batch):
             k = min(frame_batch, T - t0)
             chunk = []
@@ -292,6 +313,9 @@ def render_frames(
                 out = super_res(i, lr[i, :k_i], list(range(t0, t0 + k_i)))
                 if maps[i] is not None:
                     out = apply_quantile_map(out, *maps[i])
+                if renderer.carry_over > 0:
+                    out = np.stack([carry_frame(out[j], labels[i][t0 + j], carries[i], renderer.carry_over)
+                                    for j in range(k_i)])
                 if renderer.track_smoothing > 0:
                     out = np.stack([smooth_frame(out[j], labels[i][t0 + j], tracks[i], renderer.track_smoothing)
                                     for j in range(k_i)])
@@ -359,6 +383,7 @@ def render_to_store(
                         "checkpoint": renderer.checkpoint, "checkpoint_sha256": renderer.sha256,
                         "background": desc, "precision": precision, "temporal": renderer.temporal,
                         "intensity_match": renderer.intensity_desc, "track_smoothing": renderer.track_smoothing,
+                        "carry_over": renderer.carry_over, "temporal_source": renderer.temporal_source,
                         # CPU float sums are split across threads: the thread count is part of the recipe
                         "torch_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
                     }

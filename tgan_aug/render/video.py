@@ -18,7 +18,8 @@ __all__ = ["render_video", "render_items"]
 
 def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, device: str = "cpu",
                  background: np.ndarray | None = None, name: str = "seq", temporal: str = "per-frame",
-                 intensity_match: str = "auto", track_smoothing: float | None = None) -> TrackedVideo:
+                 intensity_match: str = "auto", track_smoothing: float | None = None,
+                 carry_over: float | None = None) -> TrackedVideo:
     """Render one mask sequence in memory; returns a TrackedVideo in the training data's dtype and range.
 
     masks: labels (T, Y, X) uint16 + lineage (unchanged in the result). seed, name: the sequence's
@@ -27,15 +28,17 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
     ``tgan-aug render --background auto``). temporal: as ``tgan-aug render --temporal``
     (:class:`~tgan_aug.render.engine.Renderer`). intensity_match: as ``tgan-aug render --intensity-match``
     ("auto" | "training" | "none", :mod:`tgan_aug.render.intensity`). track_smoothing: as ``tgan-aug
-    render --track-smoothing`` (None = the default: 0.3 when the intensities are matched, else 0;
-    :mod:`tgan_aug.render.track_smoothing`).
+    render --track-smoothing`` (None = the default: when the intensities are matched the model's fitted
+    beta, or 0.3 for a model without one; else 0;
+    :mod:`tgan_aug.render.track_smoothing`). carry_over: as ``tgan-aug render --carry-over`` (None = the
+    model's fitted alpha for matched intensities, else 0; :mod:`tgan_aug.render.carry_over`).
     Rendered in fp32 whatever the device.
     """
     from tgan_aug.render.backgrounds import choose_background, fit_background
     from tgan_aug.render.engine import Renderer, render_frames, sequence_seed
 
     r = Renderer.from_checkpoint(checkpoint, device=device, temporal=temporal, intensity_match=intensity_match,
-                                 track_smoothing=track_smoothing)
+                                 track_smoothing=track_smoothing, carry_over=carry_over)
     size = tuple(masks.labels.shape[1:])
     s = sequence_seed(seed, name)
     if background is None:
@@ -46,7 +49,8 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
     images = r.stats.denormalise(np.concatenate(frames))
     return TrackedVideo(masks, images, intensity_range=tuple(r.stats.intensity_range),
                         provenance={"checkpoint": str(checkpoint), "seed": seed, "temporal": temporal,
-                                    "intensity_match": r.intensity_desc, "track_smoothing": r.track_smoothing})
+                                    "intensity_match": r.intensity_desc, "track_smoothing": r.track_smoothing,
+                                    "carry_over": r.carry_over, "temporal_source": r.temporal_source})
 
 
 def render_items(checkpoint: str | Path, items: list[tuple[str, Any]], store: str | Path, *, seed: int,

@@ -44,6 +44,8 @@ __all__ = [
     "build_generator_from_checkpoint",
     "model_config_from_checkpoint",
     "image_stats_from_checkpoint",
+    "with_temporal_fit",
+    "fitted_temporal",
     "with_intensity_quantiles",
     "merge_checkpoints",
     "resolve_run_config",
@@ -210,6 +212,22 @@ def with_intensity_quantiles(ckpt: dict[str, Any], images_list: list) -> dict[st
     stats = image_stats_from_checkpoint(ckpt)
     stats.quantiles = compute_stats(list(images_list), percentiles=stats.percentiles).quantiles
     return {**ckpt, "data": {**ckpt["data"], "stats": stats.to_dict()}}
+
+
+def with_temporal_fit(ckpt: dict[str, Any], fit: Any) -> dict[str, Any]:
+    """A copy of ``ckpt`` that renders with the carry-over and track smoothing of ``fit`` by default.
+
+    fit: a :class:`~tgan_aug.render.temporal_fit.TemporalFit` (its alpha and beta, and the figures
+    they rest on, kept for the record under ``render.temporal_fit``).
+    """
+    return {**ckpt, "render": {**ckpt.get("render", {}), "carry_over": float(fit.carry_over),
+                               "track_smoothing": float(fit.track_smoothing), "temporal_fit": fit.to_dict()}}
+
+
+def fitted_temporal(ckpt: dict[str, Any]) -> dict[str, float]:
+    """{"carry_over": alpha, "track_smoothing": beta} stored by :func:`with_temporal_fit`; {} for a model without them."""
+    render = ckpt.get("render") or {}
+    return {k: float(render[k]) for k in ("carry_over", "track_smoothing") if render.get(k) is not None}
 
 
 def build_generator_from_checkpoint(

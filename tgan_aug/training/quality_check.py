@@ -156,10 +156,13 @@ def stage_quality(stage: str, G: torch.nn.Module, held: HeldOut, *, seed: int = 
 
 def model_quality(checkpoint: str | Path, held: HeldOut, *, seed: int = 0, device: str | torch.device = "cpu",
                   thresholds: QualityThresholds | None = None) -> tuple[QualityReport, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Quality of a model file (both generators) rendering the held-back masks exactly as ``tgan-aug render`` does."""
+    """Quality of a model file (both generators) rendering the held-back masks as ``tgan-aug render`` does
+    (without carry-over and track smoothing: the masks are binary)."""
     from tgan_aug.render.engine import Renderer, render_frames, sequence_seed
 
-    renderer = Renderer.from_checkpoint(checkpoint, device=device)
+    # the held-back masks here are binary (no track ids): carry-over and track smoothing, which
+    # follow tracks, would treat all cells as one; the check measures single frames anyway
+    renderer = Renderer.from_checkpoint(checkpoint, device=device, track_smoothing=0.0, carry_over=0.0)
     fakes = []
     for name, m, bg in zip(held.names, held.masks, held.backgrounds):
         chunks = [c[0] for _, c in render_frames(renderer, [m.astype(np.uint8)], [bg], [sequence_seed(seed, name)],

@@ -7,7 +7,8 @@
       run.json            what was asked (written first: marks the folder as a tgan-aug train run)
       stages/00000-lowres-<preset>/, stages/00001-superres-<preset>/   the two stage runs (see loop.train)
       model.pt            both EMA generators, configs, data statistics: what ``render --checkpoint`` takes
-      quality.json        the final quality check of model.pt on held-back frames (values, verdict, advice)
+      quality.json        the final quality check of model.pt on held-back frames (values, verdict, advice) and
+                          the carry-over and track smoothing fitted on them (:mod:`tgan_aug.render.temporal_fit`, stored in model.pt)
       quality.png         masks | real | rendered held-back frames, titled with the verdict
       summary.md          written last: steps, time, verdict, what to do, how to render
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tgan_aug.errors import UserError
+from tgan_aug.render.temporal_fit import TemporalFit
 from tgan_aug.training.config import NO_STEP_LIMIT, TrainConfig
 from tgan_aug.training.quality import QualityReport, QualityThresholds, polarity
 
@@ -124,7 +126,23 @@ def _prepare_run_dir(run: Path, overwrite: bool) -> None:
     run.mkdir(parents=True, exist_ok=True)
 
 
-def _summary(run: Path, data: str, stage_dirs: dict[str, Path], report: QualityReport, seconds: float, model: Path) -> str:
+def _fit_temporal(model: Path, held_sources: list, *, seed: int, device: str, log) -> "TemporalFit | str":
+    """Carry-over and track smoothing fitted on the held-back frames, or why they were not (the model
+    then renders with the defaults): too few cells followed over two frames, or masks not linked over time."""
+    from tgan_aug.render.temporal_fit import fit_temporal
+
+    try:
+        fit = fit_temporal(model, held_sources, seed=seed, device=device)
+    except UserError as exc:
+        log(f"carry-over and track smoothing not fitted ({exc}); the model renders with the defaults")
+        return str(exc)
+    log(f"fitted on {fit.frames} held-back frames: carry-over alpha {fit.carry_over:g}, track smoothing beta "
+        f"{fit.track_smoothing:g}")
+    return fit
+
+
+def _summary(run: Path, data: str, stage_dirs: dict[str, Path], report: QualityReport, seconds: float, model: Path,
+             temporal: "TemporalFit | str") -> str:
     lines = [f"# tgan-aug train: {run.name}", "", f"- data: `{data}`", f"- model: `{model}` (both generators, EMA weights)",
              f"- wall time: {seconds / 60:.1f} min"]
     for stage, d in stage_dirs.items():
@@ -134,6 +152,15 @@ def _summary(run: Path, data: str, stage_dirs: dict[str, Path], report: QualityR
             lines.append(f"  - its check: {json.loads((d / 'quality.json').read_text())['verdict']}")
     lines += ["", "## Quality check (held-back frames)", "", f"**{report.verdict()}**", "", "| measure | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4g} |" for k, v in report.values.items()]
+    if isinstance(temporal, TemporalFit):
+        i, j = temporal.alphas.index(temporal.carry_over), temporal.betas.index(temporal.track_smoothing)
+        lines += ["", f"Render defaults fitted on {temporal.frames} held-back frames: carry-over alpha "
+                      f"{temporal.carry_over:g} (warping error: real {temporal.warp_real:.4f}, rendered "
+                      f"{temporal.warp_rendered[i]:.4f}, without it {temporal.warp_rendered[0]:.4f}), track smoothing beta "
+                      f"{temporal.track_smoothing:g} (cells' track flicker: real {temporal.flicker_real:.4f}, rendered "
+                      f"{temporal.flicker_rendered[j]:.4f}, without it {temporal.flicker_rendered[0]:.4f})."]
+    else:
+        lines += ["", f"Carry-over and track smoothing: not fitted ({temporal}); renders use the defaults."]
     lines += ["", "Render with it:", "", "```bash", f"tgan-aug render MASKS -o video.zarr --checkpoint {model}", "```", ""]
     return "\n".join(lines)
 
@@ -166,7 +193,8 @@ def train_model(
     Returns a :class:`ModelRun`; ``exit_code`` is non-zero when the model draws no cells.
     """
     from tgan_aug.device import resolve_device
-    from tgan_aug.training.checkpoint import image_stats_from_checkpoint, merge_checkpoint_files, save_checkpoint
+    from tgan_aug.training.checkpoint import (image_stats_from_checkpoint, merge_checkpoint_files, save_checkpoint,
+                                              with_temporal_fit)
     from tgan_aug.training.data import read_sources, split_holdout
     from tgan_aug.training.loop import train as train_stage
     from tgan_aug.training.quality_check import model_quality, prepare_held_out, save_quality_grid
@@ -200,13 +228,19 @@ def train_model(
     tmp = run / "model.pt.partial"
     ckpt = merge_checkpoint_files(stage_dirs["lowres"] / "checkpoint.pt", stage_dirs["superres"] / "checkpoint.pt")
     save_checkpoint(tmp, ckpt)
+    held_sources = split_holdout(sources, holdout)[1]
+    temporal = _fit_temporal(tmp, held_sources, seed=seed, device=str(dev), log=log)
+    if isinstance(temporal, TemporalFit):
+        save_checkpoint(tmp, with_temporal_fit(ckpt, temporal))
     backgrounds = {str(k): v.float().numpy() for k, v in ckpt["data"]["backgrounds"].items()}
-    held = prepare_held_out(split_holdout(sources, holdout)[1], cfgs["lowres"], image_stats_from_checkpoint(ckpt), backgrounds)
+    held = prepare_held_out(held_sources, cfgs["lowres"], image_stats_from_checkpoint(ckpt), backgrounds)
     report, arrays = model_quality(tmp, held, seed=seed, device=dev, thresholds=thresholds)
     model = run / "model.pt"
     tmp.replace(model)
-    (run / "quality.json").write_text(json.dumps({"frames": held.n_frames, "sequences": held.names, **report.to_dict()},
-                                                 indent=2) + "\n", encoding="utf-8")
+    fit_record = temporal.to_dict() if isinstance(temporal, TemporalFit) else {"not_fitted": temporal}
+    (run / "quality.json").write_text(json.dumps({"frames": held.n_frames, "sequences": held.names, **report.to_dict(),
+                                                  "temporal": fit_record}, indent=2) + "\n", encoding="utf-8")
     save_quality_grid(run / "quality.png", report, arrays, label="model.pt on held-back frames")
-    (run / "summary.md").write_text(_summary(run, str(data), stage_dirs, report, time.time() - t0, model), encoding="utf-8")
+    (run / "summary.md").write_text(_summary(run, str(data), stage_dirs, report, time.time() - t0, model, temporal),
+                                    encoding="utf-8")
     return ModelRun(run, model, report, stage_dirs)
