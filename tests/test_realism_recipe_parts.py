@@ -60,8 +60,9 @@ def test_rendering_variants_render_their_training_variants_models():
     assert C.training_variant("full-nomatch") == "full" and C.training_variant("perframe") == "perframe"
     assert C.RENDER_VARIANTS["full-nomatch"][1] == {"intensity_match": "none"}
     rows = [m for m, _ in table1.METHODS]
-    assert {"full", "full-nomatch", "painter"} <= set(rows)
-    assert all(C.training_variant(m) in C.LOWRES_VARIANTS for m in rows if m != "painter")  # each has a training run
+    assert {"full", "full-nomatch", "painter", "painter-nolineage"} <= set(rows)
+    assert all(C.training_variant(m) in C.LOWRES_VARIANTS for m in rows if m not in C.PAINTERS)  # each has a training run
+    assert C.RENDER_VARIANTS["full-nosmooth"][1] == {"track_smoothing": 0.0, "carry_over": 0.0}
     # a re-run of one dataset writes its own files, never over the full table's
     assert table1.result_stem(["bacteria"]) == "table1-bacteria" and table1.result_stem(["bacteria", "psc"]) == "table1"
 

@@ -109,7 +109,8 @@ SUPERRES_VARIANTS: dict[str, list[str]] = {
 #: rendering variants: method name -> (low-res variant whose models render, ``render_video`` options)
 RENDER_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "full-nomatch": ("full", {"intensity_match": "none"}),  # the generator's raw intensities
-    "full-nosmooth": ("full", {"track_smoothing": 0.0}),  # no track smoothing (render --track-smoothing 0)
+    "full-nosmooth": ("full", {"track_smoothing": 0.0, "carry_over": 0.0}),  # neither (render --track-smoothing 0 --carry-over 0)
+    "full-nocarry": ("full", {"carry_over": 0.0}),  # no carry-over, the fitted track smoothing
 }
 
 
@@ -420,39 +421,70 @@ def run_info(job: Job, scale: Scale) -> dict[str, Any]:
 def merged_checkpoint(dataset: str, variant: str, seed: int, scale: Scale) -> Path:
     """The low-res run of ``variant`` and its paired super-res run (:func:`superres_for`) merged into
     one renderable file (``tgan_aug.training.checkpoint.merge_stages``), remade when a run is newer or the
-    file lacks the training intensity quantiles (added from the training frames for runs trained before)."""
-    from tgan_aug.training.checkpoint import load_checkpoint, merge_stages, save_checkpoint
+    file lacks the training intensity quantiles (added from the training frames for runs trained before)
+    or the fitted carry-over and track smoothing (:func:`fit_render_defaults`)."""
+    from tgan_aug.training.checkpoint import fitted_temporal, load_checkpoint, merge_stages, save_checkpoint, with_temporal_fit
 
     lo_job = Job(dataset, "lowres", variant, seed)
     sr_job = Job(dataset, "superres", superres_for(variant), seed)
     out = WORK / "merged" / scale.name / f"{dataset}-{variant}-seed{seed}.pt"
-    if (out.is_file() and out.stat().st_mtime > max(lo_job.checkpoint(scale).stat().st_mtime,
-                                                    sr_job.checkpoint(scale).stat().st_mtime)
-            and load_checkpoint(out)["data"]["stats"].get("quantiles") is not None):  # (older merges lack them)
-        return out
+    if out.is_file() and out.stat().st_mtime > max(lo_job.checkpoint(scale).stat().st_mtime,
+                                                   sr_job.checkpoint(scale).stat().st_mtime):
+        have = load_checkpoint(out)
+        if have["data"]["stats"].get("quantiles") is not None and "carry_over" in fitted_temporal(have):
+            return out  # (older merges lack them)
     merged = merge_stages(load_checkpoint(lo_job.checkpoint(scale)), load_checkpoint(sr_job.checkpoint(scale)))
+    from tgan_aug.io.ctc import read_ctc
+
+    train = read_ctc(data_dir(dataset, scale.data_scale) / "train", sequence="01")
     if merged["data"]["stats"].get("quantiles") is None:  # a run trained before training stored them
-        from tgan_aug.io.ctc import read_ctc
         from tgan_aug.training.checkpoint import with_intensity_quantiles
 
-        train = read_ctc(data_dir(dataset, scale.data_scale) / "train", sequence="01")
         merged = with_intensity_quantiles(merged, [train.images])
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, merged)
+    save_checkpoint(out, with_temporal_fit(merged, fit_render_defaults(out, dataset, train, seed=seed, device=scale.device)))
     return out
 
 
+#: the realism runs train on every frame of the training split (no held-back frames), so their
+#: carry-over and track smoothing are fitted on the split's last frames (``tgan-aug train`` fits on
+#: frames it held back)
+FIT_FRAMES = 12
+
+
+def fit_render_defaults(checkpoint: Path, dataset: str, train, *, seed: int, device: str):
+    """:func:`tgan_aug.render.temporal_fit.fit_temporal` of a merged model on the last
+    :data:`FIT_FRAMES` frames of the training split ``train`` (a TrackedVideo)."""
+    from tgan_aug.render.temporal_fit import fit_temporal
+
+    k = min(FIT_FRAMES, train.n_frames)
+    fit = [(f"{dataset}-fit", np.asarray(train.images[-k:]), np.asarray(train.masks.labels[-k:]))]
+    return fit_temporal(checkpoint, fit, seed=seed, device=device)
+
+
 # ---------------------------------------------------------------------------- rendering
-def paint_masks(dataset: str, scale: Scale, masks, *, seed: int, data_root: str):
-    """The painter baseline fitted on the training frames of ``dataset``."""
+#: painter baselines: method -> whether the painter sees the masks' lineage. With it, daughters keep
+#: their mother's gain (a colony grown from few founders gets few, possibly extreme, brightnesses)
+#: and just-divided sisters are bridged; without it every track draws its own gain (the painter of
+#: sessions <= 10 on bacteria, whose copy had lost its lineage)
+PAINTERS = {"painter": True, "painter-nolineage": False}
+
+
+def paint_masks(dataset: str, scale: Scale, masks, *, seed: int, data_root: str, lineage: bool = True):
+    """The painter baseline fitted on the training frames of ``dataset`` (``lineage``: see :data:`PAINTERS`)."""
+    from masksynth.tracked import TrackedMasks, TrackedVideo
     from tgan_aug.baselines import fit_painter, paint
     from tgan_aug.io.ctc import read_ctc
 
     d = prepare_dataset(dataset, scale.data_scale, data_root)
     train = read_ctc(d["train_dir"], sequence="01")
+    if not lineage:
+        train = TrackedVideo(TrackedMasks.from_labels(train.masks.labels, check_linked=False), train.images,
+                             intensity_range=train.intensity_range)
     params = fit_painter([train])
-    out = paint(masks, params, seed=seed)
-    return out
+    out = paint(masks if lineage else TrackedMasks.from_labels(masks.labels, check_linked=False), params, seed=seed)
+    return TrackedVideo(masks, out.images, intensity_range=out.intensity_range)
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -541,11 +573,12 @@ class Timer:
 def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     """Render the held-out masks of ``task["dataset"]`` with ``task["method"]`` and evaluate them.
 
-    method: "painter", a low-res variant name ("full" = tGAN, "perframe", "noflow", ...) or a
+    method: "painter" (or "painter-nolineage": the masks' lineage dropped), a low-res variant name ("full" = tGAN, "perframe", "noflow", ...) or a
     rendering variant (:data:`RENDER_VARIANTS`, e.g. "full-nomatch").
     Returns {"task", "metrics", "seconds"}; with ``task["keep_frames"]`` also saves
     work/frames/<scale>/<dataset>-<method>-seed<seed>.npy (the rendered held-out frames). The result
-    is cached in work/evals/<scale>/ and reused while it is newer than the merged checkpoint.
+    is cached in work/evals/<scale>/ and reused while it is newer than the merged checkpoint and the
+    dataset's copy (the painter draws the masks' divisions: a copy remade with its lineage paints differently).
     """
     set_threads()
     t0 = time.time()
@@ -556,18 +589,22 @@ def render_eval_task(task: dict[str, Any]) -> dict[str, Any]:
     cache = WORK / "evals" / scale.name / f"{name}.json"
     frames_file = WORK / "frames" / scale.name / f"{name}.npy"
     variant, render_opts = RENDER_VARIANTS.get(task["method"], (task["method"], {}))
-    ckpt = None if task["method"] == "painter" else merged_checkpoint(task["dataset"], variant, task["seed"], scale)
+    ckpt = None if task["method"] in PAINTERS else merged_checkpoint(task["dataset"], variant, task["seed"], scale)
     from tgan_aug.baselines.painter import PAINTER_VERSION
+    from tgan_aug.training.checkpoint import fitted_temporal, load_checkpoint
 
-    render_settings = None if ckpt is None else {"track_smoothing": "default", **render_opts}
-    if (cache.is_file() and (not task.get("keep_frames") or frames_file.is_file())):
-        cached = json.loads(cache.read_text(encoding="utf-8"))
+    render_settings = None if ckpt is None else {"track_smoothing": "default", **render_opts,
+                                                 "fitted": fitted_temporal(load_checkpoint(ckpt))}
+    data_made = (data_dir(task["dataset"], scale.data_scale) / "done.json").stat().st_mtime
+    if (cache.is_file() and cache.stat().st_mtime > data_made and (not task.get("keep_frames") or frames_file.is_file())):
+        cached = json.loads(cache.read_text(encoding="utf-8"))  # (made from the current copy of the data)
         if ckpt is not None and cache.stat().st_mtime > ckpt.stat().st_mtime and cached.get("render") == render_settings:
             return cached  # same checkpoint, same rendering options, same evaluation: reuse
         if ckpt is None and cached.get("painter_version") == PAINTER_VERSION:
             return cached  # same painter, same evaluation: reuse
     if ckpt is None:
-        fake = paint_masks(task["dataset"], scale, test.masks, seed=task["seed"], data_root=task["data_root"])
+        fake = paint_masks(task["dataset"], scale, test.masks, seed=task["seed"], data_root=task["data_root"],
+                           lineage=PAINTERS[task["method"]])
     else:
         fake = render_video(ckpt, test.masks, seed=task["seed"], device=scale.device, name=task["dataset"], **render_opts)
     if task.get("keep_frames"):

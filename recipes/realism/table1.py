@@ -29,9 +29,10 @@ from recipes.realism import common as C  # noqa: E402
 
 DATASETS = ["psc", "bacteria"]
 METHODS = [("full", "tGAN (small)"), ("full-nomatch", "tGAN, no intensity match"),
-           ("full-nosmooth", "tGAN, no track smoothing"), ("cellcrop", "tGAN, cell-centred crops"),
+           ("full-nocarry", "tGAN, no carry-over"), ("full-nosmooth", "tGAN, no carry-over, no track smoothing"),
+           ("cellcrop", "tGAN, cell-centred crops"),
            ("perframe", "per-frame generator"),
-           ("painter", "painter")]
+           ("painter", "painter"), ("painter-nolineage", "painter, lineage dropped")]
 
 
 def training_jobs(scale: C.Scale) -> list[C.Job]:
@@ -64,7 +65,7 @@ def _add_args(p) -> None:
 def main(argv: list[str] | None = None) -> None:
     args, scale, timer, runs = C.start_recipe(
         __doc__, argv,
-        lambda scale, a: C.lowres_jobs(chosen_datasets(a), sorted({C.training_variant(m) for m in chosen_methods(a)} - {"painter"}),
+        lambda scale, a: C.lowres_jobs(chosen_datasets(a), sorted({C.training_variant(m) for m in chosen_methods(a)} - set(C.PAINTERS)),
                                        scale.seeds),
         add_args=_add_args)
     datasets, methods = chosen_datasets(args), chosen_methods(args)
