@@ -35,6 +35,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from tgan_aug.errors import UserError
+from tgan_aug.render.track_smoothing import check_weight
 
 __all__ = ["MAX_GAIN", "CarryState", "check_alpha", "carry_frame"]
 
@@ -45,10 +46,7 @@ MAX_GAIN = 2.0
 
 def check_alpha(alpha: float) -> float:
     """``alpha`` as a float in [0, 1); raises :class:`UserError` otherwise (0 turns carry-over off)."""
-    a = float(alpha)
-    if not 0.0 <= a < 1.0:
-        raise UserError(f"--carry-over {alpha!r}: must be in [0, 1) (0 = off, 0.5 = the default)")
-    return a
+    return check_weight(alpha, "--carry-over")
 
 
 @dataclass

@@ -27,15 +27,21 @@ import numpy as np
 
 from tgan_aug.errors import UserError
 
-__all__ = ["TrackState", "check_beta", "smooth_frame"]
+__all__ = ["TrackState", "check_weight", "check_beta", "smooth_frame"]
+
+
+def check_weight(value: float, option: str) -> float:
+    """``value`` as a float in [0, 1) (the weight of the past in a temporal step; 0 = off); raises
+    :class:`UserError` naming ``option`` (e.g. "--track-smoothing") otherwise."""
+    w = float(value)
+    if not 0.0 <= w < 1.0:
+        raise UserError(f"{option} {value!r}: must be in [0, 1) (0 = off; default: the model's fitted value)")
+    return w
 
 
 def check_beta(beta: float) -> float:
     """``beta`` as a float in [0, 1); raises :class:`UserError` otherwise (0 turns smoothing off)."""
-    b = float(beta)
-    if not 0.0 <= b < 1.0:
-        raise UserError(f"--track-smoothing {beta!r}: must be in [0, 1) (0 = off, 0.3 = the default)")
-    return b
+    return check_weight(beta, "--track-smoothing")
 
 
 @dataclass
