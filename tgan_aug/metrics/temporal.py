@@ -104,6 +104,19 @@ def track_flicker(video: np.ndarray, labels: np.ndarray, *, data_range: tuple[fl
     (track, t) where the track exists in both frames (background excluded); units of the intensity range.
     Returns NaN when no track spans two frames.
     """
-    means = cell_mean_intensities(video, labels, data_range=data_range)[:, 1:]
-    d = np.abs(np.diff(means, axis=0))
+    d = _track_changes(video, labels, data_range)
     return float(np.nanmean(d)) if np.isfinite(d).any() else float("nan")
+
+
+def track_flicker_sums(video: np.ndarray, labels: np.ndarray, data_range: tuple[float, float]) -> tuple[float, int]:
+    """(sum of |m(t+1) - m(t)| over every (track, t) pair, number of pairs): :func:`track_flicker`
+    is their ratio; the sums pool several sequences (e.g. :mod:`tgan_aug.render.temporal_fit`)."""
+    d = _track_changes(video, labels, data_range)
+    ok = np.isfinite(d)
+    return float(d[ok].sum()), int(ok.sum())
+
+
+def _track_changes(video: np.ndarray, labels: np.ndarray, data_range: tuple[float, float]) -> np.ndarray:
+    """(T - 1, max_id) |change| of every track's mean intensity between consecutive frames (NaN: absent)."""
+    means = cell_mean_intensities(video, labels, data_range=data_range)[:, 1:]
+    return np.abs(np.diff(means, axis=0))

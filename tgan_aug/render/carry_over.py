@@ -57,11 +57,11 @@ class CarryState:
     labels: np.ndarray | None = None
 
 
-def _centroids(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pixel counts, centroid y, centroid x) of labels 0..n-1; NaN centroids for absent labels."""
+def _centroids(labels: np.ndarray, n: int, yy: np.ndarray, xx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pixel counts, centroid y, centroid x) of labels 0..n-1; NaN centroids for absent labels.
+    yy, xx: the frame's pixel coordinates (``np.indices``)."""
     lab = labels.reshape(-1).astype(np.int64)
     cnt = np.bincount(lab, minlength=n)[:n]
-    yy, xx = np.indices(labels.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         cy = np.bincount(lab, weights=yy.reshape(-1), minlength=n)[:n] / cnt
         cx = np.bincount(lab, weights=xx.reshape(-1), minlength=n)[:n] / cnt
@@ -88,8 +88,9 @@ def carry_frame(frame: np.ndarray, labels: np.ndarray, state: CarryState, alpha:
     lab = np.asarray(labels).astype(np.int64)
     if alpha > 0 and prev is not None and prev.shape == raw.shape and lab.any():
         n = int(max(lab.max(), prev_labels.max())) + 1
-        cnt, cy, cx = _centroids(lab, n)
-        pcnt, py, px = _centroids(prev_labels, n)
+        gy, gx = np.indices(raw.shape, dtype=np.float32)  # pixel coordinates: centroids and the warp
+        cnt, cy, cx = _centroids(lab, n, gy, gx)
+        pcnt, py, px = _centroids(prev_labels, n, gy, gx)
         moved = (cnt > 0) & (pcnt > 0)
         moved[0] = False
         dy = np.where(moved, py - cy, 0.0).astype(np.float32)
@@ -98,7 +99,6 @@ def carry_frame(frame: np.ndarray, labels: np.ndarray, state: CarryState, alpha:
         nearest = lab[iy, ix]
         a = (alpha * np.clip(1.0 - dist / radius, 0.0, 1.0) * moved[nearest]).astype(np.float32)
         if a.any():
-            gy, gx = np.indices(raw.shape, dtype=np.float32)
             warped = cv2.remap(prev, gx + dx[nearest], gy + dy[nearest], interpolation=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
             blend = raw + a * (warped - raw)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from tgan_aug.errors import UserError
+from tgan_aug.metrics.temporal import track_flicker_sums
 from tgan_aug.render.carry_over import CarryState, carry_frame
 from tgan_aug.render.track_smoothing import TrackState, smooth_frame
 
@@ -39,6 +40,8 @@ __all__ = ["ALPHA_GRID", "BETA_GRID", "MIN_PAIRS", "TemporalFit", "carry_video",
 ALPHA_GRID: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 #: track-smoothing betas tried by the fit (0 = off ... 0.6, steps of 0.025)
 BETA_GRID: tuple[float, ...] = tuple(float(b) for b in np.round(np.arange(0.0, 0.6001, 0.025), 3))
+#: (sum, pairs) of a video's track flicker (:func:`tgan_aug.metrics.temporal.track_flicker_sums`)
+flicker_sums = track_flicker_sums
 #: fewest (track, frame-pair) observations a fit needs (fewer: the estimates are too noisy)
 MIN_PAIRS = 20
 
@@ -85,19 +88,6 @@ def smooth_video(video: np.ndarray, labels: np.ndarray, beta: float) -> np.ndarr
     return np.stack([smooth_frame(np.asarray(video[t], np.float32), labels[t], state, beta) for t in range(video.shape[0])])
 
 
-def flicker_sums(video: np.ndarray, labels: np.ndarray, data_range: tuple[float, float]) -> tuple[float, int]:
-    """(sum of |change| of each cell's mean intensity between consecutive frames, number of such pairs).
-
-    The ratio is :func:`tgan_aug.metrics.temporal.track_flicker`; the sums pool several sequences.
-    """
-    from tgan_aug.metrics.temporal import cell_mean_intensities
-
-    means = cell_mean_intensities(video, labels, data_range=data_range)[:, 1:]
-    d = np.abs(np.diff(means, axis=0))
-    ok = np.isfinite(d)
-    return float(d[ok].sum()), int(ok.sum())
-
-
 def closest(real: float, rendered: np.ndarray | list[float], grid: tuple[float, ...]) -> float:
     """The grid value whose rendered figure is closest to ``real`` in |log ratio| (the smaller value on a tie)."""
     fr = np.asarray(rendered, dtype=np.float64)
@@ -121,8 +111,8 @@ def fit_temporal(checkpoint: str | Path, videos: list[tuple[str, np.ndarray, np.
     from tgan_aug.metrics.temporal import warping_errors
     from tgan_aug.render.video import render_video
 
-    items = []  # (name, real images, labels, range, rendered)
-    pairs = 0
+    items = []  # (name, real images, labels, range, masks)
+    pairs, real_sum = 0, 0.0
     for name, images, labels in videos:
         if np.asarray(labels).shape[0] < 2:
             continue
@@ -134,10 +124,10 @@ def fit_temporal(checkpoint: str | Path, videos: list[tuple[str, np.ndarray, np.
         lab = masks.labels  # (a track that leaves and comes back is renumbered: no pair across the gap)
         lo, hi = float(np.min(images)), float(np.max(images))
         rng = (lo, hi if hi > lo else lo + 1.0)
-        n = flicker_sums(images, lab, rng)[1]
+        total, n = track_flicker_sums(images, lab, data_range=rng)
         if n == 0:
             continue
-        pairs += n
+        pairs, real_sum = pairs + n, real_sum + total
         items.append((str(name), np.asarray(images), lab, rng, masks))
     if pairs < MIN_PAIRS:
         raise UserError(f"fitting carry-over and track smoothing needs >= {MIN_PAIRS} cells followed over two frames "
@@ -154,9 +144,9 @@ def fit_temporal(checkpoint: str | Path, videos: list[tuple[str, np.ndarray, np.
                  for a in alphas]
     alpha = closest(float(warp_real), warp_fake, alphas)
     carried = [carry_video(r, lab, alpha) for (_, _, lab, _, _), r in zip(items, rendered)]
-    flicker_real = sum(flicker_sums(img, lab, rng)[0] for _, img, lab, rng, _ in items) / pairs
-    flicker_fake = [sum(flicker_sums(smooth_video(c, lab, b), lab, rng)[0] for (_, _, lab, rng, _), c in zip(items, carried))
-                    / pairs for b in betas]
+    flicker_real = real_sum / pairs
+    flicker_fake = [sum(track_flicker_sums(smooth_video(c, lab, b), lab, data_range=rng)[0]
+                        for (_, _, lab, rng, _), c in zip(items, carried)) / pairs for b in betas]
     beta = closest(flicker_real, flicker_fake, betas)
     return TemporalFit(alpha, beta, float(warp_real), tuple(float(v) for v in warp_fake), tuple(float(a) for a in alphas),
                        float(flicker_real), tuple(float(v) for v in flicker_fake), tuple(float(b) for b in betas), pairs,
