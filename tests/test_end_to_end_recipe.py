@@ -58,6 +58,11 @@ def test_smoke_profile_records_every_metric_and_builds_table(tmp_path):
     for needle in ("| limited+tgan |", "| tgan-only |", "Paired per-fold difference", "TSTR", "% of full", "segmenter train"):
         assert needle in table, needle
     assert (results / "psc.png").stat().st_size > 1000
+    # the fold's generator was fitted (carry-over, track smoothing) on the fold's last frames and rendered with it
+    timings = json.loads((tmp_path / "work" / "smoke" / "psc" / "fold1" / "synthetic_timings.json").read_text())
+    assert {"carry_over", "track_smoothing"} <= set(timings), timings
+    assert (tmp_path / "work" / "smoke" / "psc" / "fold1" / "generator" / "generator-fitted.pt").is_file()
+    assert "Fitted carry-over / track smoothing per fold" in table
     # resumable: a second run only rebuilds the table (finished runs are read back, not re-trained)
     before = {p: p.stat().st_mtime_ns for p in results.glob("psc/fold*/*__seed0.json")}
     recipe.main(["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",

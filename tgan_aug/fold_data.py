@@ -163,14 +163,16 @@ def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: 
 def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMasks]], workdir: str | Path, *,
                      renderers: Sequence[str] = ("tgan", "painter"), budget: Any = None, seed: int = 0,
                      device: str = "cpu", deepsea_invert: bool = False, frame_batch: int = 8,
-                     provenance: dict[str, Any] | None = None) -> tuple[dict[str, list[tuple[str, TrackedVideo]]], dict[str, float]]:
+                     provenance: dict[str, Any] | None = None) -> tuple[dict[str, list[tuple[str, TrackedVideo]]], dict[str, Any]]:
     """Render the same synthetic ``masks`` with renderers fitted only on the fold ``limited``.
 
     ``"tgan"``: a two-stage generator trained on the fold with ``budget``
-    (:class:`tgan_aug.training.budgeted.StageBudget`) under ``workdir/generator``, rendered into
-    ``workdir/synthetic_tgan.zarr`` (both steps resumable). ``"painter"``: the non-learned painter
+    (:class:`tgan_aug.training.budgeted.StageBudget`) under ``workdir/generator``, its carry-over and
+    track smoothing fitted on the fold's last frames (:func:`tgan_aug.training.budgeted.fit_generator`),
+    rendered into ``workdir/synthetic_tgan.zarr`` (every step resumable). ``"painter"``: the non-learned painter
     fitted on the fold (seconds; sequence k painted with seed ``seed + k``).
-    Returns ``({renderer: [(name, TrackedVideo)]}, timings in seconds + generator steps reached)``.
+    Returns ``({renderer: [(name, TrackedVideo)]}, timings in seconds + generator steps reached + the
+    fitted ``carry_over`` / ``track_smoothing``, or ``temporal_fit``: why none was fitted)``.
     """
     from tgan_aug.baselines.painter import fit_painter, paint
 
@@ -180,12 +182,12 @@ def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMa
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     out: dict[str, list[tuple[str, TrackedVideo]]] = {}
-    timings: dict[str, float] = {}
+    timings: dict[str, Any] = {}
     if "tgan" in renderers:
         from tgan_aug.experiment import mark_step_done, step_done
         from tgan_aug.io import write_store
         from tgan_aug.render.video import render_items
-        from tgan_aug.training.budgeted import stage_steps, train_two_stage
+        from tgan_aug.training.budgeted import fit_generator, stage_steps, train_two_stage
 
         if budget is None:
             raise UserError("render_synthetic: the 'tgan' renderer needs a generator budget (StageBudget)")
@@ -198,6 +200,9 @@ def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMa
                                deepsea_invert=deepsea_invert)
         timings["generator_s"] = time.time() - t0
         timings.update(stage_steps(ckpt))
+        t0 = time.time()
+        ckpt, fitted = fit_generator(ckpt, limited, seed=seed, device=device)
+        timings.update(fitted, temporal_fit_s=time.time() - t0)
         t0 = time.time()
         out["tgan"] = render_items(ckpt, list(masks), workdir / "synthetic_tgan.zarr", seed=seed, device=device,
                                    frame_batch=frame_batch, provenance=provenance or {})

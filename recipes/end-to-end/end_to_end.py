@@ -91,8 +91,10 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(gen_preset="tiny", gen_lowres_steps=2, gen_lowres_minutes=0.5, gen_superres_steps=2,
                      gen_superres_minutes=0.5, n_aug=1, n_synth=0, seg_steps=2, seg_batch=2, seg_crop=32,
                      min_fold=(64, 64), test_window=None),
-    # 2-core CPU, one thread, jobs 1: see RESULTS.md for the time of each part (one seed: 18 segmenters per dataset)
-    "cpu": Profile(),
+    # 2-core CPU, one thread per process, --jobs 2: see RESULTS.md for the time of each part. The generator
+    # budget is fixed in steps (the minutes only a safety cap), so a fold's generator does not depend on the load
+    "cpu": Profile(gen_lowres_steps=300, gen_lowres_minutes=30.0, gen_superres_steps=120, gen_superres_minutes=15.0,
+                   seeds=3),
     # one GPU: longer generator, more synthetic data, longer segmenter training, 3 seeds
     "gpu": Profile(gen_lowres_steps=3000, gen_lowres_minutes=6.0, gen_superres_steps=1500, gen_superres_minutes=3.0,
                    n_aug=4, n_synth=2, seg_steps=400, seg_batch=16, seg_crop=256, seeds=3, test_window=None,
@@ -368,7 +370,9 @@ def make_table(results: Path) -> str:
         lines.append(f"Time per part ({d}, device {rd[0]['device']}, profile {rd[0]['profile']}; median over runs / folds):\n")
         lines.append("| part | seconds |")
         lines.append("|---|---|")
-        fold_t = {r["fold"]: r["timings"] for r in rd}
+        # per fold, the synthetic-data timings of a tGAN condition's record (those used the generator;
+        # a record kept from an earlier run may carry an earlier generator's figures)
+        fold_t = {r["fold"]: r["timings"] for r in sorted(rd, key=lambda r: "tgan" in r["condition"])}
         for key in ("masks_s", "generator_s", "render_s", "painter_s"):
             v = [ft[key] for ft in fold_t.values() if key in ft]
             if v:
@@ -382,6 +386,10 @@ def make_table(results: Path) -> str:
                         if "generator_lowres_steps" in ft})
         if steps:
             lines.append(f"\nGenerator steps reached (low-res, super-res) per fold: {steps}.")
+        fits = {f: (ft["carry_over"], ft["track_smoothing"]) if "carry_over" in ft else ft.get("temporal_fit", "no fit recorded")
+                for f, ft in sorted(fold_t.items()) if "generator_s" in ft}
+        if fits:
+            lines.append(f"Fitted carry-over / track smoothing per fold (on the fold's last frames): {fits}.")
         lines.append("")
         lines.append("Data per fold (cell-frames = annotated cells summed over frames):\n")
         lines.append("| fold | fold box (y0, y1, x0, x1) | limited cell-frames | full | test box | test cell-frames (in the box) |")

@@ -447,20 +447,13 @@ def merged_checkpoint(dataset: str, variant: str, seed: int, scale: Scale) -> Pa
     return out
 
 
-#: the realism runs train on every frame of the training split (no held-back frames), so their
-#: carry-over and track smoothing are fitted on the split's last frames (``tgan-aug train`` fits on
-#: frames it held back)
-FIT_FRAMES = 12
-
-
 def fit_render_defaults(checkpoint: Path, dataset: str, train, *, seed: int, device: str):
-    """:func:`tgan_aug.render.temporal_fit.fit_temporal` of a merged model on the last
-    :data:`FIT_FRAMES` frames of the training split ``train`` (a TrackedVideo)."""
-    from tgan_aug.render.temporal_fit import fit_temporal
+    """Carry-over and track smoothing of a merged model, fitted on the last frames of the training
+    split ``train`` (a TrackedVideo): the realism runs train on every frame of the split, so there
+    are no held-back frames (``tgan-aug train`` fits on frames it held back)."""
+    from tgan_aug.render.temporal_fit import fit_on_last_frames
 
-    k = min(FIT_FRAMES, train.n_frames)
-    fit = [(f"{dataset}-fit", np.asarray(train.images[-k:]), np.asarray(train.masks.labels[-k:]))]
-    return fit_temporal(checkpoint, fit, seed=seed, device=device)
+    return fit_on_last_frames(checkpoint, train, name=f"{dataset}-fit", seed=seed, device=device)
 
 
 # ---------------------------------------------------------------------------- rendering

@@ -122,3 +122,30 @@ def test_model_file_renders_with_its_fitted_alpha_and_beta(tiny_ckpt_factory, tm
     b = render_video(path, masks, seed=0, track_smoothing=0.125, carry_over=0.3)
     np.testing.assert_array_equal(a.images, b.images)
     assert (a.provenance["carry_over"], a.provenance["track_smoothing"], a.provenance["temporal_source"]) == (0.3, 0.125, "fitted")
+
+
+def test_fit_generator_stores_the_fit_next_to_the_recipe_generator(tiny_ckpt_factory, tmp_path, tracked_factory):
+    """The recipes' generators (trained on every frame) are fitted on their training video's last
+    frames into ``<stem>-fitted.pt``: the same alpha/beta as fit_on_last_frames, resumable, and the
+    unfitted model with the reason when the frames hold too few cells."""
+    from masksynth.tracked import TrackedVideo
+    from tgan_aug.render.temporal_fit import FIT_FRAMES, fit_on_last_frames
+    from tgan_aug.training.budgeted import fit_generator
+    from tgan_aug.training.checkpoint import fitted_temporal, load_checkpoint
+
+    ckpt = _quantile_ckpt(tiny_ckpt_factory, tmp_path / "generator.pt")
+    masks = tracked_factory(frames=FIT_FRAMES + 3, height=60, width=70, seed=3)
+    video = TrackedVideo(masks, _real_video(masks, 0.0))
+    out, info = fit_generator(ckpt, video, seed=0)
+    assert out == tmp_path / "generator-fitted.pt" and not (tmp_path / "generator-fitted.pt.tmp").exists()
+    direct = fit_on_last_frames(ckpt, video, seed=0)
+    assert info == {"carry_over": direct.carry_over, "track_smoothing": direct.track_smoothing}
+    assert fitted_temporal(load_checkpoint(out)) == info and info["track_smoothing"] > 0  # steady frames: smoothed
+    assert load_checkpoint(out)["render"]["temporal_fit"]["frames"] == FIT_FRAMES  # only the last frames
+    stamp = out.stat().st_mtime_ns
+    assert fit_generator(ckpt, video, seed=0) == (out, info) and out.stat().st_mtime_ns == stamp  # resumed
+    few = tracked_factory(frames=2, height=60, width=70, seed=3)
+    model, why = fit_generator(tiny_ckpt_factory(tmp_path / "b" / "generator.pt", perturb=True),
+                               TrackedVideo(few, _real_video(few, 0.0)), seed=0)
+    assert model == tmp_path / "b" / "generator.pt" and "needs >= 20 cells" in why["temporal_fit"]
+    assert not (tmp_path / "b" / "generator-fitted.pt").exists()

@@ -34,7 +34,7 @@ from tgan_aug.render.carry_over import CarryState, carry_frame
 from tgan_aug.render.track_smoothing import TrackState, smooth_frame
 
 __all__ = ["ALPHA_GRID", "BETA_GRID", "MIN_PAIRS", "TemporalFit", "carry_video", "smooth_video", "flicker_sums",
-           "closest", "fit_temporal"]
+           "closest", "fit_temporal", "FIT_FRAMES", "fit_on_last_frames"]
 
 #: carry-over alphas tried by the fit (0 = off ... 0.6)
 ALPHA_GRID: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -44,6 +44,9 @@ BETA_GRID: tuple[float, ...] = tuple(float(b) for b in np.round(np.arange(0.0, 0
 flicker_sums = track_flicker_sums
 #: fewest (track, frame-pair) observations a fit needs (fewer: the estimates are too noisy)
 MIN_PAIRS = 20
+#: frames at the end of a training video that :func:`fit_on_last_frames` fits on (the recipes'
+#: generators train on every frame, so there are no held-back frames)
+FIT_FRAMES = 12
 
 
 @dataclass(frozen=True)
@@ -151,3 +154,13 @@ def fit_temporal(checkpoint: str | Path, videos: list[tuple[str, np.ndarray, np.
     return TemporalFit(alpha, beta, float(warp_real), tuple(float(v) for v in warp_fake), tuple(float(a) for a in alphas),
                        float(flicker_real), tuple(float(v) for v in flicker_fake), tuple(float(b) for b in betas), pairs,
                        sum(int(it[1].shape[0]) for it in items), tuple(it[0] for it in items))
+
+
+def fit_on_last_frames(checkpoint: str | Path, video: Any, *, name: str = "fit", frames: int = FIT_FRAMES,
+                       seed: int = 0, device: str = "cpu") -> TemporalFit:
+    """:func:`fit_temporal` on the last ``frames`` frames of ``video`` (a TrackedVideo, usually the
+    model's own training video): for generators trained on every frame of their data (the recipes'),
+    which hold nothing back. Raises :class:`UserError` as :func:`fit_temporal` (too few cells)."""
+    k = min(int(frames), int(video.n_frames))
+    return fit_temporal(checkpoint, [(name, np.asarray(video.images[-k:]), np.asarray(video.masks.labels[-k:]))],
+                        seed=seed, device=device)

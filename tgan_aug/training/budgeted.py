@@ -7,6 +7,9 @@ evaluates on its own test frames. The library form of::
     tgan-aug train lowres   --data DATA --preset small --max-steps N --max-minutes M
     tgan-aug train superres --data DATA --preset small --lowres-checkpoint runs/00000-lowres-small/checkpoint.pt ...
     (merge the two checkpoints)
+
+:func:`fit_generator` then fits the merged model's carry-over and track smoothing on the last
+frames of its training video (what ``tgan-aug train`` does on its held-back frames).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["StageBudget", "train_two_stage", "stage_steps"]
+__all__ = ["StageBudget", "train_two_stage", "stage_steps", "fit_generator"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,31 @@ def stage_steps(checkpoint: str | Path) -> dict[str, int]:
 
     ckpt = load_checkpoint(checkpoint)
     return {"generator_lowres_steps": int(ckpt.get("step") or 0), "generator_superres_steps": int(ckpt.get("step_superres") or 0)}
+
+
+def fit_generator(checkpoint: str | Path, video, *, seed: int, device: str = "cpu") -> tuple[Path, dict]:
+    """Fit carry-over and track smoothing of a merged generator on the last frames of ``video`` (its
+    training TrackedVideo; :func:`tgan_aug.render.temporal_fit.fit_on_last_frames`) and store them in
+    ``<checkpoint stem>-fitted.pt`` next to it, as ``render``'s defaults (written atomically; an
+    existing file is returned at once: the step is resumable).
+
+    Returns ``(model to render, info)``: info is ``{"carry_over": alpha, "track_smoothing": beta}``,
+    or ``{"temporal_fit": why not}`` with the unfitted checkpoint when the frames hold too few
+    cells followed over two frames (it then renders with the defaults of a model without a fit).
+    """
+    from tgan_aug.errors import UserError
+    from tgan_aug.render.temporal_fit import fit_on_last_frames
+    from tgan_aug.training.checkpoint import fitted_temporal, load_checkpoint, save_checkpoint, with_temporal_fit
+
+    checkpoint = Path(checkpoint)
+    out = checkpoint.with_name(checkpoint.stem + "-fitted.pt")
+    if out.is_file():
+        return out, fitted_temporal(load_checkpoint(out))
+    try:
+        fit = fit_on_last_frames(checkpoint, video, name="training-tail", seed=seed, device=device)
+    except UserError as exc:
+        return checkpoint, {"temporal_fit": f"not fitted: {exc}"}
+    tmp = out.with_name(out.name + ".tmp")
+    save_checkpoint(tmp, with_temporal_fit(load_checkpoint(checkpoint), fit))
+    os.replace(tmp, out)
+    return out, {"carry_over": fit.carry_over, "track_smoothing": fit.track_smoothing}
