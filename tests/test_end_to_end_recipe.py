@@ -81,6 +81,14 @@ def test_smoke_profile_records_every_metric_and_builds_table(tmp_path):
     assert pred.stat().st_mtime_ns == pred_time
 
 
+def test_tracker_spec_reads_options():
+    recipe = load_recipe()
+    assert recipe.tracker_spec("btrack") == ("btrack", {})
+    assert recipe.tracker_spec("trackastra:mode=ilp,threshold=0.2") == ("trackastra", {"mode": "ilp", "threshold": 0.2})
+    with pytest.raises(SystemExit, match="expected NAME=VALUE"):
+        recipe.tracker_spec("trackastra:ilp")
+
+
 def test_paired_difference_and_seed_sd():
     recipe = load_recipe()
     mean, se, n = recipe.paired_difference({0: 0.5, 1: 0.7, 2: 0.6}, {0: 0.4, 1: 0.5, 2: 0.6, 3: 9.0})

@@ -5,7 +5,8 @@ and so better tracks, when the tracker gets images and no ground-truth detection
 Split, folds and synthetic data are those of ``recipes/limited-data`` (:mod:`tgan_aug.fold_data`):
 test = the last 30 % of the frames, limited subset = quadrant k of the training part (fold k, seed
 k), synthetic masks made only from the fold (augmented copies + masksynth calibrated on it),
-rendered by a ``small`` tGAN trained only on the fold and by the painter fitted on it (same masks).
+rendered by a ``small`` tGAN trained only on the fold (a fixed number of steps; carry-over and track
+smoothing fitted on the fold's last frames) and by the painter fitted on it (same masks).
 
 Per fold, a segmenter (DeepSea's shipped weights fine-tuned with :func:`tgan_aug.segment.fit_segmenter`,
 the same steps, crops and batch in every condition) is trained on
@@ -19,7 +20,8 @@ Test, images in: the segmenter segments the test frames inside their cell region
 the test frames + 16 px) cut to a ``test_window`` square (cpu profile: 512 px; bacteria's 1305x1009
 frames are otherwise ~13 s each) centred on the cells' centre of mass, all test frames; btrack
 (shipped config, deterministic) links its detections; ``--trackers`` adds others (a trackastra
-model: ``--tracker-model trackastra=DIR``; ``deepsea`` = DeepSea's shipped tracker). Each
+model: ``--tracker-model trackastra=DIR``, its ILP linking ``trackastra:mode=ilp``; ``deepsea`` =
+DeepSea's shipped tracker). Each
 segmentation is kept (``work/.../predictions``), so running again with another ``--trackers``
 adds that tracker's scores to the finished conditions without segmenting again. Scores: SEG (and detection F1) from
 :func:`tgan_aug.segment.segmentation_scores`, DET, TRA, MOTA, HOTA, IDF1, BC(1) from
@@ -33,7 +35,7 @@ limited's and full's (per fold, then mean ± sd).
 
 Usage (from the repository root; one thread per process)::
 
-    OMP_NUM_THREADS=1 python recipes/end-to-end/end_to_end.py --profile cpu --datasets bacteria
+    OMP_NUM_THREADS=1 python recipes/end-to-end/end_to_end.py --profile cpu --datasets bacteria --jobs 3
     python recipes/end-to-end/end_to_end.py --profile smoke --datasets psc --folds 0 --max-frames 12
     python recipes/end-to-end/end_to_end.py --profile gpu --device cuda --jobs 3
     python recipes/end-to-end/end_to_end.py --table-only
@@ -91,7 +93,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(gen_preset="tiny", gen_lowres_steps=2, gen_lowres_minutes=0.5, gen_superres_steps=2,
                      gen_superres_minutes=0.5, n_aug=1, n_synth=0, seg_steps=2, seg_batch=2, seg_crop=32,
                      min_fold=(64, 64), test_window=None),
-    # 2-core CPU, one thread per process, --jobs 2: see RESULTS.md for the time of each part. The generator
+    # 2-core CPU, one thread per process, --jobs 3 (one process per fold): see RESULTS.md for the time of each part. The generator
     # budget is fixed in steps (the minutes only a safety cap), so a fold's generator does not depend on the load
     "cpu": Profile(gen_lowres_steps=300, gen_lowres_minutes=30.0, gen_superres_steps=120, gen_superres_minutes=15.0,
                    seeds=3),
@@ -185,7 +187,10 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
     invert = resolve_polarity("auto", split.limited.images, split.limited.labels) if profile.polarity == "fold" else "auto"
     config = SegmenterConfig.preset("cpu", scale=spec.seg_scale, max_steps=profile.seg_steps,
                                     batch_size=profile.seg_batch, crop=profile.seg_crop, invert=invert)
-    loaded = {t: TRACKERS[t].load(tracker_models.get(t), device=device) for t in trackers}
+    loaded = {}
+    for t in trackers:
+        name, options = tracker_spec(t)
+        loaded[t] = TRACKERS[name].load(tracker_models.get(name), device=device, **options)
     records = []
     for cond, s in [(c, s) for c in conditions for s in range(profile.seeds)]:
         out_json = rdir / f"{cond}__seed{s}.json"
@@ -424,8 +429,6 @@ def make_figures(results: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- main
 
 
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=["bacteria", "psc"], choices=list(DATASETS))
@@ -437,7 +440,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="override a profile field (JSON value), e.g. --set seeds=3 (repeatable)")
     ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=[*CONDITIONS, ZERO_SHOT],
                     help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference)")
-    ap.add_argument("--trackers", nargs="+", default=["btrack"], help="trackers linking the segmenter's detections")
+    ap.add_argument("--trackers", nargs="+", default=["btrack"],
+                    help="trackers linking the segmenter's detections: NAME or NAME:KEY=VALUE[,KEY=VALUE] with "
+                         "options of the tracker's load (e.g. trackastra:mode=ilp); each spec is scored separately")
     ap.add_argument("--tracker-model", action="append", default=[], metavar="NAME=DIR",
                     help="model folder of a tracker that needs one (e.g. trackastra=runs/ta)")
     ap.add_argument("--work", type=Path, default=HERE / "work")
@@ -448,6 +453,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--max-frames", type=int, default=None, help="use only the first N frames (smoke runs)")
     ap.add_argument("--table-only", action="store_true", help="only rebuild results.md and the figures from the JSON files")
     return ap.parse_args(argv)
+
+
+def tracker_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"NAME"`` or ``"NAME:KEY=VALUE[,KEY=VALUE]"`` -> (tracker name, load options; values read as
+    JSON where they parse, else strings). The whole spec names the tracker's scores in the records."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, Any] = {}
+    for key, value in _pairs([p for p in rest.split(",") if p], f"--trackers {spec}").items():
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return name, options
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str]:
@@ -468,7 +486,7 @@ def main(argv: list[str] | None = None) -> Path:
     profile = with_overrides(PROFILES[args.profile], args.overrides)
     if profile.polarity not in ("fold", "auto"):
         raise SystemExit(f"error: --set polarity={profile.polarity!r}: use \"fold\" or \"auto\"")
-    unknown = [t for t in args.trackers if t not in TRACKERS]
+    unknown = [t for t in args.trackers if tracker_spec(t)[0] not in TRACKERS]
     if unknown:
         raise SystemExit(f"error: --trackers {unknown}: not registered; available: {', '.join(TRACKERS)}")
     specs = dict(DATASETS)
