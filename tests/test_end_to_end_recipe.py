@@ -55,7 +55,8 @@ def test_smoke_profile_records_every_metric_and_builds_table(tmp_path):
         assert 0 <= scores["SEG"] <= 1 and scores["TRA"] <= 1
         assert "BC(1)" in r["tracking"]["btrack"] or r["tracking"]["btrack"].get("fp_div(1)") is not None
     table = (results / "results.md").read_text()
-    for needle in ("| limited+tgan |", "| tgan-only |", "Paired per-fold difference", "TSTR", "% of full", "segmenter train"):
+    for needle in ("| limited+tgan |", "| tgan-only |", "Paired per-fold difference", "TSTR", "% of full", "segmenter train",
+                   "| limited+tgan - limited+painter |", "| tgan-only - painter-only |"):
         assert needle in table, needle
     assert (results / "psc.png").stat().st_size > 1000
     # the fold's generator was fitted (carry-over, track smoothing) on the fold's last frames and rendered with it

@@ -298,6 +298,20 @@ def paired_difference(a: dict[int, float], b: dict[int, float]) -> tuple[float, 
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan"), int(d.size)
 
 
+def paired_rows(pairs: list[tuple[str, str]], fm: dict[tuple[str, str], dict[int, float]],
+                label: Callable[[str, str], str]) -> list[str]:
+    """Markdown rows (header included) of the paired per-fold differences ``a - b`` for every
+    ``(a, b)`` of ``pairs`` and metric; ``fm[(condition, metric)]`` = {fold: fold mean}."""
+    rows = ["| condition | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
+    for a, b in pairs:
+        cells = []
+        for m in METRICS:
+            mu, se, n = paired_difference(fm[a, m], fm[b, m])
+            cells.append("-" if n == 0 else f"{mu:+.3f} ± {se:.3f} {_verdict(mu, se)}")
+        rows.append(f"| {label(a, b)} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def _verdict(mean: float, se: float) -> str:
     if not np.isfinite(se):
         return "n/a (one fold)"
@@ -334,16 +348,12 @@ def make_table(results: Path) -> str:
                 lines.append(f"| {c} | " + " | ".join(cells) + f" | {sds} |")
             if "limited" in conds:
                 lines.append("\nPaired per-fold difference to `limited` (mean ± SE over folds; real = beyond 2 SE):\n")
-                lines.append("| condition | " + " | ".join(METRICS) + " |")
-                lines.append("|---|" + "---|" * len(METRICS))
-                for c in conds:
-                    if c == "limited":
-                        continue
-                    cells = []
-                    for m in METRICS:
-                        mu, se, n = paired_difference(fm[c, m], fm["limited", m])
-                        cells.append("-" if n == 0 else f"{mu:+.3f} ± {se:.3f} {_verdict(mu, se)}")
-                    lines.append(f"| {c} | " + " | ".join(cells) + " |")
+                lines += paired_rows([(c, "limited") for c in conds if c != "limited"], fm, label=lambda c, ref: c)
+            versus = [(a, b) for a, b in (("limited+tgan", "limited+painter"), ("tgan-only", "painter-only"))
+                      if {a, b} <= set(conds)]
+            if versus:
+                lines.append("\ntGAN vs painter, the same synthetic masks: paired per-fold difference (mean ± SE over folds):\n")
+                lines += paired_rows(versus, fm, label=lambda c, ref: f"{c} - {ref}")
             if {"limited", "full"} <= set(conds):
                 lines.append("\nShare of the limited-to-full gap closed, (condition - limited) / (full - limited), on fold means:\n")
                 lines.append("| condition | " + " | ".join(METRICS) + " |")
@@ -355,7 +365,9 @@ def make_table(results: Path) -> str:
                     for m in METRICS:
                         lim, full, got = (mean_sd(list(fm[k, m].values()))[0] for k in ("limited", "full", c))
                         gap = full - lim
-                        cells.append(f"{100 * (got - lim) / gap:.0f} % (gap {gap:+.3f})" if np.isfinite(gap) and abs(gap) >= 0.005
+                        gap_se = paired_difference(fm["full", m], fm["limited", m])[1]
+                        real = "" if not np.isfinite(gap_se) else (", real" if abs(gap) > 2 * gap_se else ", within 2 SE")
+                        cells.append(f"{100 * (got - lim) / gap:.0f} % (gap {gap:+.3f}{real})" if np.isfinite(gap) and abs(gap) >= 0.005
                                      else "- (gap < 0.005)")
                     lines.append(f"| {c} | " + " | ".join(cells) + " |")
             tstr = [c for c in ("tgan-only", "painter-only") if c in conds]
