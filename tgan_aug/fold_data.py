@@ -63,7 +63,7 @@ class SyntheticProfile:
     """How a fold-based recipe makes its synthetic data (base of the recipes' profiles).
 
     gen_*: the fold's two-stage generator (preset, steps and minutes per stage, whichever ends
-    first); n_aug augmented copies and n_synth masksynth sequences (:func:`synthetic_masks`);
+    first; 0 minutes = no time limit); n_aug augmented copies and n_synth masksynth sequences (:func:`synthetic_masks`);
     render_frame_batch: frames per rendering batch.
     """
 

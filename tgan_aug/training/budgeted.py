@@ -23,7 +23,7 @@ __all__ = ["StageBudget", "train_two_stage", "stage_steps", "fit_generator"]
 
 @dataclass(frozen=True)
 class StageBudget:
-    """How long each stage trains: optimiser steps and a wall-clock limit (minutes), whichever comes first."""
+    """How long each stage trains: optimiser steps and a wall-clock limit (minutes; 0 = none), whichever comes first."""
 
     lowres_steps: int
     lowres_minutes: float
