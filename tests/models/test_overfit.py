@@ -14,6 +14,7 @@ def test_tiny_lowres_generator_overfits_a_real_hela_clip():
     img, msk = torch.from_numpy(img), torch.from_numpy(msk)
     assert 0.05 < msk.mean() < 0.6, "crop should hold cells"
     cfg = ModelConfig.preset("tiny")
+    torch.manual_seed(0)  # the weights' init: not whatever state the tests before this one left
     G = LowResGenerator(cfg)
     n = img.shape[0] - 1
     masks = torch.stack([torch.stack([msk[t], msk[t - 1]]) for t in range(1, n + 1)])  # (n, 2, h, w)
@@ -34,6 +35,9 @@ def test_tiny_lowres_generator_overfits_a_real_hela_clip():
         loss.backward()
         opt.step()
         losses.append(loss.item())
+    # Adam at this rate oscillates: judge the mean of the last 10 steps. Over init seeds 0-9 it is
+    # 0.029-0.040 from 0.25 (6-9x lower; copying the previous frame scores 0.17)
     copy_prev = (prev - target).abs().mean().item()
-    assert losses[-1] < losses[0] / 8, f"L1 {losses[0]:.3f} -> {losses[-1]:.3f}"
-    assert losses[-1] < 0.5 * copy_prev, f"no better than copying the previous frame ({copy_prev:.3f})"
+    last = sum(losses[-10:]) / 10
+    assert last < losses[0] / 5, f"L1 {losses[0]:.3f} -> {last:.3f}"
+    assert last < 0.5 * copy_prev, f"no better than copying the previous frame ({copy_prev:.3f})"
