@@ -56,7 +56,8 @@ def test_smoke_profile_records_every_metric_and_builds_table(tmp_path):
         assert "BC(1)" in r["tracking"]["btrack"] or r["tracking"]["btrack"].get("fp_div(1)") is not None
     table = (results / "results.md").read_text()
     for needle in ("| limited+tgan |", "| tgan-only |", "Paired per-fold difference", "TSTR", "% of full", "segmenter train",
-                   "| limited+tgan - limited+painter |", "| tgan-only - painter-only |"):
+                   "| limited+tgan - limited+painter |", "| tgan-only - painter-only |",
+                   "| limited+tgan - limited+painter-nolineage |", "| painter-nolineage-only |"):
         assert needle in table, needle
     assert (results / "psc.png").stat().st_size > 1000
     # the fold's generator was fitted (carry-over, track smoothing) on the fold's last frames and rendered with it
@@ -90,6 +91,17 @@ def test_tracker_spec_reads_options():
         recipe.tracker_spec("trackastra:ilp")
 
 
+def test_conditions_name_their_renderer():
+    recipe = load_recipe()
+    from tgan_aug.fold_data import RENDERERS
+
+    got = {c: recipe.renderer_of(c) for c in recipe.CONDITIONS}
+    assert got == {"limited": None, "full": None, "limited+tgan": "tgan", "tgan-only": "tgan",
+                   "limited+painter": "painter", "painter-only": "painter",
+                   "limited+painter-nolineage": "painter-nolineage", "painter-nolineage-only": "painter-nolineage"}
+    assert set(got.values()) - {None} == set(RENDERERS)
+
+
 def test_paired_difference_and_seed_sd():
     recipe = load_recipe()
     mean, se, n = recipe.paired_difference({0: 0.5, 1: 0.7, 2: 0.6}, {0: 0.4, 1: 0.5, 2: 0.6, 3: 9.0})
@@ -110,3 +122,26 @@ def test_unknown_polarity_is_an_error(tmp_path):
     recipe = load_recipe()
     with pytest.raises(SystemExit, match="polarity"):
         recipe.main(["--set", 'polarity="dark"', "--results", str(tmp_path / "r")])
+
+
+def test_render_synthetic_paints_with_and_without_lineage(tmp_path):
+    """'painter' and 'painter-nolineage' paint the same labels; only the second draws a daughter's gain
+    anew (the images differ on daughters, not on cells that never divide); an unknown renderer is an error."""
+    from masksynth.tracked import TrackedVideo
+    from tgan_aug.errors import UserError
+    from tgan_aug.fold_data import render_synthetic
+    from tgan_aug.io import read_ctc
+
+    video = read_ctc(tiny_ctc_dataset(tmp_path / "tiny"), sequence="01")
+    assert isinstance(video, TrackedVideo) and (video.masks.lineage[:, 3] > 0).any()
+    out, timings = render_synthetic(video, [("seq", video.masks)], tmp_path / "w", renderers=["painter", "painter-nolineage"])
+    (_, a), (_, b) = out["painter"][0], out["painter-nolineage"][0]
+    assert np.array_equal(a.labels, b.labels) and {"painter_s", "painter_nolineage_s"} <= set(timings)
+    lin = video.masks.lineage
+    daughters = np.isin(a.labels, lin[lin[:, 3] > 0, 0])
+    founders_only = np.isin(a.labels, lin[(lin[:, 3] == 0) & ~np.isin(lin[:, 0], lin[:, 3]), 0])
+    assert not np.array_equal(a.images[daughters], b.images[daughters])
+    assert np.abs(a.images[founders_only].astype(float) - b.images[founders_only]).mean() < \
+        np.abs(a.images[daughters].astype(float) - b.images[daughters]).mean()
+    with pytest.raises(UserError, match="unknown"):
+        render_synthetic(video, [("seq", video.masks)], tmp_path / "w", renderers=["painter-lineage"])
