@@ -102,6 +102,16 @@ def test_conditions_name_their_renderer():
     assert set(got.values()) - {None} == set(RENDERERS)
 
 
+def test_profile_changes_name_the_set_fields():
+    import dataclasses
+
+    recipe = load_recipe()
+    base = json.loads(json.dumps(dataclasses.asdict(recipe.PROFILES["cpu"])))
+    recs = [{"profile": "cpu", "profile_settings": {**base, "seg_steps": 160, "seeds": s}} for s in (2, 3)]
+    assert recipe.profile_changes(recs) == "seeds=2 / 3, seg_steps=160"
+    assert recipe.profile_changes([{"profile": "cpu", "profile_settings": base}]) == ""
+
+
 def test_paired_difference_and_seed_sd():
     recipe = load_recipe()
     mean, se, n = recipe.paired_difference({0: 0.5, 1: 0.7, 2: 0.6}, {0: 0.4, 1: 0.5, 2: 0.6, 3: 9.0})

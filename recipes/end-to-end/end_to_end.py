@@ -336,6 +336,24 @@ def load_records(results: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(results.glob("*/fold*/*__seed*.json"))]
 
 
+def profile_changes(recs: list[dict[str, Any]]) -> str:
+    """The profile fields of ``recs`` that differ from today's defaults of their named profile
+    (``--set``, or records kept from runs with older defaults): ``key=value`` per field, values of
+    records that disagree joined by `` / ``; "" when none differ."""
+    name = recs[0]["profile"]
+    if name not in PROFILES:
+        return ""
+    default = json.loads(json.dumps(dataclasses.asdict(PROFILES[name])))
+    values: dict[str, list[str]] = {}
+    for r in recs:
+        for k, v in r.get("profile_settings", {}).items():
+            text = json.dumps(v)
+            if text not in values.setdefault(k, []):
+                values[k].append(text)
+    return ", ".join(f"{k}={' / '.join(v)}" for k, v in sorted(values.items())
+                     if [json.dumps(default.get(k))] != v)
+
+
 def make_table(results: Path) -> str:
     """results.md body: per dataset and tracker, scores, paired differences, gap closed, TSTR, times."""
     recs = load_records(results)
@@ -350,6 +368,9 @@ def make_table(results: Path) -> str:
             folds = sorted({r["fold"] for r in rt})
             seeds = sorted({r["seed"] for r in rt})
             lines.append(f"## {d}, segmenter + {t}\n")
+            changed = profile_changes(rt)
+            if changed:
+                lines.append(f"Settings that differ from today's `{rt[0]['profile']}` profile: {changed}.\n")
             lines.append(f"Mean ± sd over folds (folds {folds}; each fold = mean over seeds {seeds}); "
                          "last column: sd over seeds of SEG / TRA (pooled within folds).\n")
             lines.append("| condition | " + " | ".join(METRICS) + " | seed sd SEG / TRA |")
