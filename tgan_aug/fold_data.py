@@ -214,12 +214,16 @@ def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMa
         out["tgan"] = render_items(ckpt, list(masks), workdir / "synthetic_tgan.zarr", seed=seed, device=device,
                                    frame_batch=frame_batch, provenance=provenance or {})
         timings["render_s"] = time.time() - t0
-    for painter in [r for r in RENDERERS if r.startswith("painter") and r in renderers]:
+    painters = [r for r in RENDERERS if r.startswith("painter") and r in renderers]
+    if painters:
         t0 = time.time()
         params = fit_painter([limited])
-        lineage = painter == "painter"
-        out[painter] = [(name, paint(m if lineage else TrackedMasks.from_labels(m.labels, check_linked=False), params,
-                                     seed=seed + k))
+        timings["painter_fit_s"] = time.time() - t0
+    for painter in painters:
+        t0 = time.time()
+        keep_lineage = painter == "painter"
+        out[painter] = [(name, paint(m if keep_lineage else TrackedMasks.from_labels(m.labels, check_linked=False),
+                                     params, seed=seed + k))
                         for k, (name, m) in enumerate(masks)]
         timings[f"{painter.replace('-', '_')}_s"] = time.time() - t0
     return out, timings

@@ -421,12 +421,12 @@ def make_table(results: Path) -> str:
         lines.append(f"Time per part ({d}, device {rd[0]['device']}, profile {rd[0]['profile']}; median over runs / folds):\n")
         lines.append("| part | seconds |")
         lines.append("|---|---|")
-        # per fold, the synthetic-data timings of a tGAN condition's record (those used the generator;
-        # a record kept from an earlier run may carry an earlier generator's figures)
+        # per fold, the synthetic-data timings of its records merged, a tGAN condition's last (those used
+        # the generator; a record kept from an earlier run may carry an earlier generator's figures)
         fold_t: dict[int, dict[str, Any]] = {}
         for r in sorted(rd, key=lambda r: "tgan" in r["condition"]):
             fold_t.setdefault(r["fold"], {}).update(r["timings"])
-        for key in ("masks_s", "generator_s", "render_s", "painter_s", "painter_nolineage_s"):
+        for key in ("masks_s", "generator_s", "render_s", "painter_fit_s", "painter_s", "painter_nolineage_s"):
             v = [ft[key] for ft in fold_t.values() if key in ft]
             if v:
                 lines.append(f"| {key[:-2]} (per fold) | {np.median(v):.0f} |")
