@@ -221,9 +221,6 @@ def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMa
         timings["painter_fit_s"] = time.time() - t0
     for painter in painters:
         t0 = time.time()
-        keep_lineage = painter == "painter"
-        out[painter] = [(name, paint(m if keep_lineage else TrackedMasks.from_labels(m.labels, check_linked=False),
-                                     params, seed=seed + k))
-                        for k, (name, m) in enumerate(masks)]
+        out[painter] = [(name, paint(m, params, seed=seed + k, lineage=painter == "painter")) for k, (name, m) in enumerate(masks)]
         timings[f"{painter.replace('-', '_')}_s"] = time.time() - t0
     return out, timings

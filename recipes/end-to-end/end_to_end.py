@@ -384,9 +384,9 @@ def make_table(results: Path) -> str:
             if "limited" in conds:
                 lines.append("\nPaired per-fold difference to `limited` (mean ± SE over folds; real = beyond 2 SE):\n")
                 lines += paired_rows([(c, "limited") for c in conds if c != "limited"], fm, label=lambda c, ref: c)
-            versus = [(f"{arm}tgan{only}", f"{arm}{painter}{only}") for arm, only in (("limited+", ""), ("", "-only"))
-                      for painter in ("painter", "painter-nolineage")]
-            versus = [(a, b) for a, b in versus if {a, b} <= set(conds)]
+            versus = [(a, b) for a, b in (("limited+tgan", "limited+painter"), ("limited+tgan", "limited+painter-nolineage"),
+                                          ("tgan-only", "painter-only"), ("tgan-only", "painter-nolineage-only"))
+                      if {a, b} <= set(conds)]
             if versus:
                 lines.append("\ntGAN vs painter, the same synthetic masks: paired per-fold difference (mean ± SE over folds):\n")
                 lines += paired_rows(versus, fm, label=lambda c, ref: f"{c} - {ref}")

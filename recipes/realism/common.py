@@ -476,7 +476,7 @@ def paint_masks(dataset: str, scale: Scale, masks, *, seed: int, data_root: str,
         train = TrackedVideo(TrackedMasks.from_labels(train.masks.labels, check_linked=False), train.images,
                              intensity_range=train.intensity_range)
     params = fit_painter([train])
-    out = paint(masks if lineage else TrackedMasks.from_labels(masks.labels, check_linked=False), params, seed=seed)
+    out = paint(masks, params, seed=seed, lineage=lineage)
     return TrackedVideo(masks, out.images, intensity_range=out.intensity_range)
 
 

@@ -483,19 +483,23 @@ def paint_frames(labels: np.ndarray, params: PainterParams, *, lineage: np.ndarr
         yield frame.astype(dtype)
 
 
-def paint(masks: TrackedMasks, params: PainterParams, *, seed: int = 0) -> TrackedVideo:
+def paint(masks: TrackedMasks, params: PainterParams, *, seed: int = 0, lineage: bool = True) -> TrackedVideo:
     """Paint frames for tracked masks with a fitted :class:`PainterParams`.
 
     masks: :class:`TrackedMasks`, labels (T, Y, X) uint16. Any size: the background is cropped or
         mirror-tiled to (Y, X).
     params: from :func:`fit_painter` or :func:`load_painter`.
     seed: seeds the per-track gains (daughters keep their mother's) and the noise; same seed, same output.
+    lineage: False paints as if the masks had no divisions (the lineage of
+        ``TrackedMasks.from_labels(labels)``: every track draws its own gain and sisters are not
+        bridged; only a track that leaves and comes back keeps its gain).
     Returns :class:`TrackedVideo` with the same ``masks`` object (labels bit for bit), images
     (T, Y, X) in ``params.dtype`` clipped to ``params.intensity_range``.
     """
     masks = _check_paint_args(masks, params)
+    drawn = masks if lineage else TrackedMasks.from_labels(masks.labels, check_linked=False)
     out = np.empty(masks.labels.shape, dtype=np.dtype(params.dtype))
-    for t, frame in enumerate(paint_frames(masks.labels, params, lineage=masks.lineage, seed=seed)):
+    for t, frame in enumerate(paint_frames(drawn.labels, params, lineage=drawn.lineage, seed=seed)):
         out[t] = frame
     return TrackedVideo(
         masks=masks,
