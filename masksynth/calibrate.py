@@ -10,7 +10,7 @@ import numpy as np
 from masksynth.config import SynthConfig
 from masksynth.placement import min_gap_ok
 from masksynth.shapes import ShapeBank
-from masksynth.stats import (_ks, area_changes, cell_frame_shapes, colony_packing, consecutive_steps,
+from masksynth.stats import (_ks, area_changes, cell_frame_shapes, colony_packing, consecutive_steps, frame_drift,
                              last_frame_shapes, merge_stats, sequence_stats, track_speeds)
 from masksynth.tracked import TrackedMasks
 from masksynth.wander import fit_score_walk
@@ -32,6 +32,12 @@ EVAL_SEQUENCES = 2
 PUSH_PACKED = 0.5
 PUSH_RADIAL = 0.2
 PUSH_ITERATIONS = 12
+#: the field drifts (drift_quantiles) when its median step is at least this many px per frame
+#: (below a pixel it is not told apart from centroid jitter: PhC-C2DL-PSC 0.17, bacteria-phc 3.3)
+DRIFT_MIN_PX = 1.0
+#: ... and it jitters rather than flows: its mean step (a vector) is at most this fraction of its
+#: median step length (bacteria-phc 0.21; cells all heading one way are their own motion)
+DRIFT_MAX_FLOW = 0.5
 
 
 def _quantiles(x: np.ndarray) -> tuple[float, ...]:
@@ -100,12 +106,30 @@ def _shape_walks(masks: TrackedMasks) -> dict[str, Any]:
     return out
 
 
+def _drift_quantiles(drift: np.ndarray) -> tuple[float, ...] | None:
+    """Quantiles of the field's step length (px/frame) from its (T - 1, 2) steps
+    (:func:`masksynth.stats.frame_drift`), or None when fewer than ``MIN_SAMPLES`` frames were
+    measured, the median step is below :data:`DRIFT_MIN_PX` or the field flows one way (mean
+    step longer than :data:`DRIFT_MAX_FLOW` x the median step length; synthesis draws drift in
+    random directions)."""
+    drift = drift[~np.isnan(drift[:, 0])]
+    steps = np.hypot(drift[:, 0], drift[:, 1])
+    if steps.size < MIN_SAMPLES:
+        return None
+    median = float(np.median(steps))
+    if median < DRIFT_MIN_PX or float(np.hypot(*drift.mean(axis=0))) > DRIFT_MAX_FLOW * median:
+        return None
+    return _quantiles(steps)
+
+
 def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     """Measure the :class:`SynthConfig` fields that real data determines.
 
     masks: a real tracked sequence (labels (T, Y, X) uint16 + lineage).
     Returns a dict of SynthConfig fields: size, frames, cells (in frame 0), mean_area, area_cv,
-    shape_jitter (False: real shapes are drawn as they are), min_gap (0 when most frames have
+    shape_jitter (False: real shapes are drawn as they are), drift_quantiles (the field's motion
+    per frame, :func:`_drift_quantiles`; when set, the step and turning statistics below are measured
+    on the cells' own motion, the field's taken out), min_gap (0 when most frames have
     touching cells), enter_rate (tracks without a parent that start after frame 0, per frame),
     area_sd/area_revert/morph_prob (area jitter from the robust spread of the measured log-area
     changes: independent per frame, or for cells that never divide an AR(1) fitted to how far
@@ -128,6 +152,11 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     st = sequence_stats(masks)
     if st["area"].size == 0:
         raise UserError("calibration needs cells: the sequence's labels are all background")
+    field = frame_drift(masks)
+    drift = _drift_quantiles(field)
+    if drift is not None:  # the cells' own motion is what is left once the field's is taken out
+        own = sequence_stats(masks, drift=field)
+        st = {**st, "displacement": own["displacement"], "turning": own["turning"]}
     t, h, w = masks.shape
     area = st["area"]
     out: dict[str, Any] = {
@@ -138,6 +167,7 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
         "mean_area": float(np.clip(area.mean(), 4, 1e5)),
         "area_cv": float(np.clip(area.std() / area.mean(), 0, 2)),
         "shape_jitter": False,
+        "drift_quantiles": drift,
     }
     # cells that touch in the data may touch in the synthesis (fewer blocked moves in colonies)
     busy = [f for f in masks.labels if np.count_nonzero(np.unique(f)) >= 2]

@@ -33,7 +33,7 @@ CLI_FLAGS = {
 
 #: fields holding a distribution as quantiles at evenly spaced probabilities (see SynthConfig)
 QUANTILE_FIELDS = ("speed_quantiles", "turn_quantiles", "cycle_quantiles", "division_area_quantiles",
-                   "division_elongation_quantiles", "area_quantiles", "elongation_quantiles")
+                   "division_elongation_quantiles", "area_quantiles", "elongation_quantiles", "drift_quantiles")
 
 
 @configclass
@@ -78,6 +78,14 @@ class SynthConfig(ConfigBase):
         AR(1) deviation with lag-1 correlation area_corr / elongation_corr in [0, 1); the cell's
         shape is scaled (area, times the growth trend) and stretched along its long axis
         (elongation) to the values. Ignored with the timer division model (cycle_quantiles).
+    Field drift (set by :func:`masksynth.calibrate` when the real field moves by a pixel or more
+    per frame; None = a still camera)
+        drift_quantiles: length (px/frame) of the field's motion between frames (stage drift, or
+        a camera following a colony) at evenly spaced probabilities; each frame the field of view
+        moves by a step drawn from it in a uniformly random direction (steps independent, as
+        measured on bacteria-phc), pulled back by DRIFT_REVERT of its offset so it stays on the
+        canvas: every cell's displacement is its own step plus the field's. Ignored with
+        ``border="reflect"`` (cells kept inside a field that stays put).
     Borders
         border: ``open`` (cells leave and enter; tracks end and start) or ``reflect`` (cells stay in).
         enter_rate: new cells entering per frame (None = as many as left, keeping the count steady).
@@ -133,6 +141,7 @@ class SynthConfig(ConfigBase):
     elongation_quantiles: tuple[float, ...] | None = None
     elongation_corr: float = 0.0
     elongation_cell_share: float = 1.0
+    drift_quantiles: tuple[float, ...] | None = None
     border: Border = "open"
     enter_rate: float | None = None
     division_rate: float = 0.01
@@ -249,7 +258,7 @@ class SynthConfig(ConfigBase):
                 bad(name, "in [0, 1]")
         limits = {"speed_quantiles": (0.0, 1e4), "turn_quantiles": (0.0, math.pi), "cycle_quantiles": (1.0, 1e4),
                   "division_area_quantiles": (2.0, 1e6), "division_elongation_quantiles": (1.0, 1e3),
-                  "area_quantiles": (1.0, 1e6), "elongation_quantiles": (1.0, 1e3)}
+                  "area_quantiles": (1.0, 1e6), "elongation_quantiles": (1.0, 1e3), "drift_quantiles": (0.0, 1e3)}
         for name, (lo, hi) in limits.items():
             q = getattr(self, name)
             if q is not None and (len(q) < 2 or any(b < a for a, b in zip(q, q[1:])) or q[0] < lo or q[-1] > hi):

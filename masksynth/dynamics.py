@@ -18,7 +18,9 @@ The state is one occupancy map (padded canvas, int32 cell slots) plus one small 
    of touching cells expands by its growth, overlapping proposals are pushed apart
    (:mod:`masksynth.push`), the proposals that overlap nothing move at once and the rest are
    resolved one by one as above, so the guarantee is the same.
-4. visibility: cells with no pixel left in the frame end their track (open borders); entering
+4. field drift (``drift_quantiles``): the field of view moves over the canvas by a measured
+   step in a random direction, so every cell's displacement is its own step plus the field's.
+5. visibility: cells with no pixel left in the frame end their track (open borders); entering
    cells get an id the first frame they show a pixel.
 
 All work is on per-cell crops; the only full-frame operations are one bincount and one lookup.
@@ -52,6 +54,9 @@ TIMER_MIN_GROWTH = 0.8
 PUSH_MAX_SHIFT = 0.5
 #: measured elongation change: the most a base shape is stretched (log elongation factor; 2x per axis)
 MAX_STRETCH = math.log(4.0)
+#: field drift: the fraction of the field's offset from its start pulled back each frame (keeps it
+#: on the canvas; a drift step changes by this fraction of the offset, ~10 px on bacteria-phc)
+DRIFT_REVERT = 0.1
 
 
 class _Cell:
@@ -129,8 +134,11 @@ class MaskSimulator:
         # measured slow shape change; the timer division model sets areas and elongations itself
         self.area_q = as_array(config.area_quantiles) if self.cycle_q is None else None
         self.elong_q = as_array(config.elongation_quantiles) if self.cycle_q is None else None
-        self.pad = self._pad_size()
+        self.drift_q = as_array(config.drift_quantiles) if config.border == "open" else None
+        self.drift_room = self._drift_room()
+        self.pad = self._pad_size() + self.drift_room
         self.H, self.W = self.h + 2 * self.pad, self.w + 2 * self.pad
+        self.offset = (0.0, 0.0)  # the field of view's offset (y, x) px from where it started
         self.vis = (slice(self.pad, self.pad + self.h), slice(self.pad, self.pad + self.w))
         self.growth = config.effective_growth_rate()
         self.div_min_area = (
@@ -164,6 +172,15 @@ class MaskSimulator:
         half = int(math.ceil(r)) + 2 + self.margin + self.cfg.morph_max
         fastest = max(3 * self.cfg.speed_mean, float(self.speed_q[-1]) if self.speed_q is not None else 0.0)
         return 2 * half + int(math.ceil(fastest)) + 4
+
+    def _drift_room(self) -> int:
+        """How far (px per axis) the drifting field of view may move from its start: the largest
+        drift step plus 3 sd of the offset's stationary spread (0 without drift)."""
+        if self.drift_q is None:
+            return 0
+        step_sd = math.sqrt(float(np.mean(self.drift_q**2)) / 2.0)  # per axis
+        spread = step_sd / math.sqrt(1.0 - (1.0 - DRIFT_REVERT) ** 2)
+        return int(math.ceil(float(self.drift_q[-1]) + 3.0 * spread))
 
     def _new_speed(self) -> float:
         return self.cfg.speed_mean * math.exp(self.rng.normal(self._speed_mu, self._speed_sigma))
@@ -304,6 +321,7 @@ class MaskSimulator:
             self._move(skip=newborn)
         else:
             self._move(skip=set(), still=newborn)
+        self._move_field()
         self._update_visibility(first=False)
         return self.lut[self.occ[self.vis]]
 
@@ -382,7 +400,8 @@ class MaskSimulator:
         else:
             n = self.left_last + min(self.deficit, max(8, len(self.cells) // 20))
             self.deficit = 0
-        h, w, p = self.h, self.w, self.pad
+        h, w = self.h, self.w
+        py, px = self.vis[0].start, self.vis[1].start  # the field of view's top-left on the canvas
         for _ in range(n):
             base = self.bank.sample(self.rng, **self.draw)
             angle = float(self.rng.uniform(0, 2 * math.pi))
@@ -390,13 +409,13 @@ class MaskSimulator:
             along = float(self.rng.uniform(0, w if side < 2 else h))
             out_d = base.radius + 1.0
             if side == 0:
-                pos, normal = (p - out_d, p + along), math.pi / 2
+                pos, normal = (py - out_d, px + along), math.pi / 2
             elif side == 1:
-                pos, normal = (p + h + out_d, p + along), -math.pi / 2
+                pos, normal = (py + h + out_d, px + along), -math.pi / 2
             elif side == 2:
-                pos, normal = (p + along, p - out_d), 0.0
+                pos, normal = (py + along, px - out_d), 0.0
             else:
-                pos, normal = (p + along, p + w + out_d), math.pi
+                pos, normal = (py + along, px + w + out_d), math.pi
             cell = _Cell(self._alloc_slot(), base, pos, angle=angle,
                          heading=normal + float(self.rng.uniform(-math.pi / 3, math.pi / 3)),
                          speed=max(self._new_speed(), 0.5), born=self.t)
@@ -656,6 +675,20 @@ class MaskSimulator:
             if not occ[y0 : y0 + s0, x0 : x0 + s1][gm].any():
                 return mask, y0, x0, dy, dx, hd
         return None
+
+    def _move_field(self) -> None:
+        """Field drift: the field of view moves by a step drawn from ``drift_quantiles`` in a
+        uniformly random direction, less :data:`DRIFT_REVERT` of its offset, within the room
+        the canvas leaves (whole pixels on the canvas)."""
+        if self.drift_q is None:
+            return
+        d = quantile_draw(self.drift_q, float(self.rng.random()))
+        a = float(self.rng.uniform(0.0, 2.0 * math.pi))
+        room = float(self.drift_room)
+        oy, ox = ((1.0 - DRIFT_REVERT) * o + d * f for o, f in zip(self.offset, (math.sin(a), math.cos(a))))
+        self.offset = (min(max(oy, -room), room), min(max(ox, -room), room))
+        y0, x0 = self.pad + round(self.offset[0]), self.pad + round(self.offset[1])
+        self.vis = (slice(y0, y0 + self.h), slice(x0, x0 + self.w))
 
     def _update_visibility(self, *, first: bool) -> None:
         counts = np.bincount(self.occ[self.vis].ravel(), minlength=self.next_slot)

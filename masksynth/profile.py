@@ -122,7 +122,7 @@ def _scaled_mask(mask: np.ndarray, scale: float) -> np.ndarray:
 def scale_profile(profile: DataProfile, scale: float) -> DataProfile:
     """The profile at another pixel scale (``scale`` new px per old px): shapes resized (area
     average >= 0.5), areas x scale**2 (with the division-area and area quantiles), speeds x scale (with the
-    step-length quantiles) and frame sizes x scale; rates, angles and elongations unchanged."""
+    step-length and field-drift quantiles) and frame sizes x scale; rates, angles and elongations unchanged."""
     if scale == 1.0:
         return profile
     s, s2 = float(scale), float(scale) ** 2
@@ -132,8 +132,9 @@ def scale_profile(profile: DataProfile, scale: float) -> DataProfile:
             cfg[key] = float(np.clip(cfg[key] * s2, 4.0 if key == "mean_area" else 2.0, 1e5))
     if cfg.get("speed_mean") is not None:
         cfg["speed_mean"] = float(cfg["speed_mean"] * s)
-    if cfg.get("speed_quantiles") is not None:
-        cfg["speed_quantiles"] = [float(v * s) for v in cfg["speed_quantiles"]]
+    for key in ("speed_quantiles", "drift_quantiles"):
+        if cfg.get(key) is not None:
+            cfg[key] = [float(v * s) for v in cfg[key]]
     for key, low in (("division_area_quantiles", 2.0), ("area_quantiles", 1.0)):
         if cfg.get(key) is not None:
             cfg[key] = [float(max(v * s2, low)) for v in cfg[key]]

@@ -20,7 +20,7 @@ from masksynth.tracked import TrackedMasks
 __all__ = [
     "sequence_stats", "compare_stats", "stats_table", "STAT_DOCS", "divisions_by_frame", "track_speeds",
     "consecutive_steps", "area_changes", "merge_stats", "last_frame_shapes", "elongation_from_moments",
-    "colony_packing", "cell_frame_shapes",
+    "colony_packing", "cell_frame_shapes", "frame_drift", "DRIFT_MIN_CELLS",
 ]
 
 #: statistic -> (unit, what one sample is)
@@ -177,10 +177,39 @@ def area_changes(masks: TrackedMasks, *, within_track: bool = False) -> np.ndarr
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def sequence_stats(masks: TrackedMasks) -> dict[str, np.ndarray]:
+#: frame_drift: the fewest cells seen in both frames a frame's drift is measured from
+DRIFT_MIN_CELLS = 10
+
+
+def frame_drift(masks: TrackedMasks, *, min_cells: int = DRIFT_MIN_CELLS) -> np.ndarray:
+    """How the whole field moves from frame to frame (stage drift, or the camera following a
+    colony): (T - 1, 2) float64, row t - 1 = the median (per axis) of the centroid
+    displacements (dy, dx) px of the tracks present in frames t - 1 and t; NaN where fewer than
+    ``min_cells`` tracks are (a few cells' own motion is not the field's)."""
+    labels = masks.labels
+    n = int(labels.max()) + 1 if labels.size else 1
+    out = np.full((max(labels.shape[0] - 1, 0), 2), np.nan)
+    prev = None
+    for t in range(labels.shape[0]):
+        area, my, mx, *_ = _frame_moments(labels[t], n)
+        cur = np.where(area[:, None] > 0, np.stack([my, mx], axis=1), np.nan)
+        cur[0] = np.nan
+        if prev is not None:
+            d = cur - prev
+            d = d[~np.isnan(d[:, 0])]
+            if len(d) >= min_cells:
+                out[t - 1] = np.median(d, axis=0)
+        prev = cur
+    return out
+
+
+def sequence_stats(masks: TrackedMasks, *, drift: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Measure a tracked sequence.
 
     masks: :class:`TrackedMasks` (labels (T, Y, X) uint16, lineage (N, 4)).
+    drift: optional (T - 1, 2) px, the field's motion per frame (:func:`frame_drift`; NaN rows
+    count as 0), taken out of every step first: displacement and turning then describe the
+    cells' own motion.
     Returns {statistic: 1D float64 samples}; statistics and units in :data:`STAT_DOCS`.
     One pass over the frames with bincounts (no per-cell loops).
     """
@@ -204,6 +233,8 @@ def sequence_stats(masks: TrackedMasks) -> dict[str, np.ndarray]:
         cur_d = np.full((n, 2), np.nan)
         if prev_c is not None:
             d = cur_c - prev_c
+            if drift is not None and not np.isnan(drift[t - 1, 0]):
+                d = d - drift[t - 1]
             ok = ~np.isnan(d[:, 0])
             cur_d[ok] = d[ok]
             disp.append(np.hypot(d[ok, 0], d[ok, 1]))

@@ -68,14 +68,16 @@ def test_scale_profile_converts_lengths_and_areas(real_like):
 
 
 def test_scale_profile_converts_measured_distributions():
-    """Step-length quantiles are lengths (x scale), division-area and area quantiles areas (x scale**2);
+    """Step-length and field-drift quantiles are lengths (x scale), division-area and area quantiles areas (x scale**2);
     turning angles and elongations do not change with the pixel scale."""
     cfg = {"speed_mean": 2.0, "speed_quantiles": [0.0, 1.0, 2.0, 6.0], "division_area_quantiles": [40.0, 80.0, 160.0],
            "turn_quantiles": [0.1, 0.5, 2.0], "division_elongation_quantiles": [1.5, 2.0, 3.0],
-           "area_quantiles": [20.0, 100.0, 200.0], "elongation_quantiles": [1.2, 2.0, 4.0]}
+           "area_quantiles": [20.0, 100.0, 200.0], "elongation_quantiles": [1.2, 2.0, 4.0],
+           "drift_quantiles": [0.5, 3.0, 8.0]}
     prof = DataProfile(bank=ShapeBank([np.ones((6, 4), bool)]), config=cfg, stats={})
     half = scale_profile(prof, 0.5).config
     assert half["speed_quantiles"] == pytest.approx([0.0, 0.5, 1.0, 3.0])
+    assert half["drift_quantiles"] == pytest.approx([0.25, 1.5, 4.0])
     assert half["division_area_quantiles"] == pytest.approx([10.0, 20.0, 40.0])
     assert half["turn_quantiles"] == cfg["turn_quantiles"]
     assert half["division_elongation_quantiles"] == cfg["division_elongation_quantiles"]
