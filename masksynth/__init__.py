@@ -8,6 +8,8 @@ nothing from ``tgan_aug`` (user errors live in ``masksynth.errors``).
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 from masksynth.tracked import (
@@ -52,6 +54,7 @@ _LAZY: dict[str, str] = {
     "compare_stats": "stats",
     "stats_table": "stats",
     "colony_packing": "stats",
+    "frame_drift": "stats",
     # augmentation of real sequences
     "augment_tracked": "augment",
     "augment_many": "augment",
@@ -79,6 +82,23 @@ __all__ = [
     "validate_tracked",
     *_LAZY,
 ]
+
+
+class _Package(types.ModuleType):
+    """The package module: importing a submodule binds it as an attribute of the package, which
+    for ``masksynth.calibrate`` (module and function of one name) would hide the function for
+    good once anything imported the module first (``masksynth.batch`` does): ``from masksynth
+    import calibrate`` then gave the module. The function is bound instead (so ``import
+    masksynth.calibrate as m`` gives the function too; ``from masksynth.calibrate import NAME``
+    and ``sys.modules["masksynth.calibrate"]`` reach the module)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == name and value.__name__ == f"{__name__}.{name}":
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -24,3 +24,22 @@ def test_masksynth_does_not_import_torch():
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_calibrate_stays_the_function_after_its_module_was_imported():
+    """masksynth.batch imports the module masksynth.calibrate; that used to bind the module over the
+    lazily exported function of the same name (``masksynth.calibrate(masks)``: 'module' object is
+    not callable)."""
+    code = (
+        "import masksynth\n"
+        "from masksynth.batch import plan_synthesis\n"
+        "from masksynth.calibrate import MIN_SAMPLES\n"
+        "from masksynth import calibrate\n"
+        "assert callable(calibrate) and callable(masksynth.calibrate) and calibrate.__name__ == 'calibrate'\n"
+        "assert sys.modules['masksynth.calibrate'].MIN_SAMPLES == MIN_SAMPLES\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", "import sys\n" + code], cwd=REPO, capture_output=True, text=True,
+                         timeout=120, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
