@@ -4,7 +4,7 @@ Each case runs in a fresh single-threaded subprocess (peak RSS is per case); the
 medians over ``--repeats`` runs. Placement of frame 0, the per-frame dynamics and the CTC
 validation are timed separately.
 
-    python benchmarks/bench_masksynth.py            # 512x768 high (flat, colony, colony pushing), 1024x1024 high
+    python benchmarks/bench_masksynth.py            # 512x768 high (flat, colony, colony pushing, flat drifting), 1024x1024 high
     python benchmarks/bench_masksynth.py --repeats 5 --frames 100
 """
 
@@ -24,6 +24,9 @@ CASES = {
     "512x768 high flat": dict(density="high", layout="flat", size=(512, 768)),
     "512x768 high colony": dict(density="high", layout="colony", size=(512, 768)),
     "512x768 high colony push": dict(density="high", layout="colony", size=(512, 768), push_iterations=12),
+    # field drift as calibrated on bacteria-phc (step quantiles 0, 25, 50, 75, 100 %, px/frame)
+    "512x768 high flat drift": dict(density="high", layout="flat", size=(512, 768),
+                                    drift_quantiles=(0.51, 1.76, 3.31, 4.96, 35.96)),
     "1024x1024 high flat": dict(density="high", layout="flat", size=(1024, 1024)),
 }
 
@@ -38,7 +41,7 @@ from masksynth.synth import make_bank, sequence_rng
 
 args = json.loads(sys.argv[1])
 cfg = SynthConfig.preset(args["density"], args["layout"], size=tuple(args["size"]), frames=args["frames"],
-                         push_iterations=args.get("push_iterations", 0))
+                         push_iterations=args.get("push_iterations", 0), drift_quantiles=args.get("drift_quantiles"))
 t0 = time.perf_counter()
 sim = MaskSimulator(cfg, rng=sequence_rng(args["seed"]), bank=make_bank(cfg))
 labels = np.empty((cfg.frames, *cfg.size), np.uint16)
