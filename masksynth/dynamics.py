@@ -54,8 +54,8 @@ TIMER_MIN_GROWTH = 0.8
 PUSH_MAX_SHIFT = 0.5
 #: measured elongation change: the most a base shape is stretched (log elongation factor; 2x per axis)
 MAX_STRETCH = math.log(4.0)
-#: field drift: the fraction of the field's offset from its start pulled back each frame (keeps it
-#: on the canvas; a drift step changes by this fraction of the offset, ~10 px on bacteria-phc)
+#: field drift: the fraction of the field's offset from its start pulled back each frame, so it
+#: stays on the canvas (an AR(1) offset; with bacteria-phc's steps its sd is ~10 px per axis)
 DRIFT_REVERT = 0.1
 
 
