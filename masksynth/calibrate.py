@@ -53,6 +53,8 @@ def _score_corr(pairs: np.ndarray) -> float:
         return 0.0
     ranks = sps.rankdata(pairs.ravel()).reshape(pairs.shape)
     z = sps.norm.ppf((ranks - 0.5) / ranks.size)
+    if z[:, 0].std() == 0 or z[:, 1].std() == 0:  # a constant column (e.g. cells that never move)
+        return 0.0
     r = float(np.corrcoef(z[:, 0], z[:, 1])[0, 1])
     return float(np.clip(r, 0.0, 0.95)) if math.isfinite(r) else 0.0
 
