@@ -55,6 +55,15 @@ def _frame_moments(frame: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
     return area, my, mx, syy, sxx, sxy
 
 
+def _centroids(frame: np.ndarray, n: int) -> np.ndarray:
+    """(n, 2) float64 centroid (y, x) px of each id 0..n-1 in one (Y, X) frame; NaN for ids absent
+    from it and for the background (id 0)."""
+    area, my, mx, *_ = _frame_moments(frame, n)
+    cur = np.where(area[:, None] > 0, np.stack([my, mx], axis=1), np.nan)
+    cur[0] = np.nan
+    return cur
+
+
 def elongation_from_moments(syy: np.ndarray, sxx: np.ndarray, sxy: np.ndarray) -> np.ndarray:
     """sqrt of the ratio of the principal second moments (1 = round; 1 for degenerate shapes)."""
     tr = syy + sxx
@@ -119,12 +128,10 @@ def track_speeds(masks: TrackedMasks) -> np.ndarray:
     steps = np.zeros(n)
     prev = None
     for t in range(labels.shape[0]):
-        area, my, mx, *_ = _frame_moments(labels[t], n)
-        cur = np.where(area[:, None] > 0, np.stack([my, mx], axis=1), np.nan)
+        cur = _centroids(labels[t], n)
         if prev is not None:
             d = np.hypot(*(cur - prev).T)
             ok = ~np.isnan(d)
-            ok[0] = False
             total[ok] += d[ok]
             steps[ok] += 1
         prev = cur
@@ -140,9 +147,7 @@ def consecutive_steps(masks: TrackedMasks) -> np.ndarray:
     rows = []
     cents: list[np.ndarray] = []
     for t in range(labels.shape[0]):
-        area, my, mx, *_ = _frame_moments(labels[t], n)
-        cur = np.where(area[:, None] > 0, np.stack([my, mx], axis=1), np.nan)
-        cur[0] = np.nan
+        cur = _centroids(labels[t], n)
         cents.append(cur)
         if len(cents) == 3:
             a = np.hypot(*(cents[1] - cents[0]).T)
@@ -191,9 +196,7 @@ def frame_drift(masks: TrackedMasks, *, min_cells: int = DRIFT_MIN_CELLS) -> np.
     out = np.full((max(labels.shape[0] - 1, 0), 2), np.nan)
     prev = None
     for t in range(labels.shape[0]):
-        area, my, mx, *_ = _frame_moments(labels[t], n)
-        cur = np.where(area[:, None] > 0, np.stack([my, mx], axis=1), np.nan)
-        cur[0] = np.nan
+        cur = _centroids(labels[t], n)
         if prev is not None:
             d = cur - prev
             d = d[~np.isnan(d[:, 0])]
