@@ -24,6 +24,11 @@ CASES = {
     "512x768 high flat": dict(density="high", layout="flat", size=(512, 768)),
     "512x768 high colony": dict(density="high", layout="colony", size=(512, 768)),
     "512x768 high colony push": dict(density="high", layout="colony", size=(512, 768), push_iterations=12),
+    # pushes across the contact and pushes that turn cells (session 16)
+    "512x768 high colony push contact": dict(density="high", layout="colony", size=(512, 768), push_iterations=12,
+                                             push_contact=True),
+    "512x768 high colony push torque": dict(density="high", layout="colony", size=(512, 768), push_iterations=12,
+                                            push_torque=1.0),
     # field drift as calibrated on bacteria-phc (step quantiles 0, 25, 50, 75, 100 %, px/frame)
     "512x768 high flat drift": dict(density="high", layout="flat", size=(512, 768),
                                     drift_quantiles=(0.51, 1.76, 3.31, 4.96, 35.96)),
@@ -41,7 +46,8 @@ from masksynth.synth import make_bank, sequence_rng
 
 args = json.loads(sys.argv[1])
 cfg = SynthConfig.preset(args["density"], args["layout"], size=tuple(args["size"]), frames=args["frames"],
-                         push_iterations=args.get("push_iterations", 0), drift_quantiles=args.get("drift_quantiles"))
+                         push_iterations=args.get("push_iterations", 0), drift_quantiles=args.get("drift_quantiles"),
+                         push_contact=args.get("push_contact", False), push_torque=args.get("push_torque", 0.0))
 t0 = time.perf_counter()
 sim = MaskSimulator(cfg, rng=sequence_rng(args["seed"]), bank=make_bank(cfg))
 labels = np.empty((cfg.frames, *cfg.size), np.uint16)

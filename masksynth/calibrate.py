@@ -145,8 +145,8 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     to division, from tracks that start and end with a division), division_area_quantiles and
     division_elongation_quantiles (mothers' areas (px) and elongations in their last frame)
     with cycle_sister_corr (correlation of sisters' cycle lengths), each when at least
-    ``MIN_SAMPLES`` values were measured; push_iterations (:data:`PUSH_ITERATIONS`) when the
-    cells divide and form a packed colony that pushes them (:func:`masksynth.colony_packing`:
+    ``MIN_SAMPLES`` values were measured; push_iterations (:data:`PUSH_ITERATIONS`) and
+    push_contact (True) when the cells divide and form a packed colony that pushes them (:func:`masksynth.colony_packing`:
     packed >= :data:`PUSH_PACKED`, radial >= :data:`PUSH_RADIAL`).
     """
     if masks.n_frames < 2:
@@ -214,6 +214,7 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     packing = colony_packing(masks)
     if packing["packed"] >= PUSH_PACKED and packing["radial"] >= PUSH_RADIAL:
         out["push_iterations"] = PUSH_ITERATIONS  # a growing colony that pushes its cells
+        out["push_contact"] = True  # across the contacts: the colony stays packed
     cycle = [r[2] - r[1] + 1 for r in lin.tolist() if r[0] in mothers and r[3] > 0]
     mean_cycle = float(np.mean(cycle)) if len(cycle) >= 3 else 1.0 / rate_obs
     min_age = max(1, int(np.percentile(cycle, 10))) if len(cycle) >= 3 else max(1, int(0.5 * mean_cycle))

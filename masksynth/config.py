@@ -109,6 +109,16 @@ class SynthConfig(ConfigBase):
         push_iterations: pushing (0 = off: cells are rigid and a blocked move or growth waits):
         sweeps per frame in which overlapping proposed footprints are shifted apart
         (:mod:`masksynth.push`), so a growing, dividing colony pushes its cells outwards.
+        push_contact: with pushing, push two overlapping cells apart across their contact (the
+        overlap's thin axis) by its thickness, instead of along the line through their centroids
+        by the overlap's extent along it (False, as before), which for rods overlapping side by
+        side is most of their shared length: the colony stays loose.
+        push_torque: with pushing, how much a push turns the cell it hits (0 = off: pushes
+        only shift cells): the overlaps' torque about the cell's centroid divided by its polar
+        moment of inertia (rad), times this gain, turns the cell's body the next frame (at most
+        :data:`masksynth.dynamics.MAX_SPIN` rad). Rods pushed off their axis turn, so a growing
+        colony of rods buckles into a two-dimensional colony instead of single-file chains (its
+        rods end up less aligned with their neighbours than in real colonies).
     """
 
     size: tuple[int, int] = (512, 768)
@@ -154,6 +164,8 @@ class SynthConfig(ConfigBase):
     cycle_sister_corr: float = 0.0
     resolve_attempts: int = 6
     push_iterations: int = 0
+    push_torque: float = 0.0
+    push_contact: bool = False
 
     WHAT = "SynthConfig"
 
@@ -267,3 +279,5 @@ class SynthConfig(ConfigBase):
             bad("resolve_attempts", ">= 0")
         if not 0 <= self.push_iterations <= 100:
             bad("push_iterations", "an integer in 0..100 (0 = no pushing)")
+        if not 0.0 <= self.push_torque <= 10.0:
+            bad("push_torque", "in [0, 10] (0 = pushes do not turn cells)")

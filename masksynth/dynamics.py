@@ -19,7 +19,9 @@ The state is one occupancy map (padded canvas, int32 cell slots) plus one small 
    (:mod:`masksynth.push`), the proposals that overlap nothing move at once and the rest are
    resolved one by one as above, so the guarantee is the same.
 4. field drift (``drift_quantiles``): the field of view moves over the canvas by a measured
-   step in a random direction, so every cell's displacement is its own step plus the field's.
+   step in a random direction, so every cell's displacement is its own step plus the field's
+   (the step is drawn at the start of the frame: a cell divides only if it is whole in the
+   frame both before and after it, so no daughter leaves the view in its first frame).
 5. visibility: cells with no pixel left in the frame end their track (open borders); entering
    cells get an id the first frame they show a pixel.
 
@@ -54,6 +56,8 @@ TIMER_MIN_GROWTH = 0.8
 PUSH_MAX_SHIFT = 0.5
 #: measured elongation change: the most a base shape is stretched (log elongation factor; 2x per axis)
 MAX_STRETCH = math.log(4.0)
+#: pushing with torque (push_torque): the largest turn (rad) pushes give a cell in one frame
+MAX_SPIN = 0.25
 #: field drift: the fraction of the field's offset from its start pulled back each frame, so it
 #: stays on the canvas (an AR(1) offset; with bacteria-phc's steps its sd is ~10 px per axis)
 DRIFT_REVERT = 0.1
@@ -64,6 +68,7 @@ class _Cell:
         "slot", "base", "pos", "angle", "heading", "speed", "scale", "morph",
         "mask", "y0", "x0", "area", "tid", "born", "visible", "pending_since", "z", "cycle", "t0",
         "log_growth", "target", "trend", "dev", "area_own", "area_dev", "elong_own", "elong_dev", "stretch",
+        "spin",
     )
 
     def __init__(self, slot: int, base: BaseShape, pos: tuple[float, float], *, angle: float,
@@ -94,6 +99,7 @@ class _Cell:
         # measured shape change (masksynth.wander): the score the cell keeps and its AR(1) deviation
         self.area_own = self.area_dev = self.elong_own = self.elong_dev = 0.0
         self.stretch = 0.0  # log elongation factor of the rendered shape over its base shape
+        self.spin = 0.0  # body turn (rad) the pushes of the frame before give it (push_torque)
 
 
 class _Pose:
@@ -140,6 +146,7 @@ class MaskSimulator:
         self.H, self.W = self.h + 2 * self.pad, self.w + 2 * self.pad
         self.offset = (0.0, 0.0)  # the field of view's offset (y, x) px from where it started
         self.vis = (slice(self.pad, self.pad + self.h), slice(self.pad, self.pad + self.w))
+        self.next_vis = self.vis  # where the field of view goes at the end of this frame (drift)
         self.growth = config.effective_growth_rate()
         self.div_min_area = (
             float(config.division_min_area) if config.division_min_area is not None else 0.8 * bank.median_area
@@ -313,6 +320,7 @@ class MaskSimulator:
         if self.t < 0:
             return self.first_frame()
         self.t += 1
+        self._draw_field()  # first: a cell divides only where the field's step keeps it in view
         newborn = self._divide()
         self._enter()
         # hazard model: daughters keep the halves of their mother this frame; timer model: they grow
@@ -321,7 +329,7 @@ class MaskSimulator:
             self._move(skip=newborn)
         else:
             self._move(skip=set(), still=newborn)
-        self._move_field()
+        self.vis = self.next_vis
         self._update_visibility(first=False)
         return self.lut[self.occ[self.vis]]
 
@@ -339,7 +347,7 @@ class MaskSimulator:
                 wait = self.t - cell.born < cell.cycle or cell.area < TIMER_MIN_GROWTH * cell.target
             else:
                 wait = ui >= cfg.division_rate or cell.area < self.div_min_area or self.t - cell.born < cfg.min_division_age
-            if wait or cell.tid == 0 or cell.visible != cell.area:
+            if wait or cell.tid == 0 or not self._inside(cell):
                 out.append(cell)
                 continue
             halves = self._split(cell.mask)
@@ -371,6 +379,20 @@ class MaskSimulator:
                 born.add(d.slot)
         self.cells = out
         return born
+
+    def _inside(self, cell: _Cell) -> bool:
+        """Whether the whole cell is in the frame now and after the field's step of this frame
+        (:meth:`_draw_field`), so both daughters of a division show in their first frame."""
+        if cell.visible != cell.area:
+            return False
+        if self.next_vis is self.vis:
+            return True
+        (ys, yt), (xs, xt) = ((sl.start, sl.stop) for sl in self.next_vis)
+        m = cell.mask
+        if ys <= cell.y0 and cell.y0 + m.shape[0] <= yt and xs <= cell.x0 and cell.x0 + m.shape[1] <= xt:
+            return True  # the whole crop is inside
+        py, px = np.nonzero(m)
+        return ys <= cell.y0 + py.min() and cell.y0 + py.max() < yt and xs <= cell.x0 + px.min() and cell.x0 + px.max() < xt
 
     def _split(self, mask: np.ndarray):
         """Cut a footprint across its long axis; None when a half would be too small."""
@@ -457,7 +479,7 @@ class MaskSimulator:
         cfg, rng = self.cfg, self.rng
         pose = _Pose()
         pose.heading = cell.heading + self._heading_change()
-        pose.angle = cell.angle + rng.normal(0.0, cfg.rotation_sd)
+        pose.angle = cell.angle + cell.spin + rng.normal(0.0, cfg.rotation_sd)
         if self.cycle_q is not None:  # timer model: the area grows to its target over the cycle
             scale = math.exp(cell.log_growth * (self.t - cell.t0) + rng.normal(0.0, cfg.area_sd))
             scale = min(scale, cell.scale * math.exp(2.0 * cell.log_growth))  # catching up slowly
@@ -573,8 +595,16 @@ class MaskSimulator:
             limits.append(0.0 if cell.slot in still else PUSH_MAX_SHIFT * cell.base.radius)
         n = len(masks)
         corner = np.array(corners, np.int64).reshape(n, 2)
+        turns = np.zeros(n) if self.cfg.push_torque > 0 else None
         shift = relax_overlaps(count, ids, masks, reach, corner, np.array(centres, np.float64).reshape(n, 2),
-                               np.array(limits, np.float64), iterations=self.cfg.push_iterations)
+                               np.array(limits, np.float64), iterations=self.cfg.push_iterations, turns=turns,
+                               contact=self.cfg.push_contact)
+        if turns is not None:  # the pushes turn the cells they hit, the next frame
+            for cell in cells:
+                cell.spin = 0.0
+            for cell, _, k in props:
+                spin = self.cfg.push_torque * float(turns[k]) if k >= 0 and cell.slot not in still else 0.0
+                cell.spin = min(max(spin, -MAX_SPIN), MAX_SPIN)
         free: list[tuple[_Cell, _Pose, int]] = []
         rest: list[tuple[_Cell, _Pose, int]] = []
         for cell, pose, k in props:
@@ -676,10 +706,11 @@ class MaskSimulator:
                 return mask, y0, x0, dy, dx, hd
         return None
 
-    def _move_field(self) -> None:
-        """Field drift: the field of view moves by a step drawn from ``drift_quantiles`` in a
-        uniformly random direction, less :data:`DRIFT_REVERT` of its offset, within the room
-        the canvas leaves (whole pixels on the canvas)."""
+    def _draw_field(self) -> None:
+        """Field drift: draw where the field of view goes at the end of this frame
+        (``self.next_vis``, taken by :meth:`step` after the moves): it moves by a step drawn from
+        ``drift_quantiles`` in a uniformly random direction, less :data:`DRIFT_REVERT` of its
+        offset, within the room the canvas leaves (whole pixels on the canvas)."""
         if self.drift_q is None:
             return
         d = quantile_draw(self.drift_q, float(self.rng.random()))
@@ -688,7 +719,7 @@ class MaskSimulator:
         oy, ox = ((1.0 - DRIFT_REVERT) * o + d * f for o, f in zip(self.offset, (math.sin(a), math.cos(a))))
         self.offset = (min(max(oy, -room), room), min(max(ox, -room), room))
         y0, x0 = self.pad + round(self.offset[0]), self.pad + round(self.offset[1])
-        self.vis = (slice(y0, y0 + self.h), slice(x0, x0 + self.w))
+        self.next_vis = (slice(y0, y0 + self.h), slice(x0, x0 + self.w))
 
     def _update_visibility(self, *, first: bool) -> None:
         counts = np.bincount(self.occ[self.vis].ravel(), minlength=self.next_slot)

@@ -24,6 +24,9 @@ __all__ = ["relax_overlaps", "expansion_shifts", "PUSH_STEP"]
 
 #: the largest shift (px) of one footprint in one sweep: pressure spreads over several sweeps
 PUSH_STEP = 3.0
+#: contact pushes (``contact=True``): an overlap whose variance across is at most this fraction
+#: of its variance along (sd ratio 0.5) is pushed across; rounder ones along the centre line
+CONTACT_FLAT = 0.25
 
 
 def relax_overlaps(
@@ -36,6 +39,8 @@ def relax_overlaps(
     max_shift: np.ndarray,
     *,
     iterations: int,
+    turns: np.ndarray | None = None,
+    contact: bool = False,
 ) -> np.ndarray:
     """Shift overlapping footprints apart; returns the total shift of each.
 
@@ -49,6 +54,17 @@ def relax_overlaps(
     centres: (N, 2) float64, each footprint's centroid in its crop's coordinates (y, x), px.
     max_shift: (N,) float64, the largest total shift (chessboard px) of each footprint.
     iterations: sweeps over the footprints (stops early when nothing moved).
+    contact: push along the contact normal instead of the centre line where an overlap is
+        clearly longer than thick (:func:`_contact_normal`): by its thickness, not by its extent
+        along the centre line, which for two rods overlapping side by side by a sliver is most
+        of their shared length (they would be pushed far apart and the colony would stay loose).
+    turns: optional (N,) float64, updated in place: each sweep adds the turn (rad, the angle
+        convention of :func:`masksynth.shapes.render_shape`) the same pushes would give the
+        footprint as a rigid body: their torque about its centroid (each push applied at the mean
+        of its overlap pixels) over its polar moment of inertia (mean squared pixel distance from
+        the centroid), scaled like the shift by the sweep's PUSH_STEP limit. A rod pushed at one
+        end turns away; one pushed along its axis or at its centre does not, nor does anything a
+        fixed footprint or wall pushes (that push points at the centroid).
 
     Returns (N, 2) int64 total shifts (dy, dx) in px.
     """
@@ -56,6 +72,7 @@ def relax_overlaps(
     n = len(masks)
     total = np.zeros((n, 2), np.int64)
     as_u8 = [m.view(np.uint8) for m in masks]
+    inertia = np.zeros(n)  # polar moments of inertia (px^2), measured when first needed
     for _ in range(iterations):
         moved = False
         for i in range(n):
@@ -74,7 +91,7 @@ def relax_overlaps(
             cy, cx = centres[i, 0], centres[i, 1]
             py, px = ys[single] - cy, xs[single] - cx
             j_of = other[single] - 1  # -1: a fixed footprint or an unusable pixel
-            vy = vx = 0.0
+            vy = vx = torque = 0.0
             for j in np.unique(j_of).tolist():
                 sel = j_of == j
                 qy, qx = py[sel], px[sel]
@@ -89,11 +106,20 @@ def relax_overlaps(
                 if norm < 1e-6:
                     continue
                 uy, ux = dy / norm, dx / norm
+                if contact and qy.size >= 3:
+                    uy, ux = _contact_normal(qy, qx, uy, ux)
                 proj = qy * uy + qx * ux
                 depth = float(proj.max() - proj.min()) + 1.0  # the overlap's extent along the push
                 vy += share * depth * uy
                 vx += share * depth * ux
+                # torque of this push about the centroid, applied at the overlap's mean (x-y cross product)
+                torque += share * depth * (float(qx.mean()) * uy - float(qy.mean()) * ux)
             size = math.hypot(vy, vx)
+            if turns is not None and torque:
+                if inertia[i] == 0.0:
+                    my, mx = np.nonzero(masks[i])
+                    inertia[i] = float(np.mean((my - cy) ** 2 + (mx - cx) ** 2)) + 1.0 / 6.0  # + a pixel's own
+                turns[i] += torque / inertia[i] * min(1.0, PUSH_STEP / max(size, 1e-9))
             room = max_shift[i] - max(abs(total[i, 0]), abs(total[i, 1]))
             s = min(size, PUSH_STEP, room)
             if s < 0.5:
@@ -115,6 +141,25 @@ def relax_overlaps(
         if not moved:
             break
     return total
+
+
+def _contact_normal(qy: np.ndarray, qx: np.ndarray, uy: float, ux: float) -> tuple[float, float]:
+    """The direction (unit (y, x)) across an overlap of pixels (qy, qx): its thin axis, on the
+    side of (uy, ux) (the push along the centre line); (uy, ux) itself where the overlap is not
+    clearly longer than thick (variance ratio above :data:`CONTACT_FLAT`: a blob, a corner)."""
+    dy, dx = qy - qy.mean(), qx - qx.mean()
+    a, b, c = float(np.mean(dy * dy)), float(np.mean(dy * dx)), float(np.mean(dx * dx))
+    root = math.sqrt((a - c) ** 2 + 4.0 * b * b)
+    lo, hi = 0.5 * (a + c - root), 0.5 * (a + c + root)
+    if hi <= 0.0 or lo > CONTACT_FLAT * hi:
+        return uy, ux
+    if abs(b) > 1e-12:  # eigenvector of the smaller eigenvalue of [[a, b], [b, c]] (y, x order)
+        vy, vx = b, lo - a
+    else:
+        vy, vx = (1.0, 0.0) if a <= c else (0.0, 1.0)
+    n = math.hypot(vy, vx)
+    vy, vx = vy / n, vx / n
+    return (vy, vx) if vy * uy + vx * ux >= 0.0 else (-vy, -vx)
 
 
 def expansion_shifts(

@@ -8,6 +8,7 @@ real vs synthetic of the five statistics of `masksynth.stats.sequence_stats` tha
 
     PYTHONPATH=. python recipes/calibration/run.py --tag shape   # 3 seeds, both datasets
     PYTHONPATH=/tmp/base:. python recipes/calibration/run.py --tag before   # another masksynth
+    PYTHONPATH=. python recipes/calibration/run.py --tag torque --base-set push_torque=1   # a field calibration keeps
 
 Each run writes recipes/calibration/results/ks-TAG.json; the Markdown table (mean +- sd over
 seeds, and every seed) of all tags present goes to results/calibration.md and stdout, and the
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from masksynth import calibrate, compare_stats, sequence_stats, synthesize
+from masksynth import SynthConfig, calibrate, compare_stats, sequence_stats, synthesize
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1].parent / "shared" / "data"
@@ -39,8 +40,9 @@ def load(name: str):
     return masks
 
 
-def measure(seeds: list[int]) -> dict:
-    """{dataset: {seed: {statistic: ks}}} plus the last seed's samples for the figure."""
+def measure(seeds: list[int], base: SynthConfig | None = None) -> dict:
+    """{dataset: {seed: {statistic: ks}}} plus the last seed's samples for the figure.
+    base: the config whose fields calibration does not measure are kept (default: calibrate's)."""
     out: dict = {"ks": {}, "seconds": {}}
     samples = {}
     for name in DATASETS:
@@ -49,7 +51,7 @@ def measure(seeds: list[int]) -> dict:
         out["ks"][name] = {}
         t0 = time.time()
         for seed in seeds:
-            cfg, bank = calibrate(real, seed=seed)
+            cfg, bank = calibrate(real, seed=seed, base=base)
             ss = sequence_stats(synthesize(cfg, seed=(seed, 0), shapes=bank))
             rows = {r["statistic"]: r["sources"][1]["ks"] for r in compare_stats([rs, ss])}
             out["ks"][name][str(seed)] = {k: rows[k] for k in KEYS}
@@ -110,11 +112,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds [0,1,2]")
     ap.add_argument("--tag", default="shape", help="name of this measurement in the table [shape]")
+    ap.add_argument("--base-set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a SynthConfig field of the base config calibration keeps (one it does not measure), "
+                         "e.g. --base-set push_torque=1; repeatable")
     args = ap.parse_args()
+    base = None
+    if args.base_set:
+        fields = dict(kv.split("=", 1) for kv in args.base_set)
+        base = SynthConfig.preset("mid", "flat").replace(**{k: json.loads(v) for k, v in fields.items()})
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)
     t0 = time.time()
-    res = measure([int(s) for s in args.seeds.split(",")])
+    res = measure([int(s) for s in args.seeds.split(",")], base)
+    res["base_set"] = args.base_set
     figure(res.pop("samples"), res_dir / f"histograms-{args.tag}.png")
     res["wall_seconds"] = round(time.time() - t0, 1)
     (res_dir / f"ks-{args.tag}.json").write_text(json.dumps(res, indent=1))

@@ -134,6 +134,7 @@ def test_calibration_turns_pushing_on_for_a_packed_colony_whose_steps_grow_outwa
     params = calibration_params(colony)
     assert measured and measured[0] is colony
     assert params.get("push_iterations") == (PUSH_ITERATIONS if pushes else None)
+    assert params.get("push_contact") == (True if pushes else None)
 
 
 def test_push_iterations_are_checked():
@@ -153,3 +154,94 @@ def test_a_growing_cluster_expands_about_its_centre_and_a_lone_or_still_cell_sta
     assert grown[0] == pytest.approx([-0.1, 0.0]) and grown[1] == pytest.approx([0.1, 0.0])
     assert grown[2] == pytest.approx([0.0, 0.0])  # B is alone: its centre is its centroid
     assert not expansion_shifts(occ, pixels, pos, old, old, gap=0).any()  # no growth, no shift
+
+
+def _turns(masks, corners):
+    count, ids = _canvas(masks, corners)
+    centres = np.array([[(m.shape[0] - 1) / 2, (m.shape[1] - 1) / 2] for m in masks])
+    turns = np.zeros(len(masks))
+    relax_overlaps(count, ids, masks, list(masks), np.array(corners, np.int64), centres,
+                   np.full(len(masks), 10.0), iterations=1, turns=turns)
+    return turns
+
+
+def test_a_rod_pushed_at_one_end_turns_away_and_one_pushed_at_its_centre_or_along_its_axis_does_not():
+    from masksynth.shapes import BaseShape, render_shape
+
+    rod, sq = np.ones((3, 15), bool), np.ones((5, 5), bool)
+    # a square overlaps the rod's right end from below: the end is pushed up (and the square turns
+    # the other way); under its centre, or on its axis at its end: no turn
+    end = _turns([rod, sq], [(10, 10), (11, 20)])
+    centre = _turns([rod, sq], [(10, 10), (11, 15)])[0]
+    axial = _turns([rod, sq], [(10, 10), (9, 23)])[0]
+    assert end[0] < -0.05 and end[1] > 0 and abs(centre) < 1e-9 and abs(axial) < 1e-9, (end, centre, axial)
+    end = end[0]
+    # and that sign turns the rendered rod so that its right end goes up, as the push does
+    base = BaseShape.from_mask(np.pad(rod, 2))
+    turned, c = render_shape(base, angle=float(end) * 3, scale=1.0, morph=0, frac=(0.0, 0.0), margin=0)
+    ys, xs = np.nonzero(turned)
+    right, left = ys[xs >= xs.max() - 1].mean(), ys[xs <= xs.min() + 1].mean()
+    assert right < left - 1, (right, left)
+
+
+def _rod_colony(torque: float, seed: int) -> TrackedMasks:
+    """One rod without own motion dividing every 5-7 frames for 30 frames: ~30 rods."""
+    cfg = SynthConfig.preset(
+        "mid", "colony", size=(256, 256), frames=30, cells=1, colonies=1, colony_sigma=0.02, shape_kind="rod",
+        mean_area=120.0, area_cv=0.1, min_gap=0, border="reflect", speed_mean=0.0, rotation_sd=0.02,
+        division_rate=1.0, cycle_quantiles=(5.0, 6.0, 6.0, 6.0, 7.0), division_area_quantiles=(200.0, 220.0, 240.0),
+        shape_jitter=False, morph_prob=0.0, push_iterations=8, push_torque=torque)
+    return synthesize(cfg, seed=seed)  # validates the CTC rules
+
+
+def _aspect(labels: np.ndarray) -> float:
+    """Long over short axis (sd) of all cell pixels of a frame."""
+    ev = np.linalg.eigvalsh(np.cov(np.stack(np.nonzero(labels))))
+    return float(np.sqrt(ev[1] / ev[0]))
+
+
+def test_pushes_that_turn_rods_make_a_colony_instead_of_a_chain():
+    """Measured (seeds 0-3, last frame): without torque the rods grow end to end into a chain
+    (aspect 6.9-8.8); with push_torque 1 it buckles into a colony (aspect 3.5-4.8)."""
+    chains = [_aspect(_rod_colony(0.0, s).labels[-1]) for s in range(4)]
+    colonies = [_rod_colony(1.0, s) for s in range(4)]
+    assert max(_aspect(m.labels[-1]) for m in colonies) < min(chains), chains
+    assert min(m.cells_per_frame()[-1] for m in colonies) >= 20  # they kept growing and dividing
+    assert all(min_gap_ok(m.labels, 0) for m in colonies)
+
+
+def test_push_torque_is_checked():
+    with pytest.raises(UserError, match="push_torque must be in"):
+        SynthConfig.preset("mid", push_torque=-0.5)
+
+
+def test_the_contact_normal_is_the_thin_axis_of_an_overlap_on_the_side_of_the_push():
+    from masksynth.push import _contact_normal
+
+    ys, xs = np.zeros(10), np.arange(10.0)  # a one-row sliver along x
+    assert _contact_normal(ys, xs, -0.6, 0.8) == pytest.approx((-1.0, 0.0))  # across it, towards the push
+    assert _contact_normal(ys, xs, 0.6, 0.8) == pytest.approx((1.0, 0.0))
+    diag = np.arange(8.0)  # a diagonal sliver: across it is (1, -1) / sqrt 2
+    assert _contact_normal(diag, diag, 1.0, 0.0) == pytest.approx((2**-0.5, -(2**-0.5)))
+    by, bx = np.divmod(np.arange(16.0), 4)  # a 4x4 blob: no thin axis, the push's own direction
+    assert _contact_normal(by, bx, 0.6, 0.8) == (0.6, 0.8)
+
+
+def test_contact_pushes_separate_rods_overlapping_side_by_side_by_the_sliver_not_by_their_length():
+    """Two rods 4 px thick, one row overlapping over 12 px, offset 8 px along their length: along
+    the centre line the push is the overlap's extent along it (most of that length), so they are
+    also shoved 3 px lengthwise (measured: 4 px in all); across the contact one pixel sideways."""
+    rod = np.ones((4, 20), bool)
+
+    def relax(contact):
+        count, ids = _canvas([rod, rod], [(10, 5), (13, 13)], shape=(40, 60))
+        corner = np.array([(10, 5), (13, 13)], np.int64)
+        centres = np.array([[1.5, 9.5], [1.5, 9.5]])
+        shift = relax_overlaps(count, ids, [rod, rod], [rod, rod], corner, centres, np.full(2, 10.0),
+                               iterations=10, contact=contact)
+        assert count.max() == 1  # no overlap left
+        return shift
+
+    across, centre_line = relax(True), relax(False)
+    assert not across[:, 1].any() and np.abs(across[:, 0]).sum() <= 2, across
+    assert np.abs(centre_line).sum() >= 3 * np.abs(across).sum(), (centre_line, across)

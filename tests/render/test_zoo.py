@@ -40,6 +40,10 @@ def test_shipped_model_is_intact_and_renders_its_own_masks(name, tmp_path, run_c
     # no path of the machine that built it inside the file either (renders copy data.source into provenance)
     assert ckpt["data"]["source"].startswith(("<site-packages>/", "<repo>/")), ckpt["data"]["source"]
     assert ckpt["config_superres"]["lowres_checkpoint"] == ""
+    from masksynth.profile import load_profile  # nor in its data profile (bacteria-phc and psc-phc had one)
+
+    source = load_profile(pretrained_path(name).with_name(entry["bank"])).meta["source"]
+    assert source.startswith(("<site-packages>/", "<repo>/")), source
     masks, video = tmp_path / "m.zarr", tmp_path / "v.zarr"
     code, _, err = run_cli(["synth-masks", "--like", name, "--frames", "4", "--size", "64x96", "-o", str(masks), "--quiet"])
     assert code == 0, err

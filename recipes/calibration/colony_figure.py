@@ -1,0 +1,78 @@
+"""What does a calibrated bacteria-phc colony look like, and what do pushes that turn rods change?
+
+Frames 20, 40 and the last of the real bacteria-phc 01_GT colony (top row), then of one sequence
+synthesized with seed (S, 0) from `masksynth.calibrate(real, seed=S)` as calibrated (own motion,
+pushing), with the cells' own motion switched off (steps 0: they move only when growth pushes
+them), with it off and pushes that turn the rods they hit (`push_torque` G), and with it off,
+pushes across the contact (`push_contact`) and pushes that turn rods. Each label image
+in random colours; per row the number of cells in the last frame and the colony's aspect ratio
+(long over short axis sd of all cell pixels in the last frame: a chain is long, a colony round).
+
+    PYTHONPATH=. OMP_NUM_THREADS=1 python recipes/calibration/colony_figure.py --seed 2 --torque 1 --torque-contact 0.3
+
+Writes results/colony-mechanics.png and prints one line per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+
+from masksynth import calibrate, synthesize
+
+from run import HERE, load  # noqa: E402  (this recipe folder)
+
+
+def aspect(labels: np.ndarray) -> float:
+    """Long over short axis (sd) of all cell pixels of a (Y, X) label image."""
+    ev = np.linalg.eigvalsh(np.cov(np.stack(np.nonzero(labels))))
+    return float(np.sqrt(ev[1] / max(ev[0], 1e-9)))
+
+
+def coloured(labels: np.ndarray) -> np.ndarray:
+    """(Y, X) labels -> (Y, X, 3) uint8, one random colour per id, background black."""
+    lut = np.random.default_rng(0).integers(60, 255, (int(labels.max()) + 1, 3), dtype=np.uint8)
+    lut[0] = 0
+    return lut[labels]
+
+
+def row(name: str, labels: np.ndarray, times: list[int]) -> np.ndarray:
+    tiles = []
+    for t in times:
+        tile = coloured(labels[t])
+        cv2.putText(tile, f"t={t}", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+        tiles.append(tile)
+    img = np.concatenate(tiles, axis=1)
+    n = len(np.unique(labels[-1])) - 1
+    cv2.putText(img, f"{name}: {n} cells, aspect {aspect(labels[-1]):.1f}", (10, img.shape[0] - 20),
+                cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+    print(f"{name}: {n} cells in the last frame, aspect {aspect(labels[-1]):.2f}", flush=True)
+    return img
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=2, help="calibration and synthesis seed [2]")
+    ap.add_argument("--torque", type=float, default=1.0, help="push_torque of the 4th row [1]")
+    ap.add_argument("--torque-contact", type=float, default=0.3, help="push_torque of the last row (with push_contact) [0.3]")
+    args = ap.parse_args()
+    real = load("bacteria-phc")
+    times = [20, 40, real.n_frames - 1]
+    cfg, bank = calibrate(real, seed=args.seed)
+    still = cfg.replace(speed_mean=0.0, speed_quantiles=None, speed_cv=0.0)
+    rows = [row("real", real.labels, times)]
+    for name, c in (("calibrated", cfg), ("no own motion", still),
+                    (f"no own motion, push_torque {args.torque:g}", still.replace(push_torque=args.torque)),
+                    (f"no own motion, push_contact, push_torque {args.torque_contact:g}",
+                     still.replace(push_contact=True, push_torque=args.torque_contact))):
+        rows.append(row(name, synthesize(c, seed=(args.seed, 0), shapes=bank).labels, times))
+    out = HERE / "results" / "colony-mechanics.png"
+    img = np.concatenate(rows, axis=0)
+    cv2.imwrite(str(out), cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
