@@ -1,14 +1,14 @@
 """What does a calibrated bacteria-phc colony look like, and what do pushes that turn rods change?
 
 Frames 20, 40 and the last of the real bacteria-phc 01_GT colony (top row), then of one sequence
-synthesized with seed (S, 0) from `masksynth.calibrate(real, seed=S)` as calibrated (own motion,
-pushing), with the cells' own motion switched off (steps 0: they move only when growth pushes
-them), with it off and pushes that turn the rods they hit (`push_torque` G), and with it off,
-pushes across the contact (`push_contact`) and pushes that turn rods. Each label image
-in random colours; per row the number of cells in the last frame and the colony's aspect ratio
-(long over short axis sd of all cell pixels in the last frame: a chain is long, a colony round).
+synthesized with seed (S, 0) from `masksynth.calibrate(real, seed=S)`: as calibrated (own motion,
+pushes across the contact), with the cells' own motion switched off (steps 0: they move only when
+growth pushes them), off and with centre-line pushes (`push_contact` False, as before session 16),
+and off with pushes that turn the rods they hit (`push_torque` G). Each label image in random
+colours; per row the number of cells in the last frame and the colony's aspect ratio (long over
+short axis sd of all cell pixels in the last frame: a chain is long, a colony round).
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 python recipes/calibration/colony_figure.py --seed 2 --torque 1 --torque-contact 0.3
+    PYTHONPATH=. OMP_NUM_THREADS=1 python recipes/calibration/colony_figure.py --seed 2 --torque 1
 
 Writes results/colony-mechanics.png and prints one line per row.
 """
@@ -55,8 +55,7 @@ def row(name: str, labels: np.ndarray, times: list[int]) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=2, help="calibration and synthesis seed [2]")
-    ap.add_argument("--torque", type=float, default=1.0, help="push_torque of the 4th row [1]")
-    ap.add_argument("--torque-contact", type=float, default=0.3, help="push_torque of the last row (with push_contact) [0.3]")
+    ap.add_argument("--torque", type=float, default=1.0, help="push_torque of the last row [1]")
     args = ap.parse_args()
     real = load("bacteria-phc")
     times = [20, 40, real.n_frames - 1]
@@ -64,9 +63,8 @@ def main() -> None:
     still = cfg.replace(speed_mean=0.0, speed_quantiles=None, speed_cv=0.0)
     rows = [row("real", real.labels, times)]
     for name, c in (("calibrated", cfg), ("no own motion", still),
-                    (f"no own motion, push_torque {args.torque:g}", still.replace(push_torque=args.torque)),
-                    (f"no own motion, push_contact, push_torque {args.torque_contact:g}",
-                     still.replace(push_contact=True, push_torque=args.torque_contact))):
+                    ("no own motion, centre-line pushes", still.replace(push_contact=False)),
+                    (f"no own motion, push_torque {args.torque:g}", still.replace(push_torque=args.torque))):
         rows.append(row(name, synthesize(c, seed=(args.seed, 0), shapes=bank).labels, times))
     out = HERE / "results" / "colony-mechanics.png"
     img = np.concatenate(rows, axis=0)
