@@ -146,8 +146,8 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     division_elongation_quantiles (mothers' areas (px) and elongations in their last frame)
     with cycle_sister_corr (correlation of sisters' cycle lengths), each when at least
     ``MIN_SAMPLES`` values were measured; push_iterations (:data:`PUSH_ITERATIONS`) and
-    push_contact (True) when the cells divide and form a packed colony that pushes them (:func:`masksynth.colony_packing`:
-    packed >= :data:`PUSH_PACKED`, radial >= :data:`PUSH_RADIAL`).
+    push_contact (True) when the cells divide and form a packed colony that pushes them
+    (:func:`masksynth.colony_packing`: packed >= :data:`PUSH_PACKED`, radial >= :data:`PUSH_RADIAL`).
     """
     if masks.n_frames < 2:
         raise UserError(f"calibration needs at least 2 frames, the sequence has {masks.n_frames}")

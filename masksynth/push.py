@@ -10,6 +10,10 @@ for a few sweeps. A growing or dividing cell in a packed colony so displaces its
 which displace theirs: the colony expands and cells near its edge move most, as in real
 bacterial colonies. The relaxed proposals are then placed with the synthesizer's exact
 no-overlap check (:mod:`masksynth.dynamics`); relaxation only makes most of them fit.
+
+Options (SynthConfig fields): ``push_contact`` pushes across an overlap that is clearly longer
+than thick, by its thickness, instead of along the centre line (:func:`_contact_normal`);
+``push_torque`` also turns the cells that pushes hit (``relax_overlaps(turns=...)``).
 """
 
 from __future__ import annotations
