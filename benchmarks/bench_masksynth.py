@@ -45,11 +45,12 @@ from masksynth.dynamics import MaskSimulator
 from masksynth.synth import make_bank, sequence_rng
 
 args = json.loads(sys.argv[1])
-cfg = SynthConfig.preset(args["density"], args["layout"], size=tuple(args["size"]), frames=args["frames"],
-                         push_iterations=args.get("push_iterations", 0), drift_quantiles=args.get("drift_quantiles"),
-                         push_contact=args.get("push_contact", False), push_torque=args.get("push_torque", 0.0))
+seed = args.pop("seed")
+# every other case entry is a SynthConfig field (JSON lists back to tuples)
+cfg = SynthConfig.preset(args.pop("density"), args.pop("layout"),
+                         **{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
 t0 = time.perf_counter()
-sim = MaskSimulator(cfg, rng=sequence_rng(args["seed"]), bank=make_bank(cfg))
+sim = MaskSimulator(cfg, rng=sequence_rng(seed), bank=make_bank(cfg))
 labels = np.empty((cfg.frames, *cfg.size), np.uint16)
 labels[0] = sim.first_frame()
 t1 = time.perf_counter()

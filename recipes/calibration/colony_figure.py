@@ -4,9 +4,9 @@ Frames 20, 40 and the last of the real bacteria-phc 01_GT colony (top row), then
 synthesized with seed (S, 0) from `masksynth.calibrate(real, seed=S)`: as calibrated (own motion,
 pushes across the contact), with the cells' own motion switched off (steps 0: they move only when
 growth pushes them), off and with centre-line pushes (`push_contact` False, as before session 16),
-and off with pushes that turn the rods they hit (`push_torque` G). Each label image in random
-colours; per row the number of cells in the last frame and the colony's aspect ratio (long over
-short axis sd of all cell pixels in the last frame: a chain is long, a colony round).
+and off with pushes that turn the rods they hit (`push_torque` G). Each label image with the
+preview's colour per track id; per row the number of cells in the last frame and the colony's
+aspect ratio (long over short axis sd of all cell pixels in the last frame: a chain is long, a colony round).
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python recipes/calibration/colony_figure.py --seed 2 --torque 1
 
@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from masksynth import calibrate, synthesize
+from tgan_aug.preview import id_colours
 
 from run import HERE, load  # noqa: E402  (this recipe folder)
 
@@ -32,8 +33,8 @@ def aspect(labels: np.ndarray) -> float:
 
 
 def coloured(labels: np.ndarray) -> np.ndarray:
-    """(Y, X) labels -> (Y, X, 3) uint8, one random colour per id, background black."""
-    lut = np.random.default_rng(0).integers(60, 255, (int(labels.max()) + 1, 3), dtype=np.uint8)
+    """(Y, X) labels -> (Y, X, 3) uint8 BGR, each id in its preview colour, background black."""
+    lut = id_colours(np.arange(int(labels.max()) + 1))
     lut[0] = 0
     return lut[labels]
 

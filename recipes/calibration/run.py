@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from masksynth import SynthConfig, calibrate, compare_stats, sequence_stats, synthesize
+from tgan_aug.experiment import with_overrides
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1].parent / "shared" / "data"
@@ -116,10 +117,7 @@ def main() -> None:
                     help="a SynthConfig field of the base config calibration keeps (one it does not measure), "
                          "e.g. --base-set push_torque=1; repeatable")
     args = ap.parse_args()
-    base = None
-    if args.base_set:
-        fields = dict(kv.split("=", 1) for kv in args.base_set)
-        base = SynthConfig.preset("mid", "flat").replace(**{k: json.loads(v) for k, v in fields.items()})
+    base = with_overrides(SynthConfig.preset("mid", "flat"), args.base_set) if args.base_set else None
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)
     t0 = time.time()
