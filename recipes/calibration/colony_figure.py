@@ -54,7 +54,7 @@ def row(name: str, labels: np.ndarray, times: list[int]) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=2, help="calibration and synthesis seed [2]")
     ap.add_argument("--torque", type=float, default=1.0, help="push_torque of the last row [1]")
     args = ap.parse_args()

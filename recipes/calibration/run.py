@@ -110,7 +110,7 @@ def figure(samples: dict, path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds [0,1,2]")
     ap.add_argument("--tag", default="shape", help="name of this measurement in the table [shape]")
     ap.add_argument("--base-set", action="append", default=[], metavar="FIELD=VALUE",
