@@ -44,15 +44,20 @@ def _quantiles(x: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in np.quantile(x, QUANTILE_LEVELS))
 
 
-def _score_corr(pairs: np.ndarray) -> float:
+def _score_corr(pairs: np.ndarray, *, pooled: bool = True) -> float:
     """Correlation of the two columns of (N, 2) ``pairs`` as normal scores (rank-based), in
-    [0, 0.95]; 0 with fewer than ``MIN_SAMPLES`` pairs."""
+    [0, 0.95]; 0 with fewer than ``MIN_SAMPLES`` pairs. pooled: both columns are draws of one
+    quantity (sisters' cycles, consecutive steps) and are ranked together; else each column
+    is ranked on its own."""
     from scipy import stats as sps
 
     if len(pairs) < MIN_SAMPLES:
         return 0.0
-    ranks = sps.rankdata(pairs.ravel()).reshape(pairs.shape)
-    z = sps.norm.ppf((ranks - 0.5) / ranks.size)
+    if pooled:
+        ranks = sps.rankdata(pairs.ravel()).reshape(pairs.shape)
+        z = sps.norm.ppf((ranks - 0.5) / ranks.size)
+    else:
+        z = sps.norm.ppf((sps.rankdata(pairs, axis=0) - 0.5) / len(pairs))
     if z[:, 0].std() == 0 or z[:, 1].std() == 0:  # a constant column (e.g. cells that never move)
         return 0.0
     r = float(np.corrcoef(z[:, 0], z[:, 1])[0, 1])
@@ -144,7 +149,8 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     lengths), turn_quantiles (absolute turning angle, rad), cycle_quantiles (frames from birth
     to division, from tracks that start and end with a division), division_area_quantiles and
     division_elongation_quantiles (mothers' areas (px) and elongations in their last frame)
-    with cycle_sister_corr (correlation of sisters' cycle lengths), each when at least
+    with cycle_sister_corr (correlation of sisters' cycle lengths) and cycle_size_corr (of a
+    cell's cycle length and its division size, normal scores), each when at least
     ``MIN_SAMPLES`` values were measured; push_iterations (:data:`PUSH_ITERATIONS`) and
     push_contact (True) when the cells divide and form a packed colony that pushes them
     (:func:`masksynth.colony_packing`: packed >= :data:`PUSH_PACKED`, radial >= :data:`PUSH_RADIAL`).
@@ -232,6 +238,12 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     if len(cycle) >= MIN_SAMPLES:
         out["division_area_quantiles"] = _quantiles(last_areas)
         out["division_elongation_quantiles"] = _quantiles(last_elong)
+        # a longer cycle ends larger: cycle length vs division size of the complete cycles
+        whole = np.array(sorted(r[0] for r in lin.tolist() if r[0] in mothers and r[3] > 0), dtype=np.int64)
+        size = dict(zip(whole.tolist(), last_frame_shapes(masks, whole)[0].tolist()))
+        out["cycle_size_corr"] = _score_corr(np.array([(r[2] - r[1] + 1, size[r[0]]) for r in lin.tolist()
+                                                       if r[0] in size], dtype=np.float64).reshape(-1, 2),
+                                              pooled=False)
     # hazard = divisions per *eligible* cell-frame (old and large enough), as the model uses it
     eligible = _eligible_cell_frames(masks, min_area=min_area, min_age=min_age)
     hazard = n_div / eligible if eligible > 0 else rate_obs

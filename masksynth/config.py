@@ -49,6 +49,7 @@ class SynthConfig(ConfigBase):
         layout: ``flat`` (uniform placement) or ``colony`` (weighted around random centres).
         colonies: number of colony centres (0 = about one per 256x256 pixels).
         colony_sigma: colony radius (Gaussian sd) as a fraction of the shorter side.
+        colony_margin: colony centres lie at least this fraction of each side from the edges.
         min_gap: background pixels kept between any two cells (chessboard distance > min_gap).
     Shapes (procedural ones; a real shape bank replaces them)
         shape_kind: ``mixed|ellipse|rod|blob``; mean_area (px); area_cv (sd/mean of areas).
@@ -103,7 +104,9 @@ class SynthConfig(ConfigBase):
         instead of doubling; division_elongation_quantiles: elongation of a cell in that frame:
         the growth is shared between the cell's axes so that it reaches one drawn from it;
         cycle_sister_corr: correlation of sister cells' cycle lengths (normal scores) in [0, 1)
-        (sisters divide at about the same time: a colony keeps dividing in waves).
+        (sisters divide at about the same time: a colony keeps dividing in waves);
+        cycle_size_corr: correlation of a cell's cycle length and its division size (normal
+        scores) in [0, 1) (cells growing at about the same rate: a longer cycle ends larger).
     Collision resolution
         resolve_attempts: alternative moves tried before a cell keeps its previous footprint.
         push_iterations: pushing (0 = off: cells are rigid and a blocked move or growth waits):
@@ -129,6 +132,7 @@ class SynthConfig(ConfigBase):
     layout: Layout = "flat"
     colonies: int = 0
     colony_sigma: float = 0.15
+    colony_margin: float = 0.15
     min_gap: int = 1
     shape_kind: ShapeKind = "mixed"
     mean_area: float = 250.0
@@ -162,6 +166,7 @@ class SynthConfig(ConfigBase):
     division_area_quantiles: tuple[float, ...] | None = None
     division_elongation_quantiles: tuple[float, ...] | None = None
     cycle_sister_corr: float = 0.0
+    cycle_size_corr: float = 0.0
     resolve_attempts: int = 6
     push_iterations: int = 0
     push_torque: float = 0.0
@@ -231,6 +236,8 @@ class SynthConfig(ConfigBase):
             bad("colonies", ">= 0")
         if not 0.0 < self.colony_sigma <= 2.0:
             bad("colony_sigma", "in (0, 2]")
+        if not 0.0 <= self.colony_margin <= 0.5:
+            bad("colony_margin", "in [0, 0.5]")
         if not 0 <= self.min_gap <= 16:
             bad("min_gap", "an integer in 0..16")
         check_choice(self.shape_kind, ShapeKind, "SynthConfig.shape_kind")
@@ -260,8 +267,9 @@ class SynthConfig(ConfigBase):
             bad("min_division_age", ">= 1 frame")
         if not 0.0 <= self.area_revert <= 1.0:
             bad("area_revert", "in [0, 1]")
-        if not 0.0 <= self.cycle_sister_corr < 1.0:
-            bad("cycle_sister_corr", "in [0, 1)")
+        for name in ("cycle_sister_corr", "cycle_size_corr"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                bad(name, "in [0, 1)")
         for name in ("speed_corr", "area_corr", "elongation_corr"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 bad(name, "in [0, 1)")

@@ -3,10 +3,12 @@
 The state is one occupancy map (padded canvas, int32 cell slots) plus one small record per cell
 (base shape, pose, footprint crop). Every frame:
 
-1. divisions: an eligible cell (fully inside the frame, old and large enough, or, with the
-   timer model of measured cell cycles, at the end of its cycle and grown) is cut across
-   its long axis into two daughters (new ids, parent = mother; the mother's track ends the
-   frame before). The cut leaves ``min_gap`` pixels between the daughters.
+1. divisions: an eligible cell (old and large enough, or, with the timer model of measured
+   cell cycles, at the end of its cycle and grown) is cut across its long axis into two
+   daughters (new ids, parent = mother; the mother's track ends the frame before), where at
+   least half of each daughter is in the frame (cells cut by the frame's edge divide too).
+   The cut leaves ``min_gap`` pixels between the daughters; with the timer model they grow in
+   their first frame, away from the cut, and are not pushed.
 2. entries (open borders): new cells appear just outside the frame, heading inwards.
 3. moves, in random order: each cell proposes a new pose (persistent random walk, rotation,
    area jitter/growth or a measured slow area and elongation change (:mod:`masksynth.wander`),
@@ -20,8 +22,8 @@ The state is one occupancy map (padded canvas, int32 cell slots) plus one small 
    resolved one by one as above, so the guarantee is the same.
 4. field drift (``drift_quantiles``): the field of view moves over the canvas by a measured
    step in a random direction, so every cell's displacement is its own step plus the field's
-   (the step is drawn at the start of the frame: a cell divides only if it is whole in the
-   frame both before and after it, so no daughter leaves the view in its first frame).
+   (the step is drawn at the start of the frame, so the division rule above holds for the
+   view after it: no daughter leaves the view in its first frame).
 5. visibility: cells with no pixel left in the frame end their track (open borders); entering
    cells get an id the first frame they show a pixel.
 
@@ -36,6 +38,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.special import ndtri
 
 from masksynth.config import SynthConfig
 from masksynth.placement import BLOCKED, place_cells
@@ -52,6 +55,9 @@ MIN_SCALE = 0.4
 PENDING_FRAMES = 12
 #: timer division model: a cell divides once its area reached this fraction of its target
 TIMER_MIN_GROWTH = 0.8
+#: a cell divides only where at least this fraction of each daughter is in the field of view
+#: (cells at the frame's edge divide too; a daughter out of view would have no first frame)
+DAUGHTER_IN_VIEW = 0.5
 #: pushing: the largest shift of a cell per frame, as a fraction of its radius
 PUSH_MAX_SHIFT = 0.5
 #: measured elongation change: the most a base shape is stretched (log elongation factor; 2x per axis)
@@ -63,11 +69,21 @@ MAX_SPIN = 0.25
 DRIFT_REVERT = 0.1
 
 
+def _prob(z: float) -> float:
+    """Standard normal CDF."""
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def _score(u: float) -> float:
+    """Standard normal quantile of a probability (clipped away from 0 and 1)."""
+    return float(ndtri(min(max(u, 1e-9), 1.0 - 1e-9)))
+
+
 class _Cell:
     __slots__ = (
         "slot", "base", "pos", "angle", "heading", "speed", "scale", "morph",
         "mask", "y0", "x0", "area", "tid", "born", "visible", "pending_since", "z", "cycle", "t0",
-        "log_growth", "target", "trend", "dev", "area_own", "area_dev", "elong_own", "elong_dev", "stretch",
+        "log_growth", "target", "trend", "dev", "area_own", "area_dev", "elong_own", "elong_dev", "stretch", "septum",
         "spin",
     )
 
@@ -100,6 +116,9 @@ class _Cell:
         self.area_own = self.area_dev = self.elong_own = self.elong_dev = 0.0
         self.stretch = 0.0  # log elongation factor of the rendered shape over its base shape
         self.spin = 0.0  # body turn (rad) the pushes of the frame before give it (push_torque)
+        # a daughter in its first frame: (direction away from its sister (rad), its length along
+        # it (px)); it grows away from the division plane (timer division model)
+        self.septum: tuple[float, float] | None = None
 
 
 class _Pose:
@@ -166,6 +185,7 @@ class MaskSimulator:
         self.occ = place_cells(
             config.size, bank=bank, rng=rng, draw=self.draw, coverage=config.target_coverage, cells=config.cells,
             layout=config.layout, colonies=config.colonies, colony_sigma=config.colony_sigma,
+            colony_margin=config.colony_margin,
             min_gap=self.gap, border=config.border, pad=self.pad, progress=progress,
         )
         self._cells_from_occupancy()
@@ -199,14 +219,18 @@ class MaskSimulator:
         if self.speed_q is not None:
             cell.z = float(self.rng.normal()) if z is None else z
         if self.cycle_q is not None:
-            u = float(self.rng.random()) if z_cycle is None else 0.5 * (1.0 + math.erf(z_cycle / math.sqrt(2.0)))
-            cell.cycle = float(max(1, round(quantile_draw(self.cycle_q, u))))
+            u_cycle = float(self.rng.random()) if z_cycle is None else _prob(z_cycle)
+            cell.cycle = float(max(1, round(quantile_draw(self.cycle_q, u_cycle))))
             # a daughter starts as half of its mother's footprint of the frame before
             cell.t0 = self.t - 1 if newborn else max(self.t, 0)
             if not newborn:
                 cell.born = cell.t0 - int(self.rng.integers(0, int(cell.cycle) + 1))
             area = float(cell.base.area)
             u = float(self.rng.random())
+            rho = self.cfg.cycle_size_corr
+            if rho > 0:  # a longer cycle ends larger (normal scores correlated by rho)
+                z_c = z_cycle if z_cycle is not None else _score(u_cycle)
+                u = _prob(rho * z_c + math.sqrt(1.0 - rho * rho) * _score(u))
             if self.div_area_q is not None:  # grow to a measured division size (sizes regress to it)
                 cell.target = quantile_draw(self.div_area_q, u)
             else:  # double over the cycle
@@ -347,11 +371,11 @@ class MaskSimulator:
                 wait = self.t - cell.born < cell.cycle or cell.area < TIMER_MIN_GROWTH * cell.target
             else:
                 wait = ui >= cfg.division_rate or cell.area < self.div_min_area or self.t - cell.born < cfg.min_division_age
-            if wait or cell.tid == 0 or not self._inside(cell):
+            if wait or cell.tid == 0:
                 out.append(cell)
                 continue
             halves = self._split(cell.mask)
-            if halves is None:
+            if halves is None or not all(self._in_view(cell, half) for half in halves[:2]):
                 out.append(cell)
                 continue
             self._erase(cell)
@@ -370,6 +394,8 @@ class MaskSimulator:
                 d = _Cell(self._alloc_slot(), base, pos, angle=0.0, heading=heading,
                           speed=self._new_speed(), born=self.t)
                 self._init_cell(d, newborn=True, z=cell.z, z_cycle=float(zc[k]))
+                if timer:  # it grows away from its sister this frame (see _pose)
+                    d.septum = (axis + k * math.pi, halves[3][k])
                 d.mask = half
                 d.y0, d.x0, d.area = cell.y0, cell.x0, int(half.sum())
                 d.visible = d.area
@@ -380,22 +406,21 @@ class MaskSimulator:
         self.cells = out
         return born
 
-    def _inside(self, cell: _Cell) -> bool:
-        """Whether the whole cell is in the frame now and after the field's step of this frame
-        (:meth:`_draw_field`), so both daughters of a division show in their first frame."""
-        if cell.visible != cell.area:
-            return False
-        if self.next_vis is self.vis:
-            return True
+    def _in_view(self, cell: _Cell, half: np.ndarray) -> bool:
+        """Whether at least :data:`DAUGHTER_IN_VIEW` of a daughter's footprint ``half`` (a part of
+        ``cell.mask``) is in the field of view after the field's step of this frame
+        (:meth:`_draw_field`), so it shows in its first frame although it may grow or slide a pixel."""
         (ys, yt), (xs, xt) = ((sl.start, sl.stop) for sl in self.next_vis)
         m = cell.mask
         if ys <= cell.y0 and cell.y0 + m.shape[0] <= yt and xs <= cell.x0 and cell.x0 + m.shape[1] <= xt:
             return True  # the whole crop is inside
-        py, px = np.nonzero(m)
-        return ys <= cell.y0 + py.min() and cell.y0 + py.max() < yt and xs <= cell.x0 + px.min() and cell.x0 + px.max() < xt
+        inside = half[max(ys - cell.y0, 0) : max(yt - cell.y0, 0), max(xs - cell.x0, 0) : max(xt - cell.x0, 0)]
+        return int(inside.sum()) >= DAUGHTER_IN_VIEW * int(half.sum())
 
     def _split(self, mask: np.ndarray):
-        """Cut a footprint across its long axis; None when a half would be too small."""
+        """Cut a footprint across its long axis. Returns (half a, half b, angle of the axis
+        pointing into a (rad), (length of a, length of b) along the axis in px), or None when a
+        half would be too small."""
         ys, xs = np.nonzero(mask)
         cy, cx = ys.mean(), xs.mean()
         dy, dx = ys - cy, xs - cx
@@ -411,7 +436,8 @@ class MaskSimulator:
         na, nb = int(a.sum()), int(b.sum())
         if min(na, nb) < max(4, 0.2 * ys.size):
             return None
-        return a, b, math.atan2(uy, ux)
+        proj = dy * uy + dx * ux
+        return a, b, math.atan2(uy, ux), (float(proj.max()) + 0.5, float(-proj.min()) + 0.5)
 
     def _enter(self) -> None:
         cfg = self.cfg
@@ -507,6 +533,13 @@ class MaskSimulator:
         pose.step = self._step_length(cell) if cell.slot not in still else 0.0
         py, px = cell.pos
         pose.pos = (py + pose.step * math.sin(pose.heading), px + pose.step * math.cos(pose.heading))
+        if cell.septum is not None:
+            # a newborn daughter grows away from the division plane: its centre moves by half the
+            # length it gains (its long axis scales by scale**g), so it keeps clear of its sister
+            direction, length = cell.septum
+            cell.septum = None
+            shift = 0.5 * length * max(pose.scale ** cell.base.growth_exponent - 1.0, 0.0)
+            pose.pos = (pose.pos[0] + shift * math.sin(direction), pose.pos[1] + shift * math.cos(direction))
         return pose
 
     def _resolve(self, cell: _Cell, pose: _Pose, n_alt: int) -> None:

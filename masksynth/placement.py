@@ -30,12 +30,15 @@ def layout_weights(
     rng: np.random.Generator,
     colonies: int = 0,
     colony_sigma: float = 0.15,
+    colony_margin: float = 0.15,
 ) -> np.ndarray:
     """Placement weights (H, W) float64 (not normalised).
 
     flat: uniform. colony: a sum of isotropic Gaussians (sd = colony_sigma x shorter side) around
-    ``colonies`` random centres (0 = one per 256x256 pixels), plus a small floor so the whole
-    canvas stays reachable once the colonies are full.
+    ``colonies`` centres drawn uniformly at least ``colony_margin`` (fraction of each side) from
+    the edges (0 = one per 256x256 pixels), plus a small floor so the whole canvas stays
+    reachable once the colonies are full (scaled down with the share of the canvas the colonies
+    cover, so that few cells around small colonies start there and not anywhere).
     """
     h, w = size
     if layout == "flat":
@@ -44,14 +47,14 @@ def layout_weights(
         raise UserError(f"layout must be flat or colony, got {layout!r}")
     n = colonies or max(1, round(h * w / (256 * 256)))
     sigma = colony_sigma * min(h, w)
-    cy = rng.uniform(0.15 * h, 0.85 * h, size=n)
-    cx = rng.uniform(0.15 * w, 0.85 * w, size=n)
+    cy = rng.uniform(colony_margin * h, (1.0 - colony_margin) * h, size=n)
+    cx = rng.uniform(colony_margin * w, (1.0 - colony_margin) * w, size=n)
     yy = np.arange(h, dtype=np.float64)
     xx = np.arange(w, dtype=np.float64)
     out = np.zeros((h, w), dtype=np.float64)
     for y, x in zip(cy, cx):
         out += np.outer(np.exp(-((yy - y) ** 2) / (2 * sigma**2)), np.exp(-((xx - x) ** 2) / (2 * sigma**2)))
-    out += 1e-3 * out.max()
+    out += 1e-3 * out.max() * min(1.0, n * 2.0 * math.pi * sigma**2 / (h * w))
     return out
 
 
@@ -108,6 +111,7 @@ def place_cells(
     layout: str = "flat",
     colonies: int = 0,
     colony_sigma: float = 0.15,
+    colony_margin: float = 0.15,
     min_gap: int = 1,
     border: str = "open",
     pad: int = 0,
@@ -139,7 +143,8 @@ def place_cells(
     total = h * w
     if cells == 0:
         return occ
-    weights = layout_weights(size, layout=layout, rng=rng, colonies=colonies, colony_sigma=colony_sigma)
+    weights = layout_weights(size, layout=layout, rng=rng, colonies=colonies, colony_sigma=colony_sigma,
+                             colony_margin=colony_margin)
     sampler = _Sampler(weights, rng)
     square = np.ones((2 * min_gap + 1, 2 * min_gap + 1), np.uint8) if min_gap else None
     covered = 0

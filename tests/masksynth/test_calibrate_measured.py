@@ -125,3 +125,43 @@ def test_psc_calibration_reaches_the_issue_16_figures(shared_data):
     ks = _ks(real, synthesize(cfg, seed=(0, 0), shapes=bank))
     assert ks["displacement"] <= 0.08 and ks["turning"] <= 0.10, ks
     assert ks["area"] <= 0.10 and ks["elongation"] <= 0.10, ks
+
+
+def test_timer_model_daughters_grow_away_from_the_cut_in_their_first_frame():
+    """Measured daughters are born a frame after their mother's last frame, so together they are
+    larger than she was (bacteria-phc: 2 x 723 / 1318 px, medians); synthetic daughters grow in
+    their first frame away from the cut, so their sister does not block it (they used to stay
+    the two halves: 0.97 of the mother here)."""
+    for seed in (5, 6):
+        masks = synthesize(_colony_truth().replace(frames=20), seed=seed)
+        lin = masks.lineage
+        ratios = []
+        for mother in np.unique(lin[lin[:, 3] > 0, 3]):
+            last = int(lin[lin[:, 0] == mother, 2][0])
+            daughters = lin[lin[:, 3] == mother, 0]
+            both = np.isin(masks.labels[last + 1], daughters).sum()
+            ratios.append(both / (masks.labels[last] == mother).sum())
+        assert len(ratios) >= 20 and np.median(ratios) >= 1.03, np.percentile(ratios, [10, 50, 90])
+
+
+def _cycle_size_rank_corr(masks: TrackedMasks) -> float:
+    from scipy import stats as sps
+
+    from masksynth.stats import last_frame_shapes
+
+    lin = masks.lineage
+    mothers = set(lin[lin[:, 3] > 0, 3].tolist())
+    rows = [r for r in lin.tolist() if r[0] in mothers and r[3] > 0]  # complete cycles
+    sizes, _ = last_frame_shapes(masks, np.array([r[0] for r in rows], np.int64))
+    return float(sps.spearmanr([r[2] - r[1] + 1 for r in rows], sizes)[0])
+
+
+def test_a_longer_cycle_ends_larger_with_cycle_size_corr_and_calibration_measures_it():
+    """cycle_size_corr couples a cell's division size to its cycle length (bacteria-phc measures
+    0.23: cells grow at about the same rate); 0 keeps them independent, as before."""
+    base = _colony_truth().replace(frames=24, cycle_quantiles=(4.0, 5.0, 6.0, 7.0, 8.0),
+                                   division_area_quantiles=(200.0, 260.0, 320.0))
+    free, coupled = (synthesize(base.replace(cycle_size_corr=rho), seed=3) for rho in (0.0, 0.9))
+    r_free, r_coupled = _cycle_size_rank_corr(free), _cycle_size_rank_corr(coupled)
+    assert r_coupled > r_free + 0.3, (r_free, r_coupled)
+    assert calibration_params(coupled)["cycle_size_corr"] > calibration_params(free)["cycle_size_corr"] + 0.3

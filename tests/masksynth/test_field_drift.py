@@ -116,8 +116,8 @@ def test_bacteria_calibration_finds_the_drift_and_the_displacement_follows(share
 def test_daughters_born_near_the_edge_do_not_drift_out_of_view_at_birth(seed):
     """Regression: a cell that divided at the frame's edge could have a daughter the field's
     step moved out of view in the very frame its track starts (a lineage row without pixels;
-    these seeds raised before). Cells now divide only where they are whole in the frame both
-    before and after the field's step of that frame."""
+    these seeds raised before). Cells now divide only where at least half of each daughter is in
+    the frame after the field's step of that frame."""
     cfg = SynthConfig.preset(
         "mid", "flat", size=(64, 80), frames=12, cells=10, shape_kind="ellipse", mean_area=60.0, area_cv=0.1,
         speed_mean=0.0, speed_cv=0.0, rotation_sd=0.0, enter_rate=0.0, push_iterations=4,
@@ -125,3 +125,28 @@ def test_daughters_born_near_the_edge_do_not_drift_out_of_view_at_birth(seed):
         cycle_quantiles=tuple(np.linspace(3.0, 5.0, 41).tolist()))
     syn = synthesize(cfg, seed=seed)  # validates the CTC rules: every lineage row has pixels
     assert (syn.lineage[:, 3] > 0).sum() >= 2  # cells did divide
+
+
+def _touches_edge(frame: np.ndarray, tid: int) -> bool:
+    edge = np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]])
+    return bool((edge == tid).any())
+
+
+def test_cells_cut_by_the_frame_edge_divide_too():
+    """A colony runs off the frame: its cells keep dividing where both daughters show (at least
+    half of each in view); before, only cells whole in the frame divided, so an edge colony
+    stalled. A whole mother has grown to >= 0.8 x 120 px (TIMER_MIN_GROWTH x the smallest
+    division size); one touching the edge with fewer pixels in view was cut by it."""
+    cfg = SynthConfig.preset(
+        "mid", "flat", size=(64, 80), frames=14, cells=10, shape_kind="rod", mean_area=60.0, area_cv=0.1,
+        speed_mean=1.0, speed_cv=0.0, rotation_sd=0.0, enter_rate=0.0, push_iterations=4, min_gap=0,
+        division_rate=0.5, cycle_quantiles=tuple(np.linspace(3.0, 5.0, 41).tolist()),
+        division_area_quantiles=(120.0, 130.0, 140.0))
+    cut = 0
+    for seed in range(3):
+        syn = synthesize(cfg, seed=seed)  # validates the CTC rules: every daughter shows in its first frame
+        lin = syn.lineage
+        for mother in np.unique(lin[lin[:, 3] > 0, 3]):
+            frame = syn.labels[int(lin[lin[:, 0] == mother, 2][0])]
+            cut += _touches_edge(frame, int(mother)) and int((frame == mother).sum()) < 0.75 * 120
+    assert cut >= 3

@@ -53,3 +53,22 @@ def test_colony_layout_is_more_clustered_than_flat():
         return ys.std() + xs.std()
 
     assert spread("colony") < 0.7 * spread("flat")
+
+
+def test_a_small_colony_starts_together_inside_its_margin():
+    """Two founders of a colony 2 % of the side wide start next to each other (the floor that
+    keeps the canvas reachable no longer sends one of them anywhere), centred at least
+    colony_margin from the edges."""
+    far = 0
+    for seed in range(12):
+        cfg = SynthConfig.preset("low", "colony", size=(400, 300), frames=1, cells=2, colonies=1, colony_sigma=0.02,
+                                 colony_margin=0.4, mean_area=60.0, shape_kind="ellipse")
+        ys, xs = np.nonzero(synthesize(cfg, seed=seed).labels[0])
+        assert 0.4 * 400 - 30 <= ys.mean() <= 0.6 * 400 + 30 and 0.4 * 300 - 30 <= xs.mean() <= 0.6 * 300 + 30
+        far += max(np.ptp(ys), np.ptp(xs)) > 60
+    assert far == 0
+
+
+def test_colony_margin_is_checked():
+    with pytest.raises(UserError, match="colony_margin"):
+        SynthConfig.preset("low", "colony", colony_margin=0.6)

@@ -81,8 +81,9 @@ def test_a_packed_colony_with_pushing_grows_faster_and_blocks_fewer_steps():
 
 def test_daughters_are_not_pushed_in_their_first_frame():
     """Daughters grow in place where their mother was (pushed daughters could leave the frame
-    before their first frame: a track row without pixels). Measured: >= 79 % of the mother's
-    pixels covered by the daughters; when they were pushed, 0-67 % (median)."""
+    before their first frame: a track row without pixels), each away from the cut by half the
+    length it gains. Measured: median 93 % of the mother's pixels covered by the daughters, at
+    least 69 % (79 % before they grew away from the cut); when they were pushed, 0-67 % (median)."""
     m = _packed_colony(8)
     lin = m.lineage
     covered = []
@@ -92,7 +93,7 @@ def test_daughters_are_not_pushed_in_their_first_frame():
         was = m.labels[mother[2]] == p
         now = np.isin(m.labels[daughters[0, 1]], daughters[:, 0])
         covered.append((was & now).sum() / was.sum())
-    assert len(covered) >= 20 and min(covered) >= 0.7, sorted(covered)[:5]
+    assert len(covered) >= 20 and min(covered) >= 0.6 and np.median(covered) >= 0.85, sorted(covered)[:5]
 
 
 def _expanding_grid(gap: int, frames: int = 6) -> TrackedMasks:
