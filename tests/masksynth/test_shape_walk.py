@@ -25,14 +25,15 @@ def _digest(m) -> str:
 
 
 #: configs without the shape walks and their output digests, recorded with masksynth before them (commit 9ef0aa8);
-#: the timer-model colony re-recorded when its daughters began to grow away from the cut and cells cut
-#: by the frame's edge to divide (was ad616c63539d067e)
+#: the timer-model colony re-recorded when its daughters began to grow away from the cut, cells cut
+#: by the frame's edge to divide and the colony layout's floor to shrink with the colonies' share of
+#: the canvas (was ad616c63539d067e)
 OLD_CONFIGS = {
     "d067600720789caa": dict(density="mid", size=(96, 128), frames=8),
     "f31fd912a2b40581": dict(density="mid", size=(96, 128), frames=8, shape_jitter=False, morph_prob=0.0,
                              area_revert=0.1, area_sd=0.04, speed_quantiles=(0.0, 1.0, 2.0, 4.0), speed_corr=0.5,
                              turn_quantiles=(0.0, 0.5, 1.0, 3.0), division_rate=0.0),
-    "6cf68707594e9309": dict(density="mid", layout="colony", size=(96, 128), frames=8, cells=5, shape_kind="rod",
+    "454669f4a07d4d17": dict(density="mid", layout="colony", size=(96, 128), frames=8, cells=5, shape_kind="rod",
                              mean_area=80.0, min_gap=0, division_rate=1.0, cycle_quantiles=(3.0, 4.0, 5.0),
                              division_area_quantiles=(120.0, 140.0), division_elongation_quantiles=(2.0, 3.0),
                              push_iterations=4),
@@ -48,7 +49,7 @@ def test_old_configs_synthesize_bit_for_bit_as_before(digest):
 
 def test_the_timer_division_model_ignores_the_shape_walks():
     """Cells on a cell-cycle timer grow to measured division sizes and elongations themselves."""
-    digest = "6cf68707594e9309"
+    digest = "454669f4a07d4d17"
     params = {**OLD_CONFIGS[digest], "elongation_quantiles": ELONG_Q, "elongation_corr": 0.9,
               "elongation_cell_share": 0.2, "area_quantiles": AREA_Q, "area_corr": 0.9, "area_cell_share": 0.2}
     cfg = SynthConfig.preset(params.pop("density"), params.pop("layout"), **params)
