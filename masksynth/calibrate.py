@@ -239,11 +239,9 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
         out["division_area_quantiles"] = _quantiles(last_areas)
         out["division_elongation_quantiles"] = _quantiles(last_elong)
         # a longer cycle ends larger: cycle length vs division size of the complete cycles
-        whole = np.array(sorted(r[0] for r in lin.tolist() if r[0] in mothers and r[3] > 0), dtype=np.int64)
-        size = dict(zip(whole.tolist(), last_frame_shapes(masks, whole)[0].tolist()))
-        out["cycle_size_corr"] = _score_corr(np.array([(r[2] - r[1] + 1, size[r[0]]) for r in lin.tolist()
-                                                       if r[0] in size], dtype=np.float64).reshape(-1, 2),
-                                              pooled=False)
+        size = dict(zip(sorted(mothers), last_areas.tolist()))
+        whole = [size[r[0]] for r in lin.tolist() if r[0] in mothers and r[3] > 0]  # in the order of cycle
+        out["cycle_size_corr"] = _score_corr(np.column_stack([cycle, whole]).astype(np.float64), pooled=False)
     # hazard = divisions per *eligible* cell-frame (old and large enough), as the model uses it
     eligible = _eligible_cell_frames(masks, min_area=min_area, min_age=min_age)
     hazard = n_div / eligible if eligible > 0 else rate_obs

@@ -38,14 +38,13 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.special import ndtri
 
 from masksynth.config import SynthConfig
 from masksynth.placement import BLOCKED, place_cells
 from masksynth.push import expansion_shifts, relax_overlaps
 from masksynth.shapes import BaseShape, ShapeBank, render_shape
 from masksynth.tracked import MAX_ID
-from masksynth.wander import quantile_draw, score_of, start_walk, step_walk, value_of
+from masksynth.wander import prob_of, quantile_draw, score_at, score_of, start_walk, step_walk, value_of
 from masksynth.errors import UserError
 
 __all__ = ["MaskSimulator", "quantile_draw"]
@@ -67,16 +66,6 @@ MAX_SPIN = 0.25
 #: field drift: the fraction of the field's offset from its start pulled back each frame, so it
 #: stays on the canvas (an AR(1) offset; with bacteria-phc's steps its sd is ~10 px per axis)
 DRIFT_REVERT = 0.1
-
-
-def _prob(z: float) -> float:
-    """Standard normal CDF."""
-    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
-
-
-def _score(u: float) -> float:
-    """Standard normal quantile of a probability (clipped away from 0 and 1)."""
-    return float(ndtri(min(max(u, 1e-9), 1.0 - 1e-9)))
 
 
 class _Cell:
@@ -219,7 +208,7 @@ class MaskSimulator:
         if self.speed_q is not None:
             cell.z = float(self.rng.normal()) if z is None else z
         if self.cycle_q is not None:
-            u_cycle = float(self.rng.random()) if z_cycle is None else _prob(z_cycle)
+            u_cycle = float(self.rng.random()) if z_cycle is None else prob_of(z_cycle)
             cell.cycle = float(max(1, round(quantile_draw(self.cycle_q, u_cycle))))
             # a daughter starts as half of its mother's footprint of the frame before
             cell.t0 = self.t - 1 if newborn else max(self.t, 0)
@@ -229,8 +218,8 @@ class MaskSimulator:
             u = float(self.rng.random())
             rho = self.cfg.cycle_size_corr
             if rho > 0:  # a longer cycle ends larger (normal scores correlated by rho)
-                z_c = z_cycle if z_cycle is not None else _score(u_cycle)
-                u = _prob(rho * z_c + math.sqrt(1.0 - rho * rho) * _score(u))
+                z_c = z_cycle if z_cycle is not None else score_at(u_cycle)
+                u = prob_of(rho * z_c + math.sqrt(1.0 - rho * rho) * score_at(u))
             if self.div_area_q is not None:  # grow to a measured division size (sizes regress to it)
                 cell.target = quantile_draw(self.div_area_q, u)
             else:  # double over the cycle
@@ -264,7 +253,7 @@ class MaskSimulator:
             return cell.speed
         rho = self.cfg.speed_corr
         cell.z = rho * cell.z + math.sqrt(1.0 - rho * rho) * float(self.rng.normal())
-        return quantile_draw(self.speed_q, 0.5 * (1.0 + math.erf(cell.z / math.sqrt(2.0))))
+        return value_of(self.speed_q, cell.z)
 
     def _cells_from_occupancy(self) -> None:
         occ = self.occ
@@ -427,7 +416,8 @@ class MaskSimulator:
         cov = np.array([[np.mean(dy * dy), np.mean(dy * dx)], [np.mean(dy * dx), np.mean(dx * dx)]])
         evals, evecs = np.linalg.eigh(cov)
         uy, ux = evecs[:, 1]
-        side = (dy * uy + dx * ux) > 0
+        proj = dy * uy + dx * ux  # px along the long axis from the centroid
+        side = proj > 0
         a = np.zeros_like(mask)
         a[ys[side], xs[side]] = True
         b = mask & ~a
@@ -436,7 +426,6 @@ class MaskSimulator:
         na, nb = int(a.sum()), int(b.sum())
         if min(na, nb) < max(4, 0.2 * ys.size):
             return None
-        proj = dy * uy + dx * ux
         return a, b, math.atan2(uy, ux), (float(proj.max()) + 0.5, float(-proj.min()) + 0.5)
 
     def _enter(self) -> None:

@@ -19,7 +19,8 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
-__all__ = ["quantile_draw", "score_of", "value_of", "start_walk", "step_walk", "fit_score_walk", "MAX_LAG"]
+__all__ = ["quantile_draw", "score_of", "value_of", "prob_of", "score_at", "start_walk", "step_walk", "fit_score_walk",
+           "MAX_LAG"]
 
 #: variogram lags (frames) that :func:`fit_score_walk` fits
 MAX_LAG = 15
@@ -43,9 +44,20 @@ def score_of(quantiles: np.ndarray, x: float) -> float:
     return float(ndtri(u))
 
 
+def prob_of(z: float) -> float:
+    """The probability (standard normal CDF) of normal score ``z``."""
+    return 0.5 * (1.0 + math.erf(z / _SQRT2))
+
+
+def score_at(u: float) -> float:
+    """The normal score of probability ``u`` (clipped 1e-9 away from 0 and 1): the inverse of
+    :func:`prob_of`."""
+    return float(ndtri(min(max(u, 1e-9), 1.0 - 1e-9)))
+
+
 def value_of(quantiles: np.ndarray, z: float) -> float:
     """The value at normal score ``z`` of the distribution given by ``quantiles``."""
-    return quantile_draw(quantiles, 0.5 * (1.0 + math.erf(z / _SQRT2)))
+    return quantile_draw(quantiles, prob_of(z))
 
 
 def start_walk(z0: float, share: float, rng: np.random.Generator) -> tuple[float, float]:

@@ -22,6 +22,7 @@ real vs synthetic histograms of the last seed of the current run to results/hist
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -38,11 +39,19 @@ KEYS = ("displacement", "turning", "area", "elongation", "division_rate")
 TARGET = 0.10
 
 
+@functools.lru_cache(maxsize=None)
 def load(name: str):
+    """The real tracked sequence of dataset ``name`` (read once per process)."""
     from tgan_aug.io.load import load_masks
 
     (_, masks), *_ = load_masks(str(DATA / name))
     return masks
+
+
+@functools.lru_cache(maxsize=None)
+def real_stats(name: str) -> dict:
+    """:func:`masksynth.sequence_stats` of dataset ``name`` (measured once per process)."""
+    return sequence_stats(load(name))
 
 
 def one(name: str, seed: int, base: SynthConfig | None) -> tuple[dict, dict, tuple]:
@@ -51,7 +60,7 @@ def one(name: str, seed: int, base: SynthConfig | None) -> tuple[dict, dict, tup
     Returns (ks, floor, (real stats, synthetic stats)); also the seconds it took in ks."""
     t0 = time.time()
     real = load(name)
-    rs = sequence_stats(real)
+    rs = real_stats(name)
     cfg, bank = calibrate(real, seed=seed, base=base)
     ss, s1 = (sequence_stats(synthesize(cfg, seed=(seed, j), shapes=bank)) for j in (0, 1))
     ks = {r["statistic"]: r["sources"][1]["ks"] for r in compare_stats([rs, ss])}

@@ -158,7 +158,7 @@ def _cycle_size_rank_corr(masks: TrackedMasks) -> float:
 
 def test_a_longer_cycle_ends_larger_with_cycle_size_corr_and_calibration_measures_it():
     """cycle_size_corr couples a cell's division size to its cycle length (bacteria-phc measures
-    0.23: cells grow at about the same rate); 0 keeps them independent, as before."""
+    0.31: cells grow at about the same rate); 0 keeps them independent, as before."""
     base = _colony_truth().replace(frames=24, cycle_quantiles=(4.0, 5.0, 6.0, 7.0, 8.0),
                                    division_area_quantiles=(200.0, 260.0, 320.0))
     free, coupled = (synthesize(base.replace(cycle_size_corr=rho), seed=3) for rho in (0.0, 0.9))
