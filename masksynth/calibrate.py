@@ -24,6 +24,10 @@ QUANTILE_LEVELS = np.linspace(0.0, 1.0, 41)
 MIN_SAMPLES = 20
 #: refinement makes steps at most this much longer than measured
 MAX_SPEEDUP = 1.25
+#: ... and division sizes (area, elongation) at most this factor larger or smaller than measured
+MAX_SIZE_CHANGE = 1.25
+#: the division-size fields refinement corrects, with the bounds SynthConfig accepts
+SIZE_FIELDS = {"division_area_quantiles": (2.0, 1e6), "division_elongation_quantiles": (1.0, 1e3)}
 #: synthetic sequences pooled to judge (and correct) each candidate during refinement
 EVAL_SEQUENCES = 2
 #: a dividing colony is packed and pushed when at least this fraction of its cell-frames have
@@ -32,6 +36,11 @@ EVAL_SEQUENCES = 2
 PUSH_PACKED = 0.5
 PUSH_RADIAL = 0.2
 PUSH_ITERATIONS = 12
+#: a dividing sequence whose first-frame cells sit in one cluster (rms distance of their pixels
+#: from their centre, per axis, at most this fraction of the shorter side) grows one colony from
+#: them: the synthetic founders start as one colony where the real ones are (bacteria-phc 0.019,
+#: PhC-C2DL-PSC 0.32)
+FOUNDERS_CLUSTER = 0.1
 #: the field drifts (drift_quantiles) when its median step is at least this many px per frame
 #: (below a pixel it is not told apart from centroid jitter: PhC-C2DL-PSC 0.17, bacteria-phc 3.3)
 DRIFT_MIN_PX = 1.0
@@ -78,6 +87,40 @@ def _eligible_cell_frames(masks: TrackedMasks, *, min_area: float, min_age: int)
         ids = ids[ids > 0]
         total += int(np.count_nonzero((area[ids] >= min_area) & (t - start[ids] >= min_age)))
     return total
+
+
+def _mothers(masks: TrackedMasks) -> np.ndarray:
+    """Sorted ids of the tracks that divide (at least two daughters), int64."""
+    lin = masks.lineage
+    if not len(lin):
+        return np.zeros(0, np.int64)
+    parents, counts = np.unique(lin[lin[:, 3] > 0, 3], return_counts=True)
+    return parents[counts >= 2].astype(np.int64)
+
+
+def _division_shapes(seqs: list[TrackedMasks]) -> tuple[np.ndarray, np.ndarray]:
+    """Area (px) and elongation of every mother in its last frame, pooled over ``seqs``."""
+    parts = [last_frame_shapes(m, _mothers(m)) for m in seqs]
+    return (np.concatenate([a for a, _ in parts]) if parts else np.zeros(0),
+            np.concatenate([e for _, e in parts]) if parts else np.zeros(0))
+
+
+def _founders_layout(masks: TrackedMasks) -> dict[str, Any]:
+    """Placement of one colony grown from the first frame's cells, where they form one cluster
+    (:data:`FOUNDERS_CLUSTER`): layout "colony", colonies 1, colony_sigma (their pixels' rms
+    distance from their centre per axis, as a fraction of the shorter side) and colony_margin
+    (their centre's distance from the nearest edge, as a fraction of that side). {} otherwise."""
+    first = masks.labels[0]
+    ys, xs = np.nonzero(first)
+    if ys.size == 0:
+        return {}
+    h, w = first.shape
+    spread = math.sqrt((ys.var() + xs.var()) / 2.0) / min(h, w)
+    if spread > FOUNDERS_CLUSTER:
+        return {}
+    cy, cx = ys.mean() / h, xs.mean() / w
+    return {"layout": "colony", "colonies": 1, "colony_sigma": float(max(spread, 1e-3)),
+            "colony_margin": float(np.clip(min(cy, 1.0 - cy, cx, 1.0 - cx), 0.0, 0.5))}
 
 
 def _robust_sd(x: np.ndarray) -> float:
@@ -153,7 +196,10 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     cell's cycle length and its division size, normal scores), each when at least
     ``MIN_SAMPLES`` values were measured; push_iterations (:data:`PUSH_ITERATIONS`) and
     push_contact (True) when the cells divide and form a packed colony that pushes them
-    (:func:`masksynth.colony_packing`: packed >= :data:`PUSH_PACKED`, radial >= :data:`PUSH_RADIAL`).
+    (:func:`masksynth.colony_packing`: packed >= :data:`PUSH_PACKED`, radial >= :data:`PUSH_RADIAL`);
+    layout, colonies, colony_sigma and colony_margin when the cells divide and the first
+    frame's cells form one cluster (:func:`_founders_layout`: the synthetic founders start where
+    the real ones are, and the colony grows in the frame as the real one does).
     """
     if masks.n_frames < 2:
         raise UserError(f"calibration needs at least 2 frames, the sequence has {masks.n_frames}")
@@ -206,17 +252,15 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     out["enter_rate"] = float(np.count_nonzero((lin[:, 1] > 0) & (lin[:, 3] == 0)) / (t - 1)) if len(lin) else 0.0
     # divisions: cycle length from tracks that start and end with a division
     n_div_frames = float(st["cells_per_frame"][:-1].sum())
-    n_div = 0
-    if len(lin):
-        parents, counts = np.unique(lin[lin[:, 3] > 0, 3], return_counts=True)
-        mothers = set(parents[counts >= 2].tolist())
-        n_div = len(mothers)
+    mothers = set(_mothers(masks).tolist())
+    n_div = len(mothers)
     if n_div == 0 or n_div_frames == 0:
         out["division_rate"] = 0.0
         out.update(_area_wander(masks, d_log_area))
         out.update(_shape_walks(masks))
         return out
     rate_obs = n_div / n_div_frames
+    out.update(_founders_layout(masks))
     packing = colony_packing(masks)
     if packing["packed"] >= PUSH_PACKED and packing["radial"] >= PUSH_RADIAL:
         out["push_iterations"] = PUSH_ITERATIONS  # a growing colony that pushes its cells
@@ -282,7 +326,10 @@ def calibrate(
     it and corrects the motion parameters by what the synthesis added (collisions slow cells
     down and deflect them; centroids of rasterised, changing shapes jitter): the step-length and
     turning quantiles by quantile mapping (each quantile shifted by real - synthetic), or, for
-    data with too few steps, speed_mean and turn_sd scaled by real/synthetic. seed: for those.
+    data with too few steps, speed_mean and turn_sd scaled by real/synthetic; with measured cell
+    cycles also the division sizes (area and elongation quantiles of the mothers' last frames),
+    since growth blocked by neighbours in a packed colony ends cells smaller and stubbier than
+    they aim for (within a factor :data:`MAX_SIZE_CHANGE` of the measured sizes). seed: for those.
     Returns (config, bank or None). Fields set: see :func:`calibration_params`.
     """
     from masksynth.synth import synthesize  # local: synth imports this package's modules
@@ -293,8 +340,17 @@ def calibrate(
     bank = ShapeBank.from_labels(masks.labels, source="calibration data") if shapes else None
     real = sequence_stats(masks)
 
-    def corrected(c: SynthConfig, syn: dict[str, np.ndarray]) -> SynthConfig:
+    sizes = cfg.division_area_quantiles is not None and cfg.division_elongation_quantiles is not None
+    real_div = _division_shapes([masks]) if sizes else None
+
+    def corrected(c: SynthConfig, syn: dict[str, np.ndarray], syn_div: tuple[np.ndarray, np.ndarray] | None) -> SynthConfig:
         changes: dict[str, Any] = {}
+        if real_div is not None and syn_div is not None and syn_div[0].size >= MIN_SAMPLES:
+            for j, (name, (lo, hi)) in enumerate(SIZE_FIELDS.items()):
+                measured = np.asarray(getattr(cfg, name))
+                q = _matched(getattr(c, name), real_div[j], syn_div[j], hi)
+                bounds = np.maximum(measured / MAX_SIZE_CHANGE, lo), np.minimum(measured * MAX_SIZE_CHANGE, hi)
+                changes[name] = tuple(np.clip(q, *bounds).tolist())  # non-decreasing: so are both bounds
         r_disp, s_disp = real["displacement"], syn["displacement"]
         # steps never grow beyond MAX_SPEEDUP x the measured ones: where collisions block
         # moves (a packed colony), faster cells would only be right while the colony stays packed
@@ -321,16 +377,18 @@ def calibrate(
     chains = [cfg, cfg.replace(speed_quantiles=None, turn_quantiles=None)]
     if cfg.speed_quantiles is None and cfg.turn_quantiles is None:
         chains = chains[:1]
+    # judged on what is corrected: motion, and with division sizes corrected the shapes too
+    judged = ("displacement", "turning") + (("area", "elongation") if sizes else ())
     best = (math.inf, cfg)
     for c in chains:
         for r in range(refine + 1):
             # the same seeds for every candidate (common random numbers), two sequences pooled:
             # a colony grown from a few cells varies a lot from one sequence to the next
-            syn = merge_stats([sequence_stats(synthesize(c, seed=(seed, 1000 + j), shapes=bank))
-                               for j in range(EVAL_SEQUENCES)])
-            score = sum(_ks(real[n], syn[n]) for n in ("displacement", "turning") if real[n].size and syn[n].size)
+            seqs = [synthesize(c, seed=(seed, 1000 + j), shapes=bank) for j in range(EVAL_SEQUENCES)]
+            syn = merge_stats([sequence_stats(m) for m in seqs])
+            score = sum(_ks(real[n], syn[n]) for n in judged if real[n].size and syn[n].size)
             if score < best[0]:
                 best = (score, c)
             if r < refine:
-                c = corrected(c, syn)
+                c = corrected(c, syn, _division_shapes(seqs) if sizes else None)
     return best[1], bank

@@ -9,8 +9,9 @@ preview's colour per track id; per row the number of cells in the last frame and
 aspect ratio (long over short axis sd of all cell pixels in the last frame: a chain is long, a colony round).
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python recipes/calibration/colony_figure.py --seed 2 --torque 1
+    PYTHONPATH=. OMP_NUM_THREADS=1 python recipes/calibration/colony_figure.py --seed 2 --calibrated-only --out colony-s18.png
 
-Writes results/colony-mechanics.png and prints one line per row.
+Writes results/colony-mechanics.png (or --out) and prints one line per row.
 """
 
 from __future__ import annotations
@@ -57,17 +58,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=2, help="calibration and synthesis seed [2]")
     ap.add_argument("--torque", type=float, default=1.0, help="push_torque of the last row [1]")
+    ap.add_argument("--calibrated-only", action="store_true", help="only the real and the calibrated rows")
+    ap.add_argument("--out", default="colony-mechanics.png", help="file name under results/ [colony-mechanics.png]")
     args = ap.parse_args()
     real = load("bacteria-phc")
     times = [20, 40, real.n_frames - 1]
     cfg, bank = calibrate(real, seed=args.seed)
     still = cfg.replace(speed_mean=0.0, speed_quantiles=None, speed_cv=0.0)
     rows = [row("real", real.labels, times)]
-    for name, c in (("calibrated", cfg), ("no own motion", still),
-                    ("no own motion, centre-line pushes", still.replace(push_contact=False)),
-                    (f"no own motion, push_torque {args.torque:g}", still.replace(push_torque=args.torque))):
+    variants = [("calibrated", cfg), ("no own motion", still),
+                ("no own motion, centre-line pushes", still.replace(push_contact=False)),
+                (f"no own motion, push_torque {args.torque:g}", still.replace(push_torque=args.torque))]
+    for name, c in variants[:1] if args.calibrated_only else variants:
         rows.append(row(name, synthesize(c, seed=(args.seed, 0), shapes=bank).labels, times))
-    out = HERE / "results" / "colony-mechanics.png"
+    out = HERE / "results" / args.out
     img = np.concatenate(rows, axis=0)
     cv2.imwrite(str(out), cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
     print(f"wrote {out}")

@@ -165,3 +165,54 @@ def test_a_longer_cycle_ends_larger_with_cycle_size_corr_and_calibration_measure
     r_free, r_coupled = _cycle_size_rank_corr(free), _cycle_size_rank_corr(coupled)
     assert r_coupled > r_free + 0.3, (r_free, r_coupled)
     assert calibration_params(coupled)["cycle_size_corr"] > calibration_params(free)["cycle_size_corr"] + 0.3
+
+
+def test_refinement_gives_back_the_size_that_blocked_growth_takes():
+    """In a packed colony neighbours block growth, so cells synthesized with the measured division
+    sizes as targets divide smaller (here median 227-240 px against the reference's 259, area KS
+    0.12-0.22); calibration's refinement raises the targets by what the synthesis lost (at most
+    MAX_SIZE_CHANGE x) and brings the sizes back (255-267 px, area KS 0.05-0.08)."""
+    from masksynth.calibrate import MAX_SIZE_CHANGE, _division_shapes
+
+    ref = synthesize(_colony_truth(), seed=5)
+    ref_size = float(np.median(_division_shapes([ref])[0]))
+    errors, area_ks = {}, {}
+    for refine in (0, 1):
+        cfg, bank = calibrate(ref, seed=0, refine=refine)
+        syns = [synthesize(cfg.replace(border="reflect"), seed=(s, 0), shapes=bank) for s in range(3)]
+        errors[refine] = np.mean([abs(float(np.median(_division_shapes([m])[0])) - ref_size) for m in syns])
+        area_ks[refine] = np.mean([_ks(ref, m)["area"] for m in syns])
+        if refine:
+            measured = np.asarray(calibration_params(ref)["division_area_quantiles"])
+            corrected = np.asarray(cfg.division_area_quantiles)
+            assert np.median(corrected) > np.median(measured)
+            assert np.all(corrected <= MAX_SIZE_CHANGE * measured + 1e-9)
+    assert errors[1] < 0.5 * errors[0], errors
+    assert area_ks[1] < area_ks[0] - 0.03, area_ks
+
+
+def _first_frame_spread(masks: TrackedMasks) -> float:
+    """rms distance of frame 0's cell pixels from their centre, per axis, over the shorter side."""
+    ys, xs = np.nonzero(masks.labels[0])
+    return float(np.sqrt((ys.var() + xs.var()) / 2) / min(masks.labels.shape[1:]))
+
+
+def test_a_colony_grown_from_clustered_founders_is_placed_where_they_are():
+    """A dividing sequence whose first-frame cells form one cluster (bacteria-phc: 2 founders,
+    spread 0.019 of the shorter side, 0.42 of it from the nearest edge) calibrates to one colony
+    there; founders spread over the field (the 6 of _colony_truth) or cells that never divide
+    (the lanes) keep the base layout."""
+    truth = _colony_truth().replace(cells=3, layout="colony", colonies=1, colony_sigma=0.03, colony_margin=0.35)
+    ref = synthesize(truth, seed=2)
+    params = calibration_params(ref)
+    assert params["layout"] == "colony" and params["colonies"] == 1
+    assert params["colony_sigma"] == pytest.approx(_first_frame_spread(ref))
+    assert params["colony_sigma"] < 0.1 and params["colony_margin"] >= 0.3
+    cfg, bank = calibrate(ref, seed=0, refine=0)
+    for seed in range(3):  # the synthetic founders start together, away from the edges
+        syn = synthesize(cfg, seed=(seed, 0), shapes=bank)
+        assert _first_frame_spread(syn) < 0.1
+        ys, xs = np.nonzero(syn.labels[0])
+        assert min(ys.min(), xs.min(), 255 - ys.max(), 255 - xs.max()) > 0.2 * 256
+    spread_out = calibration_params(synthesize(_colony_truth(), seed=5))
+    assert "layout" not in spread_out and "layout" not in calibration_params(lanes())

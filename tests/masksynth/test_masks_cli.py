@@ -61,6 +61,20 @@ def test_synth_masks_with_shapes_and_calibration_from_real_data(tmp_path, tracke
     assert "6 cells/frame" in out
 
 
+def test_synth_masks_layout_given_wins_over_the_calibrated_founders_layout(tmp_path):
+    from masksynth import SynthConfig, synthesize
+    from tgan_aug.io.store import open_store_sequence, write_store
+
+    colony = SynthConfig.preset("mid", size=(96, 96), frames=10, cells=2, shape_kind="rod", mean_area=60.0,
+                                layout="colony", colonies=1, colony_sigma=0.05, colony_margin=0.3,
+                                division_rate=0.5, min_division_age=2, shape_jitter=False)
+    write_store(tmp_path / "real.zarr", synthesize(colony, seed=0), name="r")
+    for extra, layout in (([], "colony"), (["--layout", "flat"], "flat")):
+        out = tmp_path / f"{layout}.zarr"
+        run(["synth-masks", "--calibrate-from", str(tmp_path / "real.zarr"), *extra, "--quiet", "-o", str(out)])
+        assert open_store_sequence(out, "seq000").provenance["config"]["layout"] == layout
+
+
 def test_augment_masks_and_stats(tmp_path, tracked_factory):
     from tgan_aug.io.load import load_masks
     from tgan_aug.io.store import write_store

@@ -50,7 +50,9 @@ def _check_outputs(output: str | None, ctc: str | None, geff: str | None = None,
 @click.option("--density", type=click.Choice(["low", "mid", "high"]), default="mid", show_default=True,
               help="First-frame coverage preset: low 8%, mid 22%, high 45% of the pixels.")
 @click.option("--layout", type=click.Choice(["flat", "colony"]), default="flat", show_default=True,
-              help="flat = uniform placement; colony = clustered around random centres.")
+              help="flat = uniform placement; colony = clustered around random centres. With --calibrate-from "
+                   "and no --layout: one colony where the data's founders are when its dividing cells start "
+                   "in one cluster, else flat.")
 @click.option("--frames", type=click.IntRange(1), default=30, show_default=True, help="Frames per sequence.")
 @click.option("--size", "size", type=str, default="512x768", show_default=True, help="Frame size HEIGHTxWIDTH (px).")
 @click.option("--sequences", type=click.IntRange(1), default=1, show_default=True, help="Number of sequences.")
@@ -119,6 +121,8 @@ def synth_masks(ctx: click.Context, density: str, layout: str, frames: int, size
         overrides["size"] = hw
     if calibrate_from is None or _explicit(ctx, "frames"):
         overrides["frames"] = frames
+    if _explicit(ctx, "layout"):  # wins over the founders' layout calibration measures
+        overrides["layout"] = layout
     for key, value in explicit.items():
         if key != "frames" and value is not None:
             overrides[key] = value
