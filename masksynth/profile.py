@@ -35,8 +35,9 @@ __all__ = ["DataProfile", "profile_from_masks", "save_profile", "load_profile", 
 
 PROFILE_VERSION = 1
 #: SynthConfig fields a profile does not impose on :func:`like_config` (the caller's frame size and
-#: length; the data's absolute cell count becomes a coverage)
-_NOT_CARRIED = ("size", "frames", "cells", "coverage")
+#: length; the data's absolute cell count becomes a coverage; where the data's founders sit, the
+#: colony layout calibration measures, means nothing for frames that start at the data's density)
+_NOT_CARRIED = ("size", "frames", "cells", "coverage", "layout", "colonies", "colony_sigma", "colony_margin")
 
 
 @dataclass

@@ -93,6 +93,12 @@ def test_like_config_carries_density_not_count(real_like):
     assert cfg.coverage == pytest.approx(prof.stats["coverage_mean"])
     assert cfg.mean_area == prof.config["mean_area"] and cfg.division_rate == prof.config["division_rate"]
     assert like_config(prof, size=(64, 64), frames=3, cells=4).coverage is None
+    # where the data's founders sat (calibration's colony layout) does not carry to frames that
+    # start at the data's density
+    prof.config.update(layout="colony", colonies=1, colony_sigma=0.02, colony_margin=0.4)
+    cfg = like_config(prof, size=(64, 200), frames=7)
+    assert (cfg.layout, cfg.colonies, cfg.colony_sigma, cfg.colony_margin) == ("flat", 0, 0.15, 0.15)
+    assert like_config(prof, size=(64, 200), frames=7, layout="colony").layout == "colony"
 
 
 def _ks(a: np.ndarray, b: np.ndarray) -> float:
