@@ -230,6 +230,25 @@ def test_ilp_linking_solves_globally_where_greedy_goes_wrong():
     assert link_predictions({"nodes": _crossing()["nodes"], "weights": ()}, mode="ilp").number_of_edges() == 0
 
 
+def test_ilp_cost_sets_that_make_divisions_dearer_give_up_a_weak_one():
+    pytest.importorskip("motile", reason="ILP linking needs the ilp extra: pip install 'tgan-aug[ilp]'")
+    from tgan_aug.trackers import TRACKERS
+    from tgan_aug.trackers.registry import import_trackastra
+    from tgan_aug.trackers.trackastra_predict import ILP_COSTS, link_predictions
+
+    import_trackastra()  # before any trackastra import (see its docstring)
+    from trackastra.tracking.ilp import ILP_CONFIGS
+
+    assert set(ILP_COSTS) <= set(ILP_CONFIGS)  # trackastra's own cost sets, by its names
+    # the division of 0.95 that wins with gt costs (split 0.25) loses where a division costs 1
+    for costs, edges in (("gt", {(0, 2), (0, 3)}), ("deepcell_gt", {(0, 2), (1, 3)}), ("deepcell_gt_tuned", {(0, 2), (1, 3)})):
+        assert set(link_predictions(_dividing(0.95), mode="ilp", ilp_costs=costs).edges) == edges, costs
+    with pytest.raises(UserError, match="ilp_costs must be one of gt, deepcell_gt"):
+        link_predictions(_dividing(0.95), mode="ilp", ilp_costs="tuned")
+    with pytest.raises(UserError, match="ilp_costs 'tuned': choose gt, deepcell_gt"):
+        TRACKERS["trackastra"](object(), mode="ilp", ilp_costs="tuned")
+
+
 def test_ilp_without_its_solver_says_what_to_install(monkeypatch):
     from tgan_aug.trackers import TRACKERS
 

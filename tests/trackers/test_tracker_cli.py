@@ -40,6 +40,10 @@ def test_track_with_trackastra_and_ilp_linking(ctc_dataset, tmp_path):
                             "-o", str(tmp_path / "RES")])
     assert r.exit_code == 0, r.output
     check_result_folder(tmp_path / "RES")
+    r = runner.invoke(cli, ["track", "--tracker", "trackastra", "--model", str(model), "--mode", "ilp", "--ilp-costs",
+                            "deepcell_gt_tuned", str(ctc_dataset), "-o", str(tmp_path / "RES_seg")])
+    assert r.exit_code == 0, r.output
+    check_result_folder(tmp_path / "RES_seg")
 
 
 def test_train_tracker_then_track_with_trackastra(ctc_dataset, tmp_path):
@@ -83,7 +87,7 @@ def test_track_a_tiff_pair_with_unlinked_masks(tmp_path):
     "args, message",
     [
         (["track", "--tracker", "trackastra", "{ds}", "-o", "{tmp}/R"], "needs --model"),
-        (["track", "--tracker", "btrack", "{ds}", "-o", "{tmp}/R", "--threshold", "0.2"], "--threshold and --division-threshold and --max-distance are for --tracker trackastra"),
+        (["track", "--tracker", "btrack", "{ds}", "-o", "{tmp}/R", "--threshold", "0.2"], "--threshold and --division-threshold and --max-distance and --ilp-costs are for --tracker trackastra"),
         (["train-tracker", "--real", "{ds}", "--ratio", "0.5", "-o", "{tmp}/m"], "no --synthetic data was given"),
         (["eval-tracking", "--gt", "{tmp}", "--res", "{tmp}"], "no TRA/man_track.txt"),
     ],

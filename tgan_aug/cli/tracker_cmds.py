@@ -38,6 +38,10 @@ from tgan_aug.text import plural
                    "(default: 0.5; lower values call more divisions, many of them false).")
 @click.option("--max-distance", type=click.FloatRange(min=0, min_open=True), default=None,
               help="trackastra: largest move between frames, pixels (default: 256, trackastra's).")
+@click.option("--ilp-costs", type=click.Choice(["gt", "deepcell_gt", "deepcell_gt_tuned", "deepcell_res_tuned"]),
+              default=None, help="trackastra --mode ilp: trackastra's cost set (default: gt, made for ground-truth "
+                                 "masks; deepcell_gt_tuned, where divisions and track starts cost more, linked "
+                                 "better than btrack on a segmenter's masks of bacteria-phc, gt worse).")
 @click.option("--crop-size", type=click.IntRange(16), default=None,
               help="deepsea: network input size in pixels, a multiple of 4 (default: the model's, 128 as published; "
                    "64 is ~6x faster on CPU but less accurate on crowded or small cells).")
@@ -51,8 +55,8 @@ from tgan_aug.text import plural
 @quiet_option
 @device_option
 @overwrite_option
-def track(data, out_dir, tracker, model, config, search_radius, mode, threshold, division_threshold, max_distance, crop_size,
-          invert, sequence, detections, quiet, device, overwrite):
+def track(data, out_dir, tracker, model, config, search_radius, mode, threshold, division_threshold, max_distance, ilp_costs,
+          crop_size, invert, sequence, detections, quiet, device, overwrite):
     """Track the cells of DATA (images + per-frame masks) and write CTC result folders.
 
     DATA: IMAGES.tif:MASKS.tif (masks may be any per-frame segmentation), a CTC dataset folder
@@ -64,6 +68,8 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, threshold,
       tgan-aug track --tracker btrack data/bacteria-phc -o RES
       tgan-aug track --tracker trackastra --model runs/ta data/movie.tif:data/seg.tif -o RES
       tgan-aug track --tracker trackastra --model runs/ta --mode ilp data/bacteria-phc -o RES_ilp
+      tgan-aug track --tracker trackastra --model runs/ta --mode ilp --ilp-costs deepcell_gt_tuned \\
+          data/bacteria-phc/01 --detections SEG -o RES_seg
       tgan-aug track --tracker deepsea data/PhC-C2DL-PSC -o RES_deepsea
       tgan-aug segment data/bacteria-phc/01 -o SEG && tgan-aug track data/bacteria-phc/01 --detections SEG -o RES
       tgan-aug eval-tracking --gt data/bacteria-phc/01_GT --res RES
@@ -79,7 +85,7 @@ def track(data, out_dir, tracker, model, config, search_radius, mode, threshold,
         takers = " or ".join(n for n, t in TRACKERS.items() if t.model != "none")
         raise UserError(f"--model is for --tracker {takers}; {tracker} takes --config JSON")
     given = dict(config=config, search_radius=search_radius, threshold=threshold, division_threshold=division_threshold,
-                 max_distance=max_distance, crop_size=crop_size,
+                 max_distance=max_distance, ilp_costs=ilp_costs, crop_size=crop_size,
                  invert={None: None, "auto": "auto", "yes": True, "no": False}[invert])
     options = _checked_options(tracker, given, "track_options")
     if "mode" in kind.track_options:

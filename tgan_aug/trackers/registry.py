@@ -183,17 +183,21 @@ class _Trackastra(Tracker):
 
     name = "trackastra"
     model = "required"
-    track_options = ("mode", "threshold", "division_threshold", "max_distance")
+    track_options = ("mode", "threshold", "division_threshold", "max_distance", "ilp_costs")
     train_options = ("epochs", "max_steps", "window", "batch_size", "lr", "samples_per_epoch", "augment", "object_weighting",
                      "snapshot_steps")
     trainable = True
 
     def __init__(self, model, *, mode: Literal["greedy", "greedy_nodiv", "ilp"] = "greedy", threshold: float | None = None,
-                 division_threshold: float | None = None, max_distance: float | None = None):
-        from tgan_aug.trackers.trackastra_predict import DIVISION_THRESHOLD, LINK_MODES, LINK_THRESHOLD, MAX_DISTANCE
+                 division_threshold: float | None = None, max_distance: float | None = None, ilp_costs: str | None = None):
+        from tgan_aug.trackers.trackastra_predict import (DIVISION_THRESHOLD, ILP_COSTS, LINK_MODES, LINK_THRESHOLD,
+                                                          MAX_DISTANCE)
 
         if mode not in LINK_MODES:
             raise UserError(f"mode {mode!r}: choose {', '.join(LINK_MODES)}")
+        ilp_costs = "gt" if ilp_costs is None else ilp_costs
+        if ilp_costs not in ILP_COSTS:
+            raise UserError(f"ilp_costs {ilp_costs!r}: choose {', '.join(ILP_COSTS)}")
         if mode == "ilp":  # before any work: the solver is an optional extra
             from tgan_aug.errors import require
 
@@ -207,11 +211,12 @@ class _Trackastra(Tracker):
                 raise UserError(f"{name} {value}: a link probability in (0, 1), e.g. {default}")
         if max_distance <= 0:
             raise UserError(f"max_distance {max_distance}: pixels > 0, e.g. {MAX_DISTANCE:g}")
-        self.model_, self.mode, self.max_distance = model, mode, max_distance
+        self.model_, self.mode, self.max_distance, self.ilp_costs = model, mode, max_distance, ilp_costs
         self.threshold, self.division_threshold = threshold, division_threshold
 
     @classmethod
-    def _load(cls, model, *, device, mode="greedy", threshold=None, division_threshold=None, max_distance=None):
+    def _load(cls, model, *, device, mode="greedy", threshold=None, division_threshold=None, max_distance=None,
+              ilp_costs=None):
         from tgan_aug.errors import require
 
         require("trackastra", "trackers")
@@ -224,7 +229,8 @@ class _Trackastra(Tracker):
 
         with _root_logger_kept():
             loaded = Trackastra.from_folder(folder, device=device)
-        return cls(loaded, mode=mode, threshold=threshold, division_threshold=division_threshold, max_distance=max_distance)
+        return cls(loaded, mode=mode, threshold=threshold, division_threshold=division_threshold, max_distance=max_distance,
+                   ilp_costs=ilp_costs)
 
     def predict(self, images, masks, *, progress=False) -> tuple[dict[str, Any], np.ndarray]:
         """trackastra's association probabilities for the detections ``masks`` (T, Y, X), before linking.
@@ -243,7 +249,7 @@ class _Trackastra(Tracker):
 
     def link(self, predictions: dict[str, Any], labels: np.ndarray, *, mode: str | None = None,
              threshold: float | None = None, division_threshold: float | None = None,
-             max_distance: float | None = None) -> TrackedMasks:
+             max_distance: float | None = None, ilp_costs: str | None = None) -> TrackedMasks:
         """Tracks from :meth:`predict`'s output; settings default to this tracker's."""
         from tgan_aug.trackers.ctc_results import links_to_tracked
         from tgan_aug.trackers.trackastra_predict import link_predictions
@@ -254,7 +260,8 @@ class _Trackastra(Tracker):
         with _root_logger_kept():
             graph = link_predictions(predictions, mode=setting(mode, self.mode), threshold=setting(threshold, self.threshold),
                                      division_threshold=setting(division_threshold, self.division_threshold),
-                                     max_distance=setting(max_distance, self.max_distance))
+                                     max_distance=setting(max_distance, self.max_distance),
+                                     ilp_costs=setting(ilp_costs, self.ilp_costs))
         links = []
         for u, v in graph.edges:
             a, b = graph.nodes[u], graph.nodes[v]

@@ -8,11 +8,16 @@ detection getting at most one predecessor and at most two successors. Three mode
   detection's first successor needs ``threshold``; a second one (a division) needs
   ``division_threshold``.
 - ``greedy_nodiv``: the same, never a division (for cells that do not divide in the movie).
-- ``ilp``: trackastra's global integer linear program (``trackastra.tracking.ilp.track_ilp``, its
-  ``gt`` costs: each link earns its probability, a track start costs 0.25, an end 0.5, a division
-  0.25), solved with ``motile`` and SCIP (``pip install 'tgan-aug[ilp]'``): 20-130 s for the 2844
+- ``ilp``: trackastra's global integer linear program (``trackastra.tracking.ilp.track_ilp``),
+  solved with ``motile`` and SCIP (``pip install 'tgan-aug[ilp]'``): 20-130 s for the 2844
   detections of bacteria-phc's test frames on one CPU thread (greedy: 0.1 s); it ignores the two
-  thresholds.
+  thresholds. ``ilp_costs`` picks one of trackastra's cost sets (:data:`ILP_COSTS`): ``gt`` (the
+  default; made for ground-truth detections: each link earns its probability, a track start
+  costs 0.25, an end 0.5, a division 0.25), ``deepcell_gt`` (a division costs 1),
+  ``deepcell_gt_tuned`` (a division 1, a start 0.5) or ``deepcell_res_tuned`` (made for
+  segmented detections: a detection may stay unselected; here it is kept as a track of its own).
+  On detections from a segmenter (bacteria-phc, ``recipes/end-to-end``) ``gt`` linked below
+  btrack and ``deepcell_gt_tuned`` above it (RESULTS.md).
 
 Settings of the greedy modes, measured in ``recipes/trackastra-credible`` (bacteria-phc, ground
 truth detections):
@@ -48,8 +53,8 @@ from masksynth.tracked import TrackedMasks
 from tgan_aug.errors import require
 from tgan_aug.trackers.registry import TRACKERS, Tracker
 
-__all__ = ["DIVISION_THRESHOLD", "LINK_MODES", "LINK_THRESHOLD", "MAX_DISTANCE", "greedy_links", "link_predictions",
-           "load_trackastra", "track_trackastra"]
+__all__ = ["DIVISION_THRESHOLD", "ILP_COSTS", "LINK_MODES", "LINK_THRESHOLD", "MAX_DISTANCE", "greedy_links",
+           "link_predictions", "load_trackastra", "track_trackastra"]
 
 #: smallest association probability a link may have (trackastra's own ``track``: 0.5)
 LINK_THRESHOLD = 0.1
@@ -60,6 +65,9 @@ MAX_DISTANCE = 256.0
 
 LinkMode = Literal["greedy", "greedy_nodiv", "ilp"]
 LINK_MODES: tuple[str, ...] = choices_of(LinkMode)
+#: trackastra's ILP cost sets (``trackastra.tracking.ilp.ILP_CONFIGS``), see the module docstring
+IlpCosts = Literal["gt", "deepcell_gt", "deepcell_gt_tuned", "deepcell_res_tuned"]
+ILP_COSTS: tuple[str, ...] = choices_of(IlpCosts)
 
 
 def greedy_links(candidates, *, threshold: float = LINK_THRESHOLD, division_threshold: float = DIVISION_THRESHOLD,
@@ -92,17 +100,19 @@ def greedy_links(candidates, *, threshold: float = LINK_THRESHOLD, division_thre
 
 def link_predictions(predictions: dict[str, Any], *, mode: LinkMode = "greedy", threshold: float = LINK_THRESHOLD,
                      division_threshold: float = DIVISION_THRESHOLD, max_distance: float = MAX_DISTANCE,
-                     max_neighbors: int = 10):
+                     max_neighbors: int = 10, ilp_costs: IlpCosts = "gt"):
     """Links from trackastra's predictions (``Trackastra._predict``: ``nodes``, ``weights``).
 
     Candidate pairs are detections in consecutive frames at most ``max_distance`` pixels apart
     (the ``max_neighbors`` nearest per detection) with a predicted probability; ``mode`` links
-    them (see the module docstring; the thresholds apply to the greedy modes). Returns
+    them (see the module docstring; the thresholds apply to the greedy modes, ``ilp_costs`` to
+    ``ilp``). Returns
     trackastra's solution graph (``networkx.DiGraph``, nodes with ``time`` and ``label``).
     """
     from tgan_aug.trackers.registry import import_trackastra
 
     check_choice(mode, LinkMode, "mode")
+    check_choice(ilp_costs, IlpCosts, "ilp_costs")
     import_trackastra()
     from trackastra.tracking.tracking import build_graph
 
@@ -117,19 +127,20 @@ def link_predictions(predictions: dict[str, Any], *, mode: LinkMode = "greedy", 
     if candidates.number_of_edges() == 0:  # nothing to solve (motile rejects an empty problem)
         return candidates
     with contextlib.redirect_stdout(io.StringIO()):  # track_ilp prints solver statistics
-        return track_ilp(candidates, allow_divisions=True, ilp_config="gt")
+        return track_ilp(candidates, allow_divisions=True, ilp_config=ilp_costs)
 
 
-def _given(**options: float | None) -> dict[str, float]:
+def _given(**options: float | str | None) -> dict[str, float | str]:
     """The linking options that were set (None = the tracker's default)."""
     return {k: v for k, v in options.items() if v is not None}
 
 
 def load_trackastra(model: str | Path, *, mode: LinkMode = "greedy", threshold: float | None = None,
                     division_threshold: float | None = None, max_distance: float | None = None,
-                    device: str = "cpu") -> Tracker:
+                    ilp_costs: IlpCosts | None = None, device: str = "cpu") -> Tracker:
     """Load a trackastra model folder (``config.yaml``, ``model.pt``, ``train_config.yaml``)."""
-    options = _given(threshold=threshold, division_threshold=division_threshold, max_distance=max_distance)
+    options = _given(threshold=threshold, division_threshold=division_threshold, max_distance=max_distance,
+                     ilp_costs=ilp_costs)
     return TRACKERS["trackastra"].load(model, device=device, mode=mode, **options)
 
 
@@ -142,6 +153,7 @@ def track_trackastra(
     threshold: float | None = None,
     division_threshold: float | None = None,
     max_distance: float | None = None,
+    ilp_costs: IlpCosts | None = None,
     device: str = "cpu",
     progress: bool = False,
 ) -> TrackedMasks:
@@ -150,10 +162,12 @@ def track_trackastra(
     images: (T, Y, X) intensities (normalised by trackastra, percentiles per frame).
     labels: (T, Y, X) integer label masks, ids per frame. model: a model folder path, a tracker
         from :func:`load_trackastra` or trackastra's own ``Trackastra`` (from ``Trackastra.from_folder``).
-    mode, threshold, division_threshold, max_distance: linking (see the module docstring; None = the defaults).
+    mode, threshold, division_threshold, max_distance, ilp_costs: linking (see the module docstring;
+        None = the defaults).
     Returns :class:`TrackedMasks`; every detection kept (unlinked ones are tracks of their own).
     """
-    options = _given(threshold=threshold, division_threshold=division_threshold, max_distance=max_distance)
+    options = _given(threshold=threshold, division_threshold=division_threshold, max_distance=max_distance,
+                     ilp_costs=ilp_costs)
     if isinstance(model, (str, Path)):
         tracker = load_trackastra(model, mode=mode, device=device, **options)
     else:
