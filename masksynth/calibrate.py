@@ -89,20 +89,10 @@ def _eligible_cell_frames(masks: TrackedMasks, *, min_area: float, min_age: int)
     return total
 
 
-def _mothers(masks: TrackedMasks) -> np.ndarray:
-    """Sorted ids of the tracks that divide (at least two daughters), int64."""
-    lin = masks.lineage
-    if not len(lin):
-        return np.zeros(0, np.int64)
-    parents, counts = np.unique(lin[lin[:, 3] > 0, 3], return_counts=True)
-    return parents[counts >= 2].astype(np.int64)
-
-
 def _division_shapes(seqs: list[TrackedMasks]) -> tuple[np.ndarray, np.ndarray]:
-    """Area (px) and elongation of every mother in its last frame, pooled over ``seqs``."""
-    parts = [last_frame_shapes(m, _mothers(m)) for m in seqs]
-    return (np.concatenate([a for a, _ in parts]) if parts else np.zeros(0),
-            np.concatenate([e for _, e in parts]) if parts else np.zeros(0))
+    """Area (px) and elongation of every mother in its last frame, pooled over ``seqs`` (>= 1)."""
+    areas, elongs = zip(*(last_frame_shapes(m, m.mothers()) for m in seqs))
+    return np.concatenate(areas), np.concatenate(elongs)
 
 
 def _founders_layout(masks: TrackedMasks) -> dict[str, Any]:
@@ -252,7 +242,7 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     out["enter_rate"] = float(np.count_nonzero((lin[:, 1] > 0) & (lin[:, 3] == 0)) / (t - 1)) if len(lin) else 0.0
     # divisions: cycle length from tracks that start and end with a division
     n_div_frames = float(st["cells_per_frame"][:-1].sum())
-    mothers = set(_mothers(masks).tolist())
+    mothers = set(masks.mothers().tolist())
     n_div = len(mothers)
     if n_div == 0 or n_div_frames == 0:
         out["division_rate"] = 0.0
@@ -303,10 +293,11 @@ def _circ_sd(angles: np.ndarray) -> float:
     return math.sqrt(-2 * math.log(min(max(r, 1e-6), 1.0)))
 
 
-def _matched(model: tuple[float, ...], real: np.ndarray, syn: np.ndarray, hi: float) -> tuple[float, ...]:
+def _matched(model: tuple[float, ...], real_q: np.ndarray, syn: np.ndarray, hi: float) -> tuple[float, ...]:
     """Quantile mapping: shift each model quantile by (real - synthetic) at its probability, so
-    what collisions and rasterisation add to the model's draws is taken back out."""
-    q = np.asarray(model) + np.quantile(real, QUANTILE_LEVELS) - np.quantile(syn, QUANTILE_LEVELS)
+    what collisions and rasterisation add to the model's draws is taken back out. real_q: the
+    real sample's quantiles at :data:`QUANTILE_LEVELS`; syn: the synthetic sample."""
+    q = np.asarray(model) + real_q - np.quantile(syn, QUANTILE_LEVELS)
     return tuple(float(v) for v in np.maximum.accumulate(np.clip(q, 0.0, hi)))
 
 
@@ -340,29 +331,30 @@ def calibrate(
     bank = ShapeBank.from_labels(masks.labels, source="calibration data") if shapes else None
     real = sequence_stats(masks)
 
+    # the measured division-size quantiles are the real mothers' (calibration_params)
     sizes = cfg.division_area_quantiles is not None and cfg.division_elongation_quantiles is not None
-    real_div = _division_shapes([masks]) if sizes else None
 
     def corrected(c: SynthConfig, syn: dict[str, np.ndarray], syn_div: tuple[np.ndarray, np.ndarray] | None) -> SynthConfig:
         changes: dict[str, Any] = {}
-        if real_div is not None and syn_div is not None and syn_div[0].size >= MIN_SAMPLES:
+        if syn_div is not None and syn_div[0].size >= MIN_SAMPLES:
             for j, (name, (lo, hi)) in enumerate(SIZE_FIELDS.items()):
                 measured = np.asarray(getattr(cfg, name))
-                q = _matched(getattr(c, name), real_div[j], syn_div[j], hi)
+                q = _matched(getattr(c, name), measured, syn_div[j], hi)
                 bounds = np.maximum(measured / MAX_SIZE_CHANGE, lo), np.minimum(measured * MAX_SIZE_CHANGE, hi)
                 changes[name] = tuple(np.clip(q, *bounds).tolist())  # non-decreasing: so are both bounds
         r_disp, s_disp = real["displacement"], syn["displacement"]
         # steps never grow beyond MAX_SPEEDUP x the measured ones: where collisions block
         # moves (a packed colony), faster cells would only be right while the colony stays packed
         if c.speed_quantiles is not None and s_disp.size >= MIN_SAMPLES:
-            q = _matched(c.speed_quantiles, r_disp, s_disp, 1e4)
+            q = _matched(c.speed_quantiles, np.quantile(r_disp, QUANTILE_LEVELS), s_disp, 1e4)
             changes["speed_quantiles"] = tuple(np.minimum(q, MAX_SPEEDUP * np.asarray(cfg.speed_quantiles) + 0.5).tolist())
         elif r_disp.size and s_disp.size and s_disp.mean() > 1e-3:
             ratio = r_disp.mean() / s_disp.mean()
             changes["speed_mean"] = min(c.speed_mean * float(np.clip(ratio, 0.5, 2.0)), MAX_SPEEDUP * cfg.speed_mean)
         r_turn, s_turn = real["turning"], syn["turning"]
         if c.turn_quantiles is not None and s_turn.size >= MIN_SAMPLES:
-            changes["turn_quantiles"] = _matched(c.turn_quantiles, np.abs(r_turn), np.abs(s_turn), math.pi)
+            changes["turn_quantiles"] = _matched(c.turn_quantiles, np.quantile(np.abs(r_turn), QUANTILE_LEVELS),
+                                                 np.abs(s_turn), math.pi)
         elif r_turn.size >= 5 and s_turn.size >= 5 and _circ_sd(s_turn) > 1e-3:
             ratio = _circ_sd(r_turn) / _circ_sd(s_turn)
             changes["turn_sd"] = float(np.clip(c.turn_sd * np.clip(ratio, 0.5, 2.0), 0.01, 3.0))

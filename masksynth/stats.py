@@ -111,10 +111,7 @@ def divisions_by_frame(masks: TrackedMasks) -> np.ndarray:
     """(T,) int64: number of divisions (mothers with >= 2 daughters) whose daughters start at t."""
     out = np.zeros(masks.n_frames, dtype=np.int64)
     lin = masks.lineage
-    if not len(lin):
-        return out
-    parents, counts = np.unique(lin[lin[:, 3] > 0, 3], return_counts=True)
-    for p in parents[counts >= 2].tolist():
+    for p in masks.mothers().tolist():
         starts = lin[lin[:, 3] == p, 1]
         out[int(starts.min())] += 1
     return out

@@ -299,12 +299,13 @@ class TrackedMasks:
     @property
     def n_divisions(self) -> int:
         """Number of mothers with two or more daughters."""
+        return int(self.mothers().size)
+
+    def mothers(self) -> np.ndarray:
+        """Sorted ids (int64) of the tracks that divide: two or more daughters name them as parent."""
         parents = self.lineage[:, 3]
-        parents = parents[parents > 0]
-        if parents.size == 0:
-            return 0
-        _, counts = np.unique(parents, return_counts=True)
-        return int((counts >= 2).sum())
+        ids, counts = np.unique(parents[parents > 0], return_counts=True)
+        return ids[counts >= 2].astype(np.int64)
 
     def validate(self) -> None:  # type: ignore[override]
         validate_tracked(self.labels, self.lineage)
