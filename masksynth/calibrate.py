@@ -113,6 +113,36 @@ def _founders_layout(masks: TrackedMasks) -> dict[str, Any]:
             "colony_margin": float(np.clip(min(cy, 1.0 - cy, cx, 1.0 - cx), 0.0, 0.5))}
 
 
+def _division_delays(lin: np.ndarray, mothers: set[int]) -> dict[int, float]:
+    """{mother id: frames its division came later than the mean of its generation in its lineage}.
+    A generation: the mothers descended from the same first-frame or entering track through the
+    same number of divisions; mothers alone in theirs are left out. lin: (N, 4) lineage rows."""
+    parent = {int(r[0]): int(r[3]) for r in lin}
+    end = {int(r[0]): int(r[2]) for r in lin}
+
+    def root(i: int) -> tuple[int, int]:
+        k = 0
+        while parent.get(i, 0) > 0:
+            i, k = parent[i], k + 1
+        return i, k
+
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in mothers:
+        groups.setdefault(root(i), []).append(i)
+    return {i: end[i] - float(np.mean([end[j] for j in g])) for g in groups.values() if len(g) >= 2 for i in g}
+
+
+def _cycle_catch_up(cycles: dict[int, int], parent: dict[int, int], delays: dict[int, float]) -> float:
+    """cycle_catch_up: minus the slope of a cell's cycle length on its mother's division delay
+    (:func:`_division_delays`), in [0, 0.95]; 0 with fewer than ``MIN_SAMPLES`` such cells.
+    cycles: {track id: complete cycle length (frames)}; parent: {track id: mother id}."""
+    pairs = np.array([(delays[parent[i]], c) for i, c in cycles.items() if parent[i] in delays], dtype=np.float64)
+    if len(pairs) < MIN_SAMPLES or pairs[:, 0].std() == 0:
+        return 0.0
+    slope = float(np.polyfit(pairs[:, 0], pairs[:, 1], 1)[0])
+    return float(np.clip(-slope, 0.0, 0.95)) if math.isfinite(slope) else 0.0
+
+
 def _robust_sd(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
 
@@ -180,9 +210,11 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     and the measured distributions (quantiles at :data:`QUANTILE_LEVELS`):
     speed_quantiles (step length, px/frame) with speed_corr (lag-1 correlation of a cell's step
     lengths), turn_quantiles (absolute turning angle, rad), cycle_quantiles (frames from birth
-    to division, from tracks that start and end with a division), division_area_quantiles and
-    division_elongation_quantiles (mothers' areas (px) and elongations in their last frame)
-    with cycle_sister_corr (correlation of sisters' cycle lengths) and cycle_size_corr (of a
+    to division, from tracks that start and end with a division, with the part that makes up
+    the mother's delay given back), division_area_quantiles and division_elongation_quantiles
+    (mothers' areas (px) and elongations in their last frame) with cycle_catch_up (minus the
+    slope of a cycle on the mother's delay against her generation, :func:`_cycle_catch_up`),
+    cycle_sister_corr (correlation of sisters' cycle lengths) and cycle_size_corr (of a
     cell's cycle length and its division size, normal scores), each when at least
     ``MIN_SAMPLES`` values were measured; push_iterations (:data:`PUSH_ITERATIONS`) and
     push_contact (True) when the cells divide and form a packed colony that pushes them
@@ -259,12 +291,18 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     mean_cycle = float(np.mean(cycle)) if len(cycle) >= 3 else 1.0 / rate_obs
     min_age = max(1, int(np.percentile(cycle, 10))) if len(cycle) >= 3 else max(1, int(0.5 * mean_cycle))
     if len(cycle) >= MIN_SAMPLES:
-        out["cycle_quantiles"] = _quantiles(np.asarray(cycle, dtype=np.float64))
         length = {r[0]: r[2] - r[1] + 1 for r in lin.tolist() if r[0] in mothers and r[3] > 0}
-        sisters: dict[int, list[int]] = {}
-        for r in lin.tolist():
-            if r[3] > 0 and r[0] in length:
-                sisters.setdefault(r[3], []).append(length[r[0]])
+        parent = {r[0]: r[3] for r in lin.tolist()}
+        # daughters make up part of their mother's delay (division waves that stay in step); the
+        # cycles drawn are the measured ones with that part given back
+        delays = _division_delays(lin, mothers)
+        catch_up = _cycle_catch_up(length, parent, delays)
+        drawn = {i: c + catch_up * delays.get(parent[i], 0.0) for i, c in length.items()}
+        out["cycle_catch_up"] = catch_up
+        out["cycle_quantiles"] = _quantiles(np.asarray(list(drawn.values()), dtype=np.float64))
+        sisters: dict[int, list[float]] = {}
+        for i, c in drawn.items():
+            sisters.setdefault(parent[i], []).append(c)
         out["cycle_sister_corr"] = _score_corr(np.array([v[:2] for v in sisters.values() if len(v) >= 2]).reshape(-1, 2))
     # mothers' areas in their last frame: cells divide above the 10th percentile
     last_areas, last_elong = last_frame_shapes(masks, np.array(sorted(mothers), dtype=np.int64))

@@ -106,7 +106,12 @@ class SynthConfig(ConfigBase):
         cycle_sister_corr: correlation of sister cells' cycle lengths (normal scores) in [0, 1)
         (sisters divide at about the same time: a colony keeps dividing in waves);
         cycle_size_corr: correlation of a cell's cycle length and its division size (normal
-        scores) in [0, 1) (cells growing at about the same rate: a longer cycle ends larger).
+        scores) in [0, 1) (cells growing at about the same rate: a longer cycle ends larger);
+        cycle_catch_up: fraction in [0, 1) of its mother's division delay (frames late against
+        their lineage's clock, which advances one mean cycle per generation from the cells of the
+        first frame or entering) that a daughter makes up with a shorter cycle, or gives back
+        with a longer one when the mother was early (0: cycles ignore the mother's timing, and
+        a colony's division waves fade within a few generations; bacteria-phc measures 0.44).
     Collision resolution
         resolve_attempts: alternative moves tried before a cell keeps its previous footprint.
         push_iterations: pushing (0 = off: cells are rigid and a blocked move or growth waits):
@@ -167,6 +172,7 @@ class SynthConfig(ConfigBase):
     division_elongation_quantiles: tuple[float, ...] | None = None
     cycle_sister_corr: float = 0.0
     cycle_size_corr: float = 0.0
+    cycle_catch_up: float = 0.0
     resolve_attempts: int = 6
     push_iterations: int = 0
     push_torque: float = 0.0
@@ -267,7 +273,7 @@ class SynthConfig(ConfigBase):
             bad("min_division_age", ">= 1 frame")
         if not 0.0 <= self.area_revert <= 1.0:
             bad("area_revert", "in [0, 1]")
-        for name in ("cycle_sister_corr", "cycle_size_corr"):
+        for name in ("cycle_sister_corr", "cycle_size_corr", "cycle_catch_up"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 bad(name, "in [0, 1)")
         for name in ("speed_corr", "area_corr", "elongation_corr"):

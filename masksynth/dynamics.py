@@ -73,7 +73,7 @@ class _Cell:
         "slot", "base", "pos", "angle", "heading", "speed", "scale", "morph",
         "mask", "y0", "x0", "area", "tid", "born", "visible", "pending_since", "z", "cycle", "t0",
         "log_growth", "target", "trend", "dev", "area_own", "area_dev", "elong_own", "elong_dev", "stretch", "septum",
-        "spin",
+        "spin", "clock",
     )
 
     def __init__(self, slot: int, base: BaseShape, pos: tuple[float, float], *, angle: float,
@@ -99,6 +99,8 @@ class _Cell:
         self.t0 = born  # frame where the area scale was 1 (timer division model)
         self.log_growth = 0.0  # log area growth per frame (timer division model)
         self.target = 0.0  # area (px) to reach by the end of the cycle (timer division model)
+        # the frame its daughters are due in on its lineage's clock (timer model, cycle_catch_up)
+        self.clock = 0.0
         self.trend = 1.0  # area scale without the jitter (area_revert > 0)
         self.dev = 0.0  # log-area jitter (area_revert > 0)
         # measured shape change (masksynth.wander): the score the cell keeps and its AR(1) deviation
@@ -143,6 +145,10 @@ class MaskSimulator:
         self.speed_q = as_array(config.speed_quantiles)
         self.turn_q = as_array(config.turn_quantiles)
         self.cycle_q = as_array(config.cycle_quantiles) if config.division_rate > 0 else None
+        # mean cycle length (frames) of the timer model's draws: a lineage's clock advances by it
+        # per generation (linear interpolation between evenly spaced quantiles, see quantile_draw)
+        self.cycle_mean = (float((self.cycle_q[1:] + self.cycle_q[:-1]).mean() / 2.0)
+                           if self.cycle_q is not None else 0.0)
         self.div_area_q = as_array(config.division_area_quantiles)
         self.div_elong_q = as_array(config.division_elongation_quantiles)
         # measured slow shape change; the timer division model sets areas and elongations itself
@@ -202,18 +208,24 @@ class MaskSimulator:
         return self.cfg.speed_mean * math.exp(self.rng.normal(self._speed_mu, self._speed_sigma))
 
     def _init_cell(self, cell: _Cell, *, newborn: bool, z: float | None = None,
-                   z_cycle: float | None = None) -> _Cell:
+                   z_cycle: float | None = None, mother: _Cell | None = None) -> _Cell:
         """Draw what the measured models need: the step-length score and, with the timer
-        division model, the cycle length (cells not born here start at a random cycle phase)."""
+        division model, the cycle length (cells not born here start at a random cycle phase;
+        a daughter makes up ``cycle_catch_up`` of its ``mother``'s delay against their clock)."""
         if self.speed_q is not None:
             cell.z = float(self.rng.normal()) if z is None else z
         if self.cycle_q is not None:
             u_cycle = float(self.rng.random()) if z_cycle is None else prob_of(z_cycle)
-            cell.cycle = float(max(1, round(quantile_draw(self.cycle_q, u_cycle))))
+            cycle = quantile_draw(self.cycle_q, u_cycle)
+            if mother is not None:
+                catch_up = self.cfg.cycle_catch_up * (self.t - mother.clock)
+                cycle = min(max(cycle - catch_up, float(self.cycle_q[0])), float(self.cycle_q[-1]))
+            cell.cycle = float(max(1, round(cycle)))
             # a daughter starts as half of its mother's footprint of the frame before
             cell.t0 = self.t - 1 if newborn else max(self.t, 0)
             if not newborn:
                 cell.born = cell.t0 - int(self.rng.integers(0, int(cell.cycle) + 1))
+            cell.clock = mother.clock + self.cycle_mean if mother is not None else float(cell.born + cell.cycle)
             area = float(cell.base.area)
             u = float(self.rng.random())
             rho = self.cfg.cycle_size_corr
@@ -382,7 +394,7 @@ class MaskSimulator:
                 heading = axis + (0.0 if k == 0 else math.pi) + self.rng.normal(0.0, 0.3)
                 d = _Cell(self._alloc_slot(), base, pos, angle=0.0, heading=heading,
                           speed=self._new_speed(), born=self.t)
-                self._init_cell(d, newborn=True, z=cell.z, z_cycle=float(zc[k]))
+                self._init_cell(d, newborn=True, z=cell.z, z_cycle=float(zc[k]), mother=cell if timer else None)
                 if timer:  # it grows away from its sister this frame (see _pose)
                     d.septum = (axis + k * math.pi, halves[3][k])
                 d.mask = half

@@ -216,3 +216,33 @@ def test_a_colony_grown_from_clustered_founders_is_placed_where_they_are():
         assert min(ys.min(), xs.min(), 255 - ys.max(), 255 - xs.max()) > 0.2 * 256
     spread_out = calibration_params(synthesize(_colony_truth(), seed=5))
     assert "layout" not in spread_out and "layout" not in calibration_params(lanes())
+
+
+def test_daughters_make_up_their_mothers_delay_with_cycle_catch_up_and_calibration_measures_it():
+    """cycle_catch_up: a daughter shortens its cycle by that fraction of its mother's delay against
+    their lineage's clock, so a colony keeps dividing in step (bacteria-phc's generations divide
+    within sd 1.2-1.5 frames up to the 7th; with independent cycles the spread grows with every
+    generation). Calibration measures it as minus the slope of a cycle on the mother's delay
+    against her generation: 0 where cycles are independent."""
+    from masksynth.calibrate import _division_delays
+
+    base = _colony_truth().replace(frames=36, cells=3, cycle_quantiles=(4.0, 5.0, 6.0, 7.0, 9.0),
+                                   push_iterations=12, push_contact=True)
+    free, caught = (synthesize(base.replace(cycle_catch_up=k), seed=3) for k in (0.0, 0.8))
+    spread = [np.std(list(_division_delays(m.lineage, set(m.mothers().tolist())).values())) for m in (free, caught)]
+    assert spread[1] < 0.75 * spread[0], spread  # 2.35 -> 1.29 frames
+    k_free, k_caught = (calibration_params(m)["cycle_catch_up"] for m in (free, caught))
+    assert k_free < 0.2 and k_caught > k_free + 0.3, (k_free, k_caught)  # 0.07, 0.57
+
+
+def test_division_delays_are_against_the_mean_of_the_generation_in_the_lineage():
+    """Hand-made lineage: founder 1 divides into 2 and 3, which end at frames 9 and 11 (mean 10:
+    delays -1 and +1); founder 4's only daughter generation has one mother (5): left out."""
+    from masksynth.calibrate import _cycle_catch_up, _division_delays
+
+    lin = np.array([[1, 0, 3, 0], [2, 4, 9, 1], [3, 4, 11, 1], [4, 0, 5, 0], [5, 6, 12, 4], [6, 6, 20, 4],
+                    [7, 10, 20, 2], [8, 10, 20, 2], [9, 12, 20, 3], [10, 12, 20, 3], [11, 13, 20, 5], [12, 13, 20, 5]])
+    mothers = {1, 2, 3, 4, 5}
+    assert _division_delays(lin, mothers) == {2: -1.0, 3: 1.0}
+    # too few cycles to measure a slope: no catch-up claimed
+    assert _cycle_catch_up({2: 6, 3: 8}, {2: 1, 3: 1}, {1: 0.0}) == 0.0

@@ -45,6 +45,7 @@ def test_from_dict_round_trip_and_unknown_keys():
         ("cycle_quantiles", (0.5, 2.0), r"^SynthConfig\.cycle_quantiles must be .* in \[1, 10000\]"),
         ("area_revert", 1.5, r"^SynthConfig\.area_revert must be in \[0, 1\]"),
         ("speed_corr", 1.0, r"^SynthConfig\.speed_corr must be in \[0, 1\)"),
+        ("cycle_catch_up", 1.0, r"^SynthConfig\.cycle_catch_up must be in \[0, 1\)"),
     ],
 )
 def test_bad_fields_are_named(field, value, match):
