@@ -394,7 +394,7 @@ class MaskSimulator:
                 heading = axis + (0.0 if k == 0 else math.pi) + self.rng.normal(0.0, 0.3)
                 d = _Cell(self._alloc_slot(), base, pos, angle=0.0, heading=heading,
                           speed=self._new_speed(), born=self.t)
-                self._init_cell(d, newborn=True, z=cell.z, z_cycle=float(zc[k]), mother=cell if timer else None)
+                self._init_cell(d, newborn=True, z=cell.z, z_cycle=float(zc[k]), mother=cell)
                 if timer:  # it grows away from its sister this frame (see _pose)
                     d.septum = (axis + k * math.pi, halves[3][k])
                 d.mask = half
