@@ -141,6 +141,23 @@ def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factor
     assert np.abs(_frames(auto, lab)[2] - _frames(auto, moved)[2]).max() > 1e-3
 
 
+def test_generator_sees_touching_cells_without_the_gap_between_them(tmp_path, tiny_ckpt_factory):
+    """Two cells one pixel apart render exactly as the binary mask with the gap filled (the
+    generators see cell_foreground), and not as the same cells two pixels apart."""
+    ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
+    renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0)
+    gap = np.zeros((2, 48, 64), np.uint16)
+    gap[:, 12:36, 8:30] = 1
+    gap[:, 12:36, 31:56] = 2
+    closed = gap.copy()
+    closed[:, 11:37, 30] = 1  # the gap, and the pixel at each end that touches both cells diagonally
+    wider = gap.copy()
+    wider[:, 12:36, 31] = 0
+    a = _frames(renderer, gap)
+    np.testing.assert_array_equal(a, _frames(renderer, (closed != 0).astype(np.uint8)))
+    assert np.abs(a - _frames(renderer, wider)).max() > 1e-3
+
+
 def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path, run_cli):
     with pytest.raises(UserError, match="--temporal 'sometimes': choose one of per-frame, autoregressive"):
         Renderer.from_checkpoint(tiny_ckpt, temporal="sometimes")

@@ -2,9 +2,10 @@
 
 Inference mirrors training (tgan_aug/training/steps.py, data.py):
 
-- the masks are the working-resolution geometry: the super-res stage sees ``labels != 0`` at the
-  output size (H, W), the low-res stage sees ``binary_resize(masks, (H/2, W/2))`` (area average
-  >= 0.5, the rule used in training);
+- the masks are the working-resolution geometry: the super-res stage sees
+  ``fg = cell_foreground(labels)`` at the output size (H, W) (cells, and the one-pixel gaps between
+  two touching cells, which the images do not show), the low-res stage sees
+  ``binary_resize(fg, (H/2, W/2))`` (area average >= 0.5); both are the rules used in training;
 - the background (in [-1, 1]) is area-resized to low-res, encoded ONCE per sequence, and is the
   "previous frame" of frame 0 (of every frame's draft, see below);
 - temporal inputs (``Renderer.temporal``): "per-frame" (the default) makes every frame from its own
@@ -245,7 +246,7 @@ def render_frames(
     Yields (t0, [B arrays (k_i, H, W) float32 in [-1, 1]]) for frames t0 .. t0+k_i-1 of each
     sequence (k_i = 0 once a shorter sequence has ended).
     """
-    from tgan_aug.training.data import binary_resize, image_resize
+    from tgan_aug.training.data import binary_resize, cell_foreground, image_resize
     from tgan_aug.training.steps import lowres_frame
 
     if not (len(labels) == len(backgrounds) == len(seeds)) or not labels:
@@ -262,7 +263,7 @@ def render_frames(
     dev = renderer.device
     lengths = [lab.shape[0] for lab in labels]
     # masks: pad shorter sequences with their last frame (outputs beyond T_i are dropped)
-    fg = np.stack([_pad_to(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)]) != 0, (Hp, Wp), "constant")
+    fg = np.stack([_pad_to(cell_foreground(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)])), (Hp, Wp), "constant")
                    for lab in labels])  # (B, T, Hp, Wp) bool
     masks_lr = np.stack([binary_resize(f, (h, w)) for f in fg]).astype(np.float32)  # (B, T, h, w)
     bg_lr = np.stack([image_resize(_pad_to(bg, (Hp, Wp), "symmetric"), (h, w)) for bg in backgrounds])
