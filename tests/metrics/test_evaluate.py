@@ -39,11 +39,12 @@ def test_every_lower_or_higher_metric_ranks_identical_mild_heavy(results):
     names = [n for n in results["identical"].metrics if specs[n].better != "match"]
     assert {"SSIM", "PSNR", "DeepSea-perceptual", "FID-DeepSea", "KID-DeepSea", "FD-DeepSea-clip4", "KID-DeepSea-clip4",
             "warp-error-logratio", "flicker-logratio", "frame-parity-logratio", "histogram-W1", "spectrum-L1", "mask-stats-L1",
-            "cell-mean-error", "background-mean-error", "cell-intensity-KS"} <= set(names)
+            "cell-mean-error", "background-mean-error", "cell-intensity-KS", "contact-contrast-error"} <= set(names)
+    assert np.isnan(results["constant"].metrics["contact-contrast-error"])  # no cell-background contrast to measure
     for name in names:
         sign = -1.0 if specs[name].better == "higher" else 1.0
         s = {k: sign * results[k].metrics[name] for k in KINDS}
-        heavy = ["constant"] if name in ORDER_FREE else ["shuffle", "constant"]
+        heavy = ["constant"] if name in ORDER_FREE else ["shuffle"] if name == "contact-contrast-error" else ["shuffle", "constant"]
         assert s["identical"] < min(s["noise"], s["blur"]), (name, s)
         assert max(s["noise"], s["blur"]) < min(s[k] for k in heavy), (name, s)
 

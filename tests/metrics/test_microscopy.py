@@ -1,4 +1,4 @@
-"""Histogram distance, power-spectrum distance and inside/outside-mask statistics."""
+"""Histogram distance, power-spectrum distance, inside/outside-mask statistics and contact contrast."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tgan_aug.metrics.microscopy import (
     MASK_STATS,
     cell_intensity_ks,
     cell_mean_intensities,
+    contact_contrast,
     histogram_distance,
     mask_stats,
     mask_stats_distance,
@@ -97,3 +98,29 @@ def test_per_cell_intensity_ks_sees_a_narrow_or_shifted_cell_distribution():
     shifted = cell_intensity_ks(a, cell_mean_intensities(real + 60 * (labels > 0), labels, data_range=(0, 255)))
     assert same == 0.0 and narrow > 0.4 and shifted > 0.5
     assert np.isnan(cell_intensity_ks(a, np.zeros(0)))
+
+
+def test_contact_contrast_sees_a_background_line_between_touching_cells():
+    """Two dark cells one pixel apart on a bright background: drawn merged (the gap as dark as the
+    cells) the contrast is small (the gap's two end pixels lie in the background), drawn with a
+    background line it is much higher; cells that share a
+    border count too; a frame without touching cells has nothing to measure."""
+    lab = np.zeros((1, 40, 60), np.uint16)
+    lab[0, 10:30, 8:28] = 1
+    lab[0, 10:30, 29:50] = 2
+    merged = np.full(lab.shape, 200.0)
+    merged[0, 10:30, 8:50] = 50.0
+    line = merged.copy()
+    line[0, 10:30, 28] = 200.0
+    cc = lambda img, lab=lab: contact_contrast(img, lab, data_range=(0, 255))  # noqa: E731
+    assert abs(cc(merged)) < 0.15
+    assert cc(line) > 0.3
+    shared = lab.copy()
+    shared[0, 10:30, 28] = 2  # the cells share a border: no gap pixel, border pixels only
+    assert abs(cc(merged, shared)) < 0.15 and cc(line, shared) > 0.3
+    apart = lab.copy()
+    apart[0, :, 29:32] = 0  # four pixels apart: no contact
+    assert np.isnan(cc(merged, apart))
+    assert np.isnan(cc(np.full(lab.shape, 7.0)))  # no contrast between cells and background
+    with pytest.raises(UserError, match="same"):
+        contact_contrast(merged, lab[:, :20], data_range=(0, 255))

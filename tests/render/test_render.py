@@ -143,7 +143,8 @@ def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factor
 
 def test_generator_sees_touching_cells_without_the_gap_between_them(tmp_path, tiny_ckpt_factory):
     """Two cells one pixel apart render exactly as the binary mask with the gap filled (the
-    generators see cell_foreground), and not as the same cells two pixels apart."""
+    generators see cell_foreground), and not as the same cells two pixels apart; close_gaps=False
+    renders the gap as background."""
     ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
     renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0)
     gap = np.zeros((2, 48, 64), np.uint16)
@@ -156,6 +157,9 @@ def test_generator_sees_touching_cells_without_the_gap_between_them(tmp_path, ti
     a = _frames(renderer, gap)
     np.testing.assert_array_equal(a, _frames(renderer, (closed != 0).astype(np.uint8)))
     assert np.abs(a - _frames(renderer, wider)).max() > 1e-3
+    renderer.close_gaps = False  # as renders were before: the gap is background
+    np.testing.assert_array_equal(_frames(renderer, gap), _frames(renderer, (gap != 0).astype(np.uint8)))
+    assert np.abs(_frames(renderer, gap) - a).max() > 1e-3
 
 
 def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path, run_cli):

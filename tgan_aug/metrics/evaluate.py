@@ -298,6 +298,13 @@ def _microscopy(run: FamilyRun) -> None:
     metrics["cell-intensity-KS"] = micro.cell_intensity_ks(
         micro.cell_mean_intensities(R, run.real.labels, data_range=rng_),
         micro.cell_mean_intensities(F, run.fake.labels, data_range=rng_))
+    cc_r = micro.contact_contrast(R, run.real.labels, data_range=rng_)
+    cc_f = micro.contact_contrast(F, run.fake.labels, data_range=rng_)
+    metrics.update({"contact-contrast-real": cc_r, "contact-contrast-fake": cc_f,
+                    "contact-contrast-error": abs(cc_f - cc_r)})
+    if not (np.isfinite(cc_r) and np.isfinite(cc_f)):
+        run.notes.append("contact-contrast: " + " and ".join(k for k, v in (("REAL", cc_r), ("FAKE", cc_f)) if not np.isfinite(v))
+                         + " has no touching cells (no contacts to measure)")
     run.timing["microscopy"] = time.perf_counter() - t0
 
 

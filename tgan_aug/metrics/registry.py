@@ -67,6 +67,9 @@ def _specs(clip_length: int) -> list[MetricSpec]:
         MetricSpec("cell-mean-error", "microscopy", "lower", "range", "|mean intensity inside cells, FAKE - REAL|", labels=True),
         MetricSpec("background-mean-error", "microscopy", "lower", "range", "|mean intensity outside cells, FAKE - REAL|", labels=True),
         MetricSpec("cell-intensity-KS", "microscopy", "lower", "", "Kolmogorov-Smirnov statistic between per-cell mean intensities (one value per cell and frame)", labels=True),
+        MetricSpec("contact-contrast-real", "microscopy", "match", "fraction", "where two cells touch (one-pixel gaps and shared borders), the intensity as a fraction of the way from the cells' inside to the background around them, REAL (0 = touching cells look merged)", labels=True),
+        MetricSpec("contact-contrast-fake", "microscopy", "match", "fraction", "the same for FAKE (a renderer that draws background between touching cells scores higher)", labels=True),
+        MetricSpec("contact-contrast-error", "microscopy", "lower", "fraction", "|contact-contrast-fake - contact-contrast-real|", labels=True),
     ]
 
 

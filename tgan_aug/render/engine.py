@@ -115,6 +115,9 @@ class Renderer:
     track_smoothing: float | None = None
     carry_over: float | None = None
     fitted: dict[str, float] = field(default_factory=dict)  # alpha/beta stored in the model file (fitted_temporal)
+    #: the generators see :func:`tgan_aug.contacts.cell_foreground` (one-pixel gaps between touching
+    #: cells closed, as in training); False = ``labels != 0``, as renders did before (for comparisons)
+    close_gaps: bool = True
 
     def __post_init__(self) -> None:
         if self.temporal not in TEMPORAL_MODES:
@@ -246,7 +249,8 @@ def render_frames(
     Yields (t0, [B arrays (k_i, H, W) float32 in [-1, 1]]) for frames t0 .. t0+k_i-1 of each
     sequence (k_i = 0 once a shorter sequence has ended).
     """
-    from tgan_aug.training.data import binary_resize, cell_foreground, image_resize
+    from tgan_aug.contacts import cell_foreground
+    from tgan_aug.training.data import binary_resize, image_resize
     from tgan_aug.training.steps import lowres_frame
 
     if not (len(labels) == len(backgrounds) == len(seeds)) or not labels:
@@ -263,7 +267,8 @@ def render_frames(
     dev = renderer.device
     lengths = [lab.shape[0] for lab in labels]
     # masks: pad shorter sequences with their last frame (outputs beyond T_i are dropped)
-    fg = np.stack([_pad_to(cell_foreground(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)])), (Hp, Wp), "constant")
+    foreground = cell_foreground if renderer.close_gaps else (lambda lab: lab != 0)
+    fg = np.stack([_pad_to(foreground(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)])), (Hp, Wp), "constant")
                    for lab in labels])  # (B, T, Hp, Wp) bool
     masks_lr = np.stack([binary_resize(f, (h, w)) for f in fg]).astype(np.float32)  # (B, T, h, w)
     bg_lr = np.stack([image_resize(_pad_to(bg, (Hp, Wp), "symmetric"), (h, w)) for bg in backgrounds])

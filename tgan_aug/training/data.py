@@ -11,7 +11,8 @@ Pipeline:
    the training data's dtype and range (:meth:`ImageStats.denormalise`).
 3. :func:`prepare_sequences` resizes every sequence to the working resolution (``data_scale``; or
    fitted so a frame just covers the model's ``out_size``), normalises it, binarises the labels
-   (:func:`cell_foreground`: one-pixel gaps between two cells count as cell) and estimates its reference background (:func:`estimate_background`, cells removed).
+   (:func:`tgan_aug.contacts.cell_foreground`: one-pixel gaps between two cells count as cell) and
+   estimates its reference background (:func:`estimate_background`, cells removed).
 4. :class:`ClipDataset` gives batch number ``step`` as a dict of tensors; its randomness comes
    only from ``(seed, rank, step)``, so a resumed run sees exactly the batches of an uninterrupted one.
 """
@@ -26,8 +27,8 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from scipy import ndimage as ndi
 
+from tgan_aug.contacts import cell_foreground
 from tgan_aug.errors import UserError
 from tgan_aug.training.augment import vanilla_augment
 from tgan_aug.training.background import estimate_background
@@ -41,7 +42,6 @@ __all__ = [
     "compute_stats",
     "prepare_sequences",
     "binary_resize",
-    "cell_foreground",
     "image_resize",
     "ClipDataset",
 ]
@@ -237,27 +237,6 @@ def image_resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     interp = cv2.INTER_AREA if (h <= stack.shape[1] and w <= stack.shape[2]) else cv2.INTER_LINEAR
     out = np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in stack]) if stack.shape[1:] != (h, w) else stack.copy()
     return out[0] if single else out
-
-
-def cell_foreground(labels: np.ndarray) -> np.ndarray:
-    """Labels (T, Y, X) or (Y, X) (any int or bool dtype, 0 = background) -> bool: the cells as the generators see them.
-
-    A cell pixel is ``labels != 0``, and so is a background pixel whose 3x3 neighbourhood holds two
-    different cells: the one-pixel gap that masks (masksynth's colonies, many segmentations) leave
-    between touching cells. In the images such cells meet without a gap (bacteria-phc), and a binary
-    mask of real cells that touch is one blob; with the gap left open, the generator draws background,
-    a bright line in phase contrast, between every pair of touching cells. Binary masks (one label
-    value) come back as ``labels != 0``. Training and rendering both use this rule.
-    """
-    lab = np.asarray(labels)
-    fg = lab != 0
-    if lab.dtype == bool or not fg.any():
-        return fg
-    size = (3, 3) if lab.ndim == 2 else (1, 3, 3)
-    top = np.iinfo(lab.dtype).max if lab.dtype.kind in "ui" else np.inf
-    high = ndi.maximum_filter(lab, size=size, mode="constant", cval=0)  # the largest cell id around a pixel
-    low = ndi.minimum_filter(np.where(fg, lab, top), size=size, mode="constant", cval=top)  # the smallest
-    return fg | ((high != 0) & (low != top) & (low != high))
 
 
 def binary_resize(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,159 @@
+#!/usr/bin/env python
+"""How each renderer of the end-to-end experiment draws touching cells: contact contrast per fold.
+
+For each fold of a finished (or partly run) ``end_to_end.py`` work folder, with the fold's own
+generator (``generator/generator-fitted.pt``) and its synthetic masks (made again, deterministic):
+
+- ``real limited``: the fold's real frames; ``real test``: the test frames (the dense colony);
+- ``tgan``: the experiment's render (``synthetic_tgan.zarr``; the generators see the masks with the
+  one-pixel gaps between touching cells closed, :func:`tgan_aug.contacts.cell_foreground`);
+- ``tgan, gaps open``: the same generator, seed and masks rendered with ``Renderer.close_gaps=False``
+  (the gaps as background, as renders were before that rule; generator trained with the rule);
+- ``painter`` / ``painter-nolineage``: the painter fitted on the fold, as in the experiment.
+
+Score: :func:`tgan_aug.metrics.microscopy.contact_contrast` (0 = touching cells look merged,
+1 = as the background around the cells), pooled over a video's sequences by their contact pixels,
+in the fold's real 0.5-99.5 % intensity range. Writes ``contacts.md`` and ``contacts.png`` (the
+same patch of the first synthetic colony, frame 20, in each rendering, next to a real patch) to
+``--results``.
+
+Usage (from the repository root)::
+
+    python recipes/end-to-end/contacts.py --work recipes/end-to-end/work --results recipes/end-to-end/results/cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tgan_aug.fold_data import DATASETS, load_dataset, split_fold, synthetic_masks
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+
+def pooled_contrast(videos: list[tuple[np.ndarray, np.ndarray]], data_range: tuple[float, float]) -> float:
+    """Contact contrast of several (images, labels) videos, weighted by their contact pixels."""
+    from tgan_aug.contacts import contact_pixels
+    from tgan_aug.metrics.microscopy import contact_contrast
+
+    vals, weights = [], []
+    for images, labels in videos:
+        v = contact_contrast(images, labels, data_range=data_range)
+        if np.isfinite(v):
+            vals.append(v)
+            weights.append(int(contact_pixels(labels).sum()))
+    return float(np.average(vals, weights=weights)) if vals else float("nan")
+
+
+def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, list]:
+    """Every rendering of fold ``fold`` as {name: [(images, labels)]} (see the module docstring)."""
+    import torch
+
+    from tgan_aug.baselines.painter import fit_painter, paint
+    from tgan_aug.io import read_store
+    from tgan_aug.render.engine import Renderer, render_to_store
+
+    from end_to_end import PROFILES  # the experiment's profile: same synthetic masks
+
+    prof = PROFILES[profile]
+    spec = DATASETS[dataset]
+    _, video = load_dataset(spec, root=REPO)
+    split = split_fold(video, fold, min_fold=prof.min_fold)
+    fdir = work / profile / dataset / f"fold{fold}"
+    masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, n_aug=prof.n_aug,
+                            n_synth=prof.n_synth, morph_prob=prof.morph_prob)
+    out = {"real limited": [(split.limited.images, split.limited.labels)],
+           "real test": [(split.test.images, split.test.labels)]}
+    store = fdir / "synthetic_tgan.zarr"
+    out["tgan"] = [(v.images, v.labels) for v in (read_store(store, name) for name, _ in masks)]
+    ckpt = fdir / "generator" / "generator-fitted.pt"
+    if not ckpt.is_file():
+        ckpt = fdir / "generator" / "generator.pt"
+    opened = fdir / "synthetic_tgan_gaps_open.zarr"
+    if not (fdir / "synthetic_tgan_gaps_open.zarr.done").is_file():
+        torch.set_num_threads(1)
+        renderer = Renderer.from_checkpoint(ckpt)
+        renderer.close_gaps = False
+        render_to_store(renderer, list(masks), opened, seed=fold, background="auto", batch=4,
+                        frame_batch=prof.render_frame_batch, overwrite=True, provenance={"command": "recipes/end-to-end/contacts.py"})
+        (fdir / "synthetic_tgan_gaps_open.zarr.done").write_text("{}")
+    out["tgan, gaps open"] = [(v.images, v.labels) for v in (read_store(opened, name) for name, _ in masks)]
+    params = fit_painter([split.limited])
+    for painter, lineage in (("painter", True), ("painter-nolineage", False)):
+        out[painter] = [(v.images, v.labels) for v in
+                        (paint(m, params, seed=fold + k, lineage=lineage) for k, (_, m) in enumerate(masks))]
+    return out
+
+
+def patch_figure(per_fold: dict[int, dict[str, list]], path: Path) -> Path:
+    """One row per fold: a 96x96 patch of the last synthetic sequence (frame 20) in each rendering, and a real patch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tgan_aug.contacts import contact_pixels
+
+    names = ["real test", "tgan, gaps open", "tgan", "painter"]
+    fig, axes = plt.subplots(len(per_fold), len(names), figsize=(3 * len(names), 3 * len(per_fold)), squeeze=False)
+    for row, (fold, vids) in enumerate(sorted(per_fold.items())):
+        for col, name in enumerate(names):
+            images, labels = vids[name][-1]
+            t = min(20, images.shape[0] - 1) if name != "real test" else images.shape[0] - 1
+            cy, cx = np.argwhere(contact_pixels(labels[t])).mean(axis=0).astype(int)  # a crowded spot
+            y0 = int(np.clip(cy - 48, 0, max(labels.shape[1] - 96, 0)))
+            x0 = int(np.clip(cx - 48, 0, max(labels.shape[2] - 96, 0)))
+            ax = axes[row, col]
+            ax.imshow(images[t, y0:y0 + 96, x0:x0 + 96], cmap="gray")
+            ax.set_title(f"fold {fold}: {name}", fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> Path:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="bacteria", choices=list(DATASETS))
+    ap.add_argument("--folds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--results", type=Path, default=HERE / "results" / "cpu")
+    args = ap.parse_args(argv)
+    rows, per_fold = {}, {}
+    for fold in args.folds:
+        vids = fold_videos(args.dataset, fold, args.work, args.profile)
+        lim = vids["real limited"][0][0]
+        data_range = (float(np.percentile(lim, 0.5)), float(np.percentile(lim, 99.5)))
+        rows[fold] = {name: pooled_contrast(v, data_range) for name, v in vids.items()}
+        per_fold[fold] = vids
+        print(f"fold {fold}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[fold].items()), flush=True)
+    names = list(next(iter(rows.values())))
+    lines = [f"# Contact contrast of the end-to-end renderings ({args.dataset}, profile {args.profile})\n",
+             "0 = touching cells look merged, 1 = as the background around them "
+             "(`tgan_aug.metrics.microscopy.contact_contrast`, in the fold's real 0.5-99.5 % range).\n",
+             "| fold | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for fold, r in rows.items():
+        lines.append(f"| {fold} | " + " | ".join(f"{r[n]:.3f}" for n in names) + " |")
+    means = {n: (np.mean([r[n] for r in rows.values()]), np.std([r[n] for r in rows.values()], ddof=1) if len(rows) > 1 else 0.0)
+             for n in names}
+    lines.append("| mean ± sd | " + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in means.values()) + " |")
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "contacts.md").write_text("\n".join(lines) + "\n")
+    (args.results / "contacts.json").write_text(json.dumps(rows, indent=2))
+    patch_figure(per_fold, args.results / "contacts.png")
+    print("\n".join(lines))
+    return args.results
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    main()
