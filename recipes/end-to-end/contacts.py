@@ -13,9 +13,9 @@ generator (``generator/generator-fitted.pt``) and its synthetic masks (made agai
 
 Score: :func:`tgan_aug.metrics.microscopy.contact_contrast` (0 = touching cells look merged,
 1 = as the background around the cells), pooled over a video's sequences by their contact pixels,
-in the fold's real 0.5-99.5 % intensity range. Writes ``contacts.md`` and ``contacts.png`` (the
-same patch of the first synthetic colony, frame 20, in each rendering, next to a real patch) to
-``--results``.
+in the fold's real 0.5-99.5 % intensity range. Writes ``contacts.md``, ``contacts.json`` and
+``contacts.png`` (per fold, the same crowded patch of the last synthetic sequence in each rendering,
+next to a real one) to ``--results``.
 
 Usage (from the repository root)::
 
@@ -90,32 +90,26 @@ def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, 
     return out
 
 
-def patch_figure(per_fold: dict[int, dict[str, list]], path: Path) -> Path:
-    """One row per fold: a 96x96 patch of the last synthetic sequence (frame 20) in each rendering, and a real patch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def patch_figure(per_fold: dict[int, dict[str, list]], path: Path, data_range: dict[int, tuple[float, float]]) -> Path:
+    """A PNG grid: per fold and rendering, a 96x96 patch around the most crowded spot of the last
+    synthetic sequence (the real test frames for "real test") at three frames, enlarged 3x."""
+    import cv2
 
     from tgan_aug.contacts import contact_pixels
+    from tgan_aug.preview import to_uint8, write_rows
 
-    names = ["real test", "tgan, gaps open", "tgan", "painter"]
-    fig, axes = plt.subplots(len(per_fold), len(names), figsize=(3 * len(names), 3 * len(per_fold)), squeeze=False)
-    for row, (fold, vids) in enumerate(sorted(per_fold.items())):
-        for col, name in enumerate(names):
+    rows = []
+    for fold, vids in sorted(per_fold.items()):
+        for name in ("real test", "tgan, gaps open", "tgan", "painter"):
             images, labels = vids[name][-1]
-            t = min(20, images.shape[0] - 1) if name != "real test" else images.shape[0] - 1
-            cy, cx = np.argwhere(contact_pixels(labels[t])).mean(axis=0).astype(int)  # a crowded spot
+            ts = np.unique(np.linspace(images.shape[0] // 2, images.shape[0] - 1, 3).round().astype(int))
+            cy, cx = np.argwhere(contact_pixels(labels[ts[-1]])).mean(axis=0).astype(int)
             y0 = int(np.clip(cy - 48, 0, max(labels.shape[1] - 96, 0)))
             x0 = int(np.clip(cx - 48, 0, max(labels.shape[2] - 96, 0)))
-            ax = axes[row, col]
-            ax.imshow(images[t, y0:y0 + 96, x0:x0 + 96], cmap="gray")
-            ax.set_title(f"fold {fold}: {name}", fontsize=9)
-            ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+            patches = to_uint8(images[ts, y0:y0 + 96, x0:x0 + 96], data_range[fold])
+            rows.append((f"fold {fold}: {name}", np.stack([cv2.resize(p, (3 * p.shape[1], 3 * p.shape[0]),
+                                                                       interpolation=cv2.INTER_NEAREST) for p in patches])))
+    return write_rows(path, rows, intensity_range=(0, 255), frames=3, max_width=1800)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -126,13 +120,13 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--work", type=Path, default=HERE / "work")
     ap.add_argument("--results", type=Path, default=HERE / "results" / "cpu")
     args = ap.parse_args(argv)
-    rows, per_fold = {}, {}
+    rows, per_fold, ranges = {}, {}, {}
     for fold in args.folds:
         vids = fold_videos(args.dataset, fold, args.work, args.profile)
         lim = vids["real limited"][0][0]
         data_range = (float(np.percentile(lim, 0.5)), float(np.percentile(lim, 99.5)))
         rows[fold] = {name: pooled_contrast(v, data_range) for name, v in vids.items()}
-        per_fold[fold] = vids
+        per_fold[fold], ranges[fold] = vids, data_range
         print(f"fold {fold}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[fold].items()), flush=True)
     names = list(next(iter(rows.values())))
     lines = [f"# Contact contrast of the end-to-end renderings ({args.dataset}, profile {args.profile})\n",
@@ -147,7 +141,7 @@ def main(argv: list[str] | None = None) -> Path:
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "contacts.md").write_text("\n".join(lines) + "\n")
     (args.results / "contacts.json").write_text(json.dumps(rows, indent=2))
-    patch_figure(per_fold, args.results / "contacts.png")
+    patch_figure(per_fold, args.results / "contacts.png", ranges)
     print("\n".join(lines))
     return args.results
 

@@ -118,6 +118,9 @@ def test_contact_contrast_sees_a_background_line_between_touching_cells():
     shared = lab.copy()
     shared[0, 10:30, 28] = 2  # the cells share a border: no gap pixel, border pixels only
     assert abs(cc(merged, shared)) < 0.15 and cc(line, shared) > 0.3
+    lineage = np.array([[1, 0, 0, 0], [2, 0, 0, 0]])
+    assert cc(line, lab) == contact_contrast(line, lab, data_range=(0, 255), lineage=lineage, pairs="others")
+    assert np.isnan(contact_contrast(line, lab, data_range=(0, 255), lineage=lineage, pairs="sisters"))
     apart = lab.copy()
     apart[0, :, 29:32] = 0  # four pixels apart: no contact
     assert np.isnan(cc(merged, apart))

@@ -141,25 +141,32 @@ def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factor
     assert np.abs(_frames(auto, lab)[2] - _frames(auto, moved)[2]).max() > 1e-3
 
 
-def test_generator_sees_touching_cells_without_the_gap_between_them(tmp_path, tiny_ckpt_factory):
-    """Two cells one pixel apart render exactly as the binary mask with the gap filled (the
-    generators see cell_foreground), and not as the same cells two pixels apart; close_gaps=False
-    renders the gap as background."""
+def test_generator_sees_sisters_without_the_cut_between_them(tmp_path, tiny_ckpt_factory):
+    """Two daughters one pixel apart render exactly as the binary mask with the cut filled (the
+    generators see cell_foreground with the lineage); the same masks as unrelated cells, without a
+    lineage or with close_gaps=False render the gap as background."""
     ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
     renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0)
-    gap = np.zeros((2, 48, 64), np.uint16)
-    gap[:, 12:36, 8:30] = 1
-    gap[:, 12:36, 31:56] = 2
-    closed = gap.copy()
-    closed[:, 11:37, 30] = 1  # the gap, and the pixel at each end that touches both cells diagonally
-    wider = gap.copy()
-    wider[:, 12:36, 31] = 0
-    a = _frames(renderer, gap)
-    np.testing.assert_array_equal(a, _frames(renderer, (closed != 0).astype(np.uint8)))
-    assert np.abs(a - _frames(renderer, wider)).max() > 1e-3
-    renderer.close_gaps = False  # as renders were before: the gap is background
-    np.testing.assert_array_equal(_frames(renderer, gap), _frames(renderer, (gap != 0).astype(np.uint8)))
-    assert np.abs(_frames(renderer, gap) - a).max() > 1e-3
+    lab = np.zeros((2, 48, 64), np.uint16)
+    lab[:, 12:36, 8:30] = 2
+    lab[:, 12:36, 31:56] = 3
+    sisters = np.array([[1, 0, 0, 0], [2, 0, 1, 1], [3, 0, 1, 1]])
+    strangers = np.array([[2, 0, 1, 0], [3, 0, 1, 0]])
+    bg = [np.full(lab.shape[1:], -0.5, np.float32)]
+
+    def frames(labels, lineage):
+        return np.concatenate([c[1][0] for c in render_frames(renderer, [labels], bg, [3], frame_batch=2, lineages=[lineage])])
+
+    closed = (lab != 0).astype(np.uint8)
+    closed[:, 12:36, 30] = 1
+    joined = frames(lab, sisters)
+    np.testing.assert_array_equal(joined, frames(closed, None))
+    apart = frames(lab, strangers)
+    np.testing.assert_array_equal(apart, frames((lab != 0).astype(np.uint8), None))
+    np.testing.assert_array_equal(apart, frames(lab, None))
+    assert np.abs(joined - apart).max() > 1e-3
+    renderer.close_gaps = False  # as renders were before: the cut is background
+    np.testing.assert_array_equal(frames(lab, sisters), apart)
 
 
 def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path, run_cli):

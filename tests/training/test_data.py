@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from tgan_aug.contacts import cell_foreground
 from tgan_aug.errors import UserError
 from tgan_aug.training.data import (
     ClipDataset,
@@ -52,19 +51,6 @@ def test_binary_resize_keeps_cells():
     m[:, 10:20, 10:20] = True
     small = binary_resize(m, (20, 20))
     assert small.dtype == bool and small[:, 5:10, 5:10].all() and small.sum() == 2 * 25
-
-
-def test_training_masks_close_the_gaps_between_touching_cells():
-    """prepare_sequences binarises with cell_foreground: two cells one pixel apart train as one blob,
-    as touching real cells do."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(100, 200, (3, 64, 64)).astype(np.uint16)
-    labels = np.zeros((3, 64, 64), np.uint16)
-    labels[:, 20:40, 10:30] = 1
-    labels[:, 20:40, 31:50] = 2
-    seqs, _ = prepare_sequences([("s", images, labels)], crop=(64, 64), data_scale=1.0)
-    assert seqs[0].masks[:, 20:40, 30].all()
-    np.testing.assert_array_equal(seqs[0].masks, cell_foreground(labels))
 
 
 def test_clips_are_deterministic_per_step_and_shaped(tiff_pair):

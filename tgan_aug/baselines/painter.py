@@ -41,6 +41,7 @@ from scipy import ndimage as ndi
 
 from masksynth.configbase import ConfigBase, configclass, jsonable
 from masksynth.tracked import TrackedMasks, TrackedVideo
+from tgan_aug.contacts import parent_table, sister_gaps
 from tgan_aug.errors import UserError, reject_unknown_keys
 
 __all__ = ["PainterParams", "fit_painter", "paint", "paint_frames", "boundary_distances",
@@ -49,8 +50,6 @@ __all__ = ["PainterParams", "fit_painter", "paint", "paint_frames", "boundary_di
 PAINTER_VERSION = 2
 #: pixels from a cell-cell border over which the junction profile is fitted and painted
 JUNCTION = 3
-#: background pixels between two sister cells, each at most GAP steps away, count as their junction
-GAP = 2
 #: quantiles at which the per-cell gains are stored
 GAIN_QUANTILES = np.linspace(0.0, 1.0, 21)
 #: smallest gain a painted cell gets (its contrast keeps the fitted polarity)
@@ -199,46 +198,15 @@ def load_painter(path: str | os.PathLike) -> PainterParams:
     return PainterParams.from_dict({**meta, **arrays})
 
 
-def _first_label(pad: np.ndarray, shape: tuple[int, int], dy: int, dx: int) -> np.ndarray:
-    """For every pixel, the first non-zero label 1 .. GAP steps away along (dy, dx) (0 = none)."""
-    found = np.zeros(shape, dtype=pad.dtype)
-    for k in range(1, GAP + 1):
-        y0, x0 = GAP + k * dy, GAP + k * dx
-        found = np.where(found == 0, pad[y0 : y0 + shape[0], x0 : x0 + shape[1]], found)
-    return found
-
-
-def _parents(lineage: np.ndarray | None, max_id: int) -> np.ndarray | None:
-    """(max_id + 1,) int64: the parent of every track id (0 = none); None without lineage."""
-    if lineage is None or not len(lineage):
-        return None
-    lin = np.asarray(lineage, dtype=np.int64)
-    lin = lin[(lin[:, 0] > 0) & (lin[:, 0] <= max_id)]
-    parents = np.zeros(max_id + 1, dtype=np.int64)
-    parents[lin[:, 0]] = lin[:, 3]
-    return parents
-
-
-def _gaps_between_sisters(labels: np.ndarray, parents: np.ndarray) -> np.ndarray:
-    """(Y, X) bool: background pixels with a cell on one side and its sister (same parent) on the
-    opposite side, each at most ``GAP`` steps away along a row, a column or a diagonal."""
-    pad = np.pad(labels, GAP)
-    gap = np.zeros(labels.shape, dtype=bool)
-    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        a = _first_label(pad, labels.shape, dy, dx)
-        b = _first_label(pad, labels.shape, -dy, -dx)
-        pa, pb = parents[np.minimum(a, parents.size - 1)], parents[np.minimum(b, parents.size - 1)]
-        gap |= (a != 0) & (b != 0) & (a != b) & (pa > 0) & (pa == pb)
-    return gap & (labels == 0)
-
-
 def boundary_distances(labels: np.ndarray, parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distances that the painter's profiles are functions of, for one frame.
 
     labels: (Y, X) integer, 0 = background, value = cell id.
-    parents: optional (max_id + 1,) int, the parent track of every id (0 = none): sisters (daughters
-        of one division) separated by a background gap of up to ``2 * GAP`` pixels, such as the cut
-        :mod:`masksynth` leaves between daughters, are bridged: the gap belongs to their junction.
+    parents: optional (max_id + 1,) int, the parent track of every id (0 = none;
+        :func:`tgan_aug.contacts.parent_table`): sisters (daughters of one division) separated by a
+        background gap of up to ``SISTER_REACH`` (2) pixels, such as the cut :mod:`masksynth` leaves
+        between daughters, are bridged (:func:`tgan_aug.contacts.sister_gaps`): the gap belongs to
+        their junction.
     Cells that touch, and bridged sisters, form one body whose common border is a junction, not an edge.
     Returns three (Y, X) arrays:
     - ``signed`` float32: signed distance (pixels) to the outline of the bodies, ``<= 0`` inside
@@ -255,12 +223,7 @@ def boundary_distances(labels: np.ndarray, parents: np.ndarray | None = None) ->
     far = np.full(labels.shape, _FAR, dtype=np.float32)
     if not cells.any():
         return far, far.copy(), np.zeros(labels.shape, dtype=labels.dtype)
-    gap = np.zeros(labels.shape, dtype=bool)
-    if parents is not None:
-        present = parents[np.minimum(np.unique(labels), parents.size - 1)]
-        present = present[present > 0]
-        if present.size > np.unique(present).size:  # some sisters are in this frame
-            gap = _gaps_between_sisters(labels, parents)
+    gap = sister_gaps(labels, parents) if parents is not None else np.zeros(labels.shape, dtype=bool)
     body = cells | gap
     pad = np.pad(labels, 1, mode="edge")
     pad_body = np.pad(body, 1, mode="edge")
@@ -352,7 +315,7 @@ def fit_painter(
     for vi, video in enumerate(videos):
         images = np.asarray(video.images, dtype=np.float32)
         labels = video.masks.labels
-        parents = _parents(video.masks.lineage, int(labels.max()))
+        parents = parent_table(video.masks.lineage, int(labels.max()))
         idx = np.arange(images.shape[0])
         if idx.size > max_frames:
             idx = idx[np.linspace(0, idx.size - 1, max_frames).round().astype(np.int64)]
@@ -463,7 +426,7 @@ def paint_frames(labels: np.ndarray, params: PainterParams, *, lineage: np.ndarr
     grid = np.arange(-r, r + 1, dtype=np.float64)
     max_id = int(labels.max()) if labels.size else 0
     gains = _track_gains(max_id, lineage, params, rng)
-    parents = _parents(lineage, max_id)
+    parents = parent_table(lineage, max_id)
     lo, hi = params.intensity_range
     dtype = np.dtype(params.dtype)
     for t in range(n_frames):

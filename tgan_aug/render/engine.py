@@ -3,9 +3,9 @@
 Inference mirrors training (tgan_aug/training/steps.py, data.py):
 
 - the masks are the working-resolution geometry: the super-res stage sees
-  ``fg = cell_foreground(labels)`` at the output size (H, W) (cells, and the one-pixel gaps between
-  two touching cells, which the images do not show), the low-res stage sees
-  ``binary_resize(fg, (H/2, W/2))`` (area average >= 0.5); both are the rules used in training;
+  ``fg = cell_foreground(labels, lineage)`` at the output size (H, W) (the cells, and the cut
+  between two sisters, which real images show as a dark junction, not as background), the low-res
+  stage sees ``binary_resize(fg, (H/2, W/2))`` (area average >= 0.5, the rule used in training);
 - the background (in [-1, 1]) is area-resized to low-res, encoded ONCE per sequence, and is the
   "previous frame" of frame 0 (of every frame's draft, see below);
 - temporal inputs (``Renderer.temporal``): "per-frame" (the default) makes every frame from its own
@@ -115,8 +115,8 @@ class Renderer:
     track_smoothing: float | None = None
     carry_over: float | None = None
     fitted: dict[str, float] = field(default_factory=dict)  # alpha/beta stored in the model file (fitted_temporal)
-    #: the generators see :func:`tgan_aug.contacts.cell_foreground` (one-pixel gaps between touching
-    #: cells closed, as in training); False = ``labels != 0``, as renders did before (for comparisons)
+    #: the generators see :func:`tgan_aug.contacts.cell_foreground` (the gaps between sisters closed,
+    #: when the masks' lineage is given); False = ``labels != 0``, as renders did before (for comparisons)
     close_gaps: bool = True
 
     def __post_init__(self) -> None:
@@ -241,11 +241,14 @@ def render_frames(
     *,
     frame_batch: int = 8,
     precision: Precision = "auto",
+    lineages: list[np.ndarray | None] | None = None,
 ) -> Iterator[tuple[int, list[np.ndarray]]]:
     """Render a batch of sequences of one frame size, yielding chunks of frames as they are made.
 
     labels: B arrays (T_i, H, W) (any int dtype, 0 = background); backgrounds: B arrays (H, W)
-    float32 in [-1, 1]; seeds: B per-sequence seeds (see :func:`sequence_seed`).
+    float32 in [-1, 1]; seeds: B per-sequence seeds (see :func:`sequence_seed`); lineages: B CTC
+    tables (N, 4) ``[id, begin, end, parent]`` or None: with one, the generators see the gaps
+    between sisters closed (:func:`tgan_aug.contacts.cell_foreground`).
     Yields (t0, [B arrays (k_i, H, W) float32 in [-1, 1]]) for frames t0 .. t0+k_i-1 of each
     sequence (k_i = 0 once a shorter sequence has ended).
     """
@@ -267,9 +270,11 @@ def render_frames(
     dev = renderer.device
     lengths = [lab.shape[0] for lab in labels]
     # masks: pad shorter sequences with their last frame (outputs beyond T_i are dropped)
-    foreground = cell_foreground if renderer.close_gaps else (lambda lab: lab != 0)
-    fg = np.stack([_pad_to(foreground(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)])), (Hp, Wp), "constant")
-                   for lab in labels])  # (B, T, Hp, Wp) bool
+    lineages = [None] * len(labels) if lineages is None or not renderer.close_gaps else list(lineages)
+    if len(lineages) != len(labels):
+        raise UserError("render_frames: give one lineage (or None) per sequence")
+    fg = np.stack([_pad_to(cell_foreground(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)]), lin),
+                           (Hp, Wp), "constant") for lab, lin in zip(labels, lineages)])  # (B, T, Hp, Wp) bool
     masks_lr = np.stack([binary_resize(f, (h, w)) for f in fg]).astype(np.float32)  # (B, T, h, w)
     bg_lr = np.stack([image_resize(_pad_to(bg, (Hp, Wp), "symmetric"), (h, w)) for bg in backgrounds])
     G_lo, G_sr = renderer.lowres, renderer.superres
@@ -397,7 +402,8 @@ def render_to_store(
                         out, name, shape=masks.labels.shape, image_dtype=dtype,
                         intensity_range=tuple(renderer.stats.intensity_range), provenance=prov, overwrite=overwrite)))
                 for t0, chunks in render_frames(renderer, [m.labels for _, m in part], bgs, seeds,
-                                                frame_batch=frame_batch, precision=precision):
+                                                frame_batch=frame_batch, precision=precision,
+                                                lineages=[m.lineage for _, m in part]):
                     done = 0
                     for wr, (_, masks), frames in zip(writers, part, chunks):
                         if len(frames):

@@ -11,8 +11,7 @@ Pipeline:
    the training data's dtype and range (:meth:`ImageStats.denormalise`).
 3. :func:`prepare_sequences` resizes every sequence to the working resolution (``data_scale``; or
    fitted so a frame just covers the model's ``out_size``), normalises it, binarises the labels
-   (:func:`tgan_aug.contacts.cell_foreground`: one-pixel gaps between two cells count as cell) and
-   estimates its reference background (:func:`estimate_background`, cells removed).
+   and estimates its reference background (:func:`estimate_background`, cells removed).
 4. :class:`ClipDataset` gives batch number ``step`` as a dict of tensors; its randomness comes
    only from ``(seed, rank, step)``, so a resumed run sees exactly the batches of an uninterrupted one.
 """
@@ -28,7 +27,6 @@ import cv2
 import numpy as np
 import torch
 
-from tgan_aug.contacts import cell_foreground
 from tgan_aug.errors import UserError
 from tgan_aug.training.augment import vanilla_augment
 from tgan_aug.training.background import estimate_background
@@ -314,7 +312,7 @@ def prepare_sequences(
                 f"{h}x{w}, smaller than the model's {crop[0]}x{crop[1]}; use --set data_scale={need:.4g} or more (or 0 to fit)"
             )
         norm = image_resize(stats.normalise(images), (h, w))
-        masks = binary_resize(cell_foreground(labels), (h, w))
+        masks = binary_resize(labels, (h, w))
         if backgrounds is not None and name in backgrounds:
             bg = np.asarray(backgrounds[name], dtype=np.float32)
         else:
