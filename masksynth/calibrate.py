@@ -22,6 +22,8 @@ __all__ = ["calibrate", "calibration_params", "QUANTILE_LEVELS"]
 QUANTILE_LEVELS = np.linspace(0.0, 1.0, 41)
 #: fewest samples (steps, turns, complete cell cycles) a distribution is measured from
 MIN_SAMPLES = 20
+#: division sizes come from the mothers not cut by the frame's edge when at least this many are
+MIN_WHOLE_MOTHERS = 3
 #: refinement makes steps at most this much longer than measured
 MAX_SPEEDUP = 1.25
 #: ... and division sizes (area, elongation) at most this factor larger or smaller than measured
@@ -304,12 +306,18 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
         for i, c in drawn.items():
             sisters.setdefault(parent[i], []).append(c)
         out["cycle_sister_corr"] = _score_corr(np.array([v[:2] for v in sisters.values() if len(v) >= 2]).reshape(-1, 2))
-    # mothers' areas in their last frame: cells divide above the 10th percentile
-    last_areas, last_elong = last_frame_shapes(masks, np.array(sorted(mothers), dtype=np.int64))
-    min_area = float(max(2.0, np.percentile(last_areas, 10)))
+    # mothers' areas in their last frame: cells divide above the 10th percentile. A mother cut by
+    # the frame's edge shows only part of her (in a crop of a colony most mothers are), so the
+    # sizes come from the whole mothers when there are MIN_WHOLE_MOTHERS of them
+    ids = np.array(sorted(mothers), dtype=np.int64)
+    last_areas, last_elong = last_frame_shapes(masks, ids)
+    whole = ~_cut_by_edge(masks, ids)
+    if whole.sum() < MIN_WHOLE_MOTHERS:
+        whole[:] = True
+    min_area = float(max(2.0, np.percentile(last_areas[whole], 10)))
     if len(cycle) >= MIN_SAMPLES:
-        out["division_area_quantiles"] = _quantiles(last_areas)
-        out["division_elongation_quantiles"] = _quantiles(last_elong)
+        out["division_area_quantiles"] = _quantiles(last_areas[whole])
+        out["division_elongation_quantiles"] = _quantiles(last_elong[whole])
         # a longer cycle ends larger: cycle length vs division size of the complete cycles
         size = dict(zip(sorted(mothers), last_areas.tolist()))
         whole = [size[r[0]] for r in lin.tolist() if r[0] in mothers and r[3] > 0]  # in the order of cycle
@@ -323,6 +331,16 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     # cells double their area over one model cycle: min_age + 1/hazard frames on average
     model_cycle = min_age + 1.0 / max(out["division_rate"], 1e-3)
     out["growth_rate"] = float(np.clip(2.0 ** (1.0 / max(model_cycle, 1.0)) - 1.0, 0.0, 1.0))
+    return out
+
+
+def _cut_by_edge(masks: TrackedMasks, ids: np.ndarray) -> np.ndarray:
+    """(len(ids),) bool: the track touches the frame's border in its last frame."""
+    end = dict(zip(masks.lineage[:, 0].tolist(), masks.lineage[:, 2].tolist()))
+    out = np.zeros(len(ids), dtype=bool)
+    for i, tid in enumerate(np.asarray(ids).tolist()):
+        f = masks.labels[end[tid]]
+        out[i] = bool((f[0] == tid).any() or (f[-1] == tid).any() or (f[:, 0] == tid).any() or (f[:, -1] == tid).any())
     return out
 
 

@@ -138,8 +138,12 @@ def split_fold(video: TrackedVideo, fold: int, *, test_fraction: float = TEST_FR
 def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: int = 2, n_synth: int = 1,
                     morph_prob: float = 0.3) -> list[tuple[str, TrackedMasks]]:
     """Masks made only from the fold: ``n_aug`` augmented copies (rot90/flips, per-cell erosion or
-    dilation with ``morph_prob``) and ``n_synth`` masksynth sequences calibrated on it (cell count =
-    the fold's largest per-frame count, as many frames).
+    dilation with ``morph_prob``) and ``n_synth`` masksynth sequences calibrated on it, as many frames.
+    Cells: a fold whose cells divide starts with its first frame's cells (calibration's count; cells
+    entering at its measured rate), so the colony grows as the fold's does; a fold without divisions
+    keeps its largest per-frame count. (Until session 20 every fold started with its largest count,
+    so a dividing fold's colony grew tenfold, filled the window and, blocked, divided into pieces a
+    fifth of a real cell's area.)
 
     Equivalent CLI: ``tgan-aug augment-masks FOLD --copies N --morph-prob 0.3`` and
     ``tgan-aug synth-masks --calibrate-from FOLD --layout L --cells C --sequences N``.
@@ -152,9 +156,11 @@ def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: 
         items.append((f"aug_{suffix}", m))
     if n_synth > 0:
         counts = [len(np.unique(f)) - 1 for f in fold_masks.labels]
-        base = SynthConfig.preset("mid", layout)
-        cfg, bank = plan_synthesis(base, calibrate_from=fold_masks, seed=seed,
-                                   overrides={"cells": max(1, int(max(counts))), "frames": fold_masks.n_frames})
+        overrides: dict[str, int] = {"frames": fold_masks.n_frames}
+        if fold_masks.n_divisions == 0:
+            overrides["cells"] = max(1, int(max(counts)))
+        cfg, bank = plan_synthesis(SynthConfig.preset("mid", layout), calibrate_from=fold_masks, seed=seed,
+                                   overrides=overrides)
         for k, m in synthesize_many(cfg, sequences=n_synth, seed=seed, shapes=bank):
             items.append((f"synth_{k:02d}", m))
     return items
