@@ -107,6 +107,20 @@ def test_calibration_recovers_cycle_and_division_size_of_a_colony():
     assert _ks(ref, syn)["area"] <= 0.2
 
 
+def test_division_size_of_a_crop_comes_from_the_mothers_inside_it():
+    """A window cut out of a colony (as an experiment's fold is) shows mothers cut by its edge at a
+    fraction of their area; calibration takes the division size from the whole mothers, so the
+    synthetic cells do not divide at a sliver's size (the 10th percentile of all visible mothers
+    is 4-60 px in these crops, the colony's own division sizes are 260-300)."""
+    from masksynth.augment import crop
+
+    ref = synthesize(_colony_truth(), seed=5)
+    full = calibration_params(ref)["division_min_area"]
+    for y, x, size in ((64, 64, 128), (96, 96, 96), (110, 110, 64)):
+        params = calibration_params(crop(ref, y=y, x=x, height=size, width=size))
+        assert 0.8 * full <= params["division_min_area"] <= 1.3 * full, (y, x, size, params["division_min_area"], full)
+
+
 def test_quantile_fields_round_trip_and_are_checked():
     cfg = _colony_truth()
     again = SynthConfig.from_dict(cfg.to_dict())
