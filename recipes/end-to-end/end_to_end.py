@@ -45,6 +45,9 @@ Usage (from the repository root; one thread per process)::
     python recipes/end-to-end/end_to_end.py --profile gpu --device cuda --jobs 3
     python recipes/end-to-end/end_to_end.py --table-only
 
+How each rendering of a run draws touching cells (sisters' junctions, neighbours' halos):
+``python recipes/end-to-end/contacts.py --work WORK --results RESULTS`` (after a run).
+
 Every finished step leaves a file under ``--work`` (default ``recipes/end-to-end/work``, git-ignored)
 and is skipped when run again, so an interrupted run resumes. Per-run JSON goes to ``--results``
 (default ``recipes/end-to-end/results/<profile>``), with ``results.md`` and ``<dataset>.png``.
