@@ -311,13 +311,13 @@ def calibration_params(masks: TrackedMasks) -> dict[str, Any]:
     # sizes come from the whole mothers when there are MIN_WHOLE_MOTHERS of them
     ids = np.array(sorted(mothers), dtype=np.int64)
     last_areas, last_elong = last_frame_shapes(masks, ids)
-    whole = ~_cut_by_edge(masks, ids)
-    if whole.sum() < MIN_WHOLE_MOTHERS:
-        whole[:] = True
-    min_area = float(max(2.0, np.percentile(last_areas[whole], 10)))
+    uncut = ~_cut_by_edge(masks, ids)
+    if uncut.sum() < MIN_WHOLE_MOTHERS:
+        uncut[:] = True
+    min_area = float(max(2.0, np.percentile(last_areas[uncut], 10)))
     if len(cycle) >= MIN_SAMPLES:
-        out["division_area_quantiles"] = _quantiles(last_areas[whole])
-        out["division_elongation_quantiles"] = _quantiles(last_elong[whole])
+        out["division_area_quantiles"] = _quantiles(last_areas[uncut])
+        out["division_elongation_quantiles"] = _quantiles(last_elong[uncut])
         # a longer cycle ends larger: cycle length vs division size of the complete cycles
         size = dict(zip(sorted(mothers), last_areas.tolist()))
         whole = [size[r[0]] for r in lin.tolist() if r[0] in mothers and r[3] > 0]  # in the order of cycle

@@ -4,7 +4,7 @@ In phase-contrast colonies (bacteria-phc, frames 20-52) two kinds of contact loo
 
 - sisters (the two daughters of one division) meet at a dark junction: at the pixels where they
   touch or lie one pixel apart the image is only 0.23 of the way from the cells' inside to the
-  background around them; their masks touch (140 pairs-frames) or leave a one- or two-pixel cut
+  background around them; their masks touch (140 pair-frames) or leave a one- or two-pixel cut
   (272), and masksynth leaves such a cut between every pair of daughters;
 - other neighbours are separated by a bright halo line: 0.74 of the way to background at the same
   kind of contact pixels; their masks mostly lie 2-3 pixels apart (1848 of 2129), masksynth's packed
