@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +93,57 @@ def test_fold_job_logs_a_failure_and_returns_failed(tmp_path):
     msg = fold_job(_fails, job)
     log = (tmp_path / "smoke" / "log-psc-fold2.txt").read_text()
     assert msg.startswith("psc fold 2: FAILED") and "RuntimeError: boom" in log and job["threads"] == 1
+
+
+def _live(pid: int) -> bool:
+    """The process exists and is not a zombie (Linux /proc)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and _live(int(stat.parent.name)):
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc to find child processes")
+def test_run_jobs_killed_with_sigterm_ends_its_workers():
+    """`kill PID` on a recipe running folds in processes stops the workers too (they used to keep
+    running, unseen, after the parent died)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = "import time; from tgan_aug.experiment import run_jobs; run_jobs(time.sleep, [120, 120], 2)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    workers: list[int] = []
+    try:
+        deadline = time.time() + 60
+        while len(workers) < 2 and time.time() < deadline:
+            time.sleep(0.2)
+            workers = _children(proc.pid)
+        assert len(workers) >= 2, "the pool's workers did not start"
+        time.sleep(1.0)  # the workers are inside time.sleep
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) != 0
+        deadline = time.time() + 30
+        while any(_live(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not [w for w in workers if _live(w)], "the workers outlived their parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for w in workers:
+            if _live(w):
+                os.kill(w, signal.SIGKILL)

@@ -85,14 +85,29 @@ def with_overrides(profile: Any, overrides: Sequence[str]) -> Any:
 
 def run_jobs(worker: Callable[[dict[str, Any]], str], jobs: Sequence[dict[str, Any]], n_jobs: int = 1) -> float:
     """Run ``worker(job)`` for every job, in ``n_jobs`` spawned processes when > 1 (``worker`` must be
-    a module-level function), printing each returned message as it comes. Returns the seconds taken."""
+    a module-level function), printing each returned message as it comes. Returns the seconds taken.
+
+    A SIGTERM to this process (``kill PID``) ends the worker processes too: it is turned into
+    ``SystemExit``, so the pool is terminated on the way out (by default the workers would be left
+    running, unseen, using the CPU)."""
     t0 = time.time()
     if n_jobs > 1:
         import multiprocessing as mp
+        import signal
+        import threading
 
-        with mp.get_context("spawn").Pool(n_jobs) as pool:
-            for msg in pool.imap_unordered(worker, jobs):
-                print(msg, flush=True)
+        def stop(signum: int, frame: Any) -> None:
+            raise SystemExit(f"stopped by signal {signum}")
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, stop) if main else None
+        try:
+            with mp.get_context("spawn").Pool(n_jobs) as pool:
+                for msg in pool.imap_unordered(worker, jobs):
+                    print(msg, flush=True)
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
     else:
         for job in jobs:
             print(worker(job), flush=True)
