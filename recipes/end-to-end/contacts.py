@@ -81,8 +81,7 @@ def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, 
     opened = fdir / "synthetic_tgan_gaps_open.zarr"
     if not (fdir / "synthetic_tgan_gaps_open.zarr.done").is_file():
         torch.set_num_threads(1)
-        renderer = Renderer.from_checkpoint(ckpt)
-        renderer.close_gaps = False
+        renderer = Renderer.from_checkpoint(ckpt, close_gaps=False)
         render_to_store(renderer, list(masks), opened, seed=fold, background="auto", batch=4,
                         frame_batch=prof.render_frame_batch, overwrite=True, provenance={"command": "recipes/end-to-end/contacts.py"})
         (fdir / "synthetic_tgan_gaps_open.zarr.done").write_text("{}")

@@ -142,11 +142,13 @@ def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factor
 
 
 def test_generator_sees_sisters_without_the_cut_between_them(tmp_path, tiny_ckpt_factory):
-    """Two daughters one pixel apart render exactly as the binary mask with the cut filled (the
-    generators see cell_foreground with the lineage); the same masks as unrelated cells, without a
-    lineage or with close_gaps=False render the gap as background."""
+    """With close_gaps (--sister-junctions), two daughters one pixel apart render exactly as the
+    binary mask with the cut filled (the generators see cell_foreground with the lineage); the same
+    masks as unrelated cells, without a lineage, or with close_gaps off (the default) render the gap
+    as background."""
     ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
-    renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0)
+    assert Renderer.from_checkpoint(ckpt).close_gaps is False
+    renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0, close_gaps=True)
     lab = np.zeros((2, 48, 64), np.uint16)
     lab[:, 12:36, 8:30] = 2
     lab[:, 12:36, 31:56] = 3
@@ -165,8 +167,19 @@ def test_generator_sees_sisters_without_the_cut_between_them(tmp_path, tiny_ckpt
     np.testing.assert_array_equal(apart, frames((lab != 0).astype(np.uint8), None))
     np.testing.assert_array_equal(apart, frames(lab, None))
     assert np.abs(joined - apart).max() > 1e-3
-    renderer.close_gaps = False  # as renders were before: the cut is background
+    renderer.close_gaps = False  # the default: the cut is background
     np.testing.assert_array_equal(frames(lab, sisters), apart)
+
+
+def test_sister_junctions_option_is_recorded_and_tgan_only(tiny_ckpt, masks_store, tmp_path, run_cli):
+    code, _, err = run_cli(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), "--checkpoint", str(tiny_ckpt),
+                            "--sister-junctions", "--quiet"])
+    assert code == 0, err
+    assert read_store(tmp_path / "v.zarr", "seq000").provenance["sister_junctions"] is True
+    with pytest.raises(UserError, match="--sister-junctions is for --renderer tgan"):
+        from tgan_aug.render.pipeline import render
+
+        render(masks_store, tmp_path / "p.zarr", renderer="painter", fit=tmp_path / "fit.npz", sister_junctions=True)
 
 
 def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path, run_cli):

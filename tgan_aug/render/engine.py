@@ -2,9 +2,10 @@
 
 Inference mirrors training (tgan_aug/training/steps.py, data.py):
 
-- the masks are the working-resolution geometry: the super-res stage sees
-  ``fg = cell_foreground(labels, lineage)`` at the output size (H, W) (the cells, and the cut
-  between two sisters, which real images show as a dark junction, not as background), the low-res
+- the masks are the working-resolution geometry: the super-res stage sees ``fg = labels != 0``, or
+  with ``close_gaps`` (``--sister-junctions``) ``cell_foreground(labels, lineage)`` (the cells, and
+  the cut between two sisters, which bacteria in phase contrast show as a dark junction, not as
+  background), at the output size (H, W), the low-res
   stage sees ``binary_resize(fg, (H/2, W/2))`` (area average >= 0.5, the rule used in training);
 - the background (in [-1, 1]) is area-resized to low-res, encoded ONCE per sequence, and is the
   "previous frame" of frame 0 (of every frame's draft, see below);
@@ -115,9 +116,9 @@ class Renderer:
     track_smoothing: float | None = None
     carry_over: float | None = None
     fitted: dict[str, float] = field(default_factory=dict)  # alpha/beta stored in the model file (fitted_temporal)
-    #: the generators see :func:`tgan_aug.contacts.cell_foreground` (the gaps between sisters closed,
-    #: when the masks' lineage is given); False = ``labels != 0``, as renders did before (for comparisons)
-    close_gaps: bool = True
+    #: sister junctions: the generators see :func:`tgan_aug.contacts.cell_foreground` (the gaps between
+    #: sisters closed, when the masks' lineage is given); False (default) = ``labels != 0``
+    close_gaps: bool = False
 
     def __post_init__(self) -> None:
         if self.temporal not in TEMPORAL_MODES:
@@ -139,7 +140,8 @@ class Renderer:
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu",
                         channels_last: bool = True, temporal: Temporal = "per-frame",
                         intensity_match: IntensityMatch = "auto",
-                        track_smoothing: float | None = None, carry_over: float | None = None) -> "Renderer":
+                        track_smoothing: float | None = None, carry_over: float | None = None,
+                        close_gaps: bool = False) -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
 
         temporal: "per-frame" (default: every frame from its own mask, no flicker from the masks'
@@ -157,6 +159,10 @@ class Renderer:
         carry_over: alpha in [0, 1) of the previous output frame, moved with the cells, blended into
         the cells and their halos (0 = off; None = the checkpoint's fitted alpha for matched
         intensities, else 0); see :mod:`tgan_aug.render.carry_over`.
+
+        close_gaps: sister junctions (``--sister-junctions``): close the cut between two daughters
+        before the generators see the masks, for cells that stay joined after dividing (bacteria in
+        phase contrast); leave off for nuclei, whose daughters part (:mod:`tgan_aug.contacts`).
 
         channels_last: keep the generators' weights (and so their activations) in NHWC memory
         layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
@@ -192,7 +198,7 @@ class Renderer:
         info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
                 "preset": cfg.preset, "source": ckpt["data"].get("source", "")}
         return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal, intensity_match,
-                   track_smoothing, carry_over, fitted_temporal(ckpt))
+                   track_smoothing, carry_over, fitted_temporal(ckpt), close_gaps=bool(close_gaps))
 
     @property
     def multiple(self) -> int:
@@ -395,6 +401,7 @@ def render_to_store(
                         "background": desc, "precision": precision, "temporal": renderer.temporal,
                         "intensity_match": renderer.intensity_desc, "track_smoothing": renderer.track_smoothing,
                         "carry_over": renderer.carry_over, "temporal_source": renderer.temporal_source,
+                        "sister_junctions": renderer.close_gaps,
                         # CPU float sums are split across threads: the thread count is part of the recipe
                         "torch_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
                     }

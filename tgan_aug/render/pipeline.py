@@ -31,6 +31,7 @@ def render(
     intensity_match: str = "auto",
     track_smoothing: float | None = None,
     carry_over: float | None = None,
+    sister_junctions: bool = False,
     command: str = "tgan-aug render",
     progress: bool = False,
 ) -> list[str]:
@@ -40,7 +41,7 @@ def render(
     checkpoint: merged checkpoint (None = the shipped pretrained model); tgan only.
     fit: painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a saved fit (.npz).
     background, batch, frame_batch, precision, temporal, intensity_match, track_smoothing, carry_over
-        (None = the model's default), device: tgan only (the painter paints its fitted background on the CPU; ``frame_batch``
+        (None = the model's default), sister_junctions (``Renderer.close_gaps``), device: tgan only (the painter paints its fitted background on the CPU; ``frame_batch``
         is its store write size).
     shard: "K/N" renders every N-th sequence (sorted by name) from K; all shards may write to one store.
     ctc: also export each rendered sequence as a CTC folder here (sequence numbers 01, 02, ... follow
@@ -68,6 +69,8 @@ def render(
             raise UserError("--track-smoothing is for --renderer tgan; the painter paints every cell's brightness from its fit")
         if carry_over is not None:
             raise UserError("--carry-over is for --renderer tgan; the painter paints every frame on its own")
+        if sister_junctions:
+            raise UserError("--sister-junctions is for --renderer tgan; the painter always paints sisters' junctions")
         from tgan_aug.render.painter import painter_fit
 
         params, fit_info = painter_fit(fit)
@@ -83,7 +86,8 @@ def render(
             checkpoint = pretrained_path()
         model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device), temporal=temporal,
                                          intensity_match=intensity_match,
-                                         track_smoothing=track_smoothing, carry_over=carry_over)
+                                         track_smoothing=track_smoothing, carry_over=carry_over,
+                                         close_gaps=sister_junctions)
     items = load_tracked(masks, images=False)
     if not items:
         raise UserError(f"MASKS {masks}: no sequences found")
