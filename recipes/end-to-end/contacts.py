@@ -5,10 +5,10 @@ For each fold of a finished (or partly run) ``end_to_end.py`` work folder, with 
 generator (``generator/generator-fitted.pt``) and its synthetic masks (made again, deterministic):
 
 - ``real limited``: the fold's real frames; ``real test``: the test frames (the dense colony);
-- ``tgan``: the experiment's render (``synthetic_tgan.zarr``; the generators see the masks with the
-  cut between sisters closed, :func:`tgan_aug.contacts.cell_foreground`);
-- ``tgan, gaps open``: the same generator, seed and masks rendered with ``Renderer.close_gaps=False``
-  (the cut as background, as renders were before that rule);
+- ``tgan``: the experiment's render (``synthetic_tgan.zarr``; for bacteria with sister junctions:
+  the generators see the cut between sisters closed, :func:`tgan_aug.contacts.cell_foreground`);
+- ``tgan, gaps open``: the same generator, seed and masks rendered without sister junctions (the
+  cut as background, ``tgan-aug render``'s default);
 - ``painter`` / ``painter-nolineage``: the painter fitted on the fold, as in the experiment.
 
 Score: :func:`tgan_aug.metrics.microscopy.contact_contrast` (0 = touching cells look merged,
@@ -61,7 +61,7 @@ def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, 
 
     from tgan_aug.baselines.painter import fit_painter, paint
     from tgan_aug.io import read_store
-    from tgan_aug.render.engine import Renderer, render_to_store
+    from tgan_aug.render.video import render_items
 
     from end_to_end import PROFILES  # the experiment's profile: same synthetic masks
 
@@ -78,14 +78,11 @@ def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, 
     ckpt = fdir / "generator" / "generator-fitted.pt"
     if not ckpt.is_file():
         ckpt = fdir / "generator" / "generator.pt"
-    opened = fdir / "synthetic_tgan_gaps_open.zarr"
-    if not (fdir / "synthetic_tgan_gaps_open.zarr.done").is_file():
-        torch.set_num_threads(1)
-        renderer = Renderer.from_checkpoint(ckpt, close_gaps=False)
-        render_to_store(renderer, list(masks), opened, seed=fold, background="auto", batch=4,
-                        frame_batch=prof.render_frame_batch, overwrite=True, provenance={"command": "recipes/end-to-end/contacts.py"})
-        (fdir / "synthetic_tgan_gaps_open.zarr.done").write_text("{}")
-    out["tgan, gaps open"] = [read_store(opened, name) for name, _ in masks]
+    torch.set_num_threads(1)
+    opened = render_items(ckpt, list(masks), fdir / "synthetic_tgan_gaps_open.zarr", seed=fold,
+                          frame_batch=prof.render_frame_batch, provenance={"command": "recipes/end-to-end/contacts.py"},
+                          sister_junctions=False)  # resumable, as the experiment's own render
+    out["tgan, gaps open"] = [video for _, video in opened]
     params = fit_painter([split.limited])
     for painter, lineage in (("painter", True), ("painter-nolineage", False)):
         out[painter] = [paint(m, params, seed=fold + k, lineage=lineage) for k, (_, m) in enumerate(masks)]

@@ -45,7 +45,7 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
         bg, _ = choose_background("auto", bank=r.backgrounds, stats=r.stats, size=size, rng=np.random.default_rng([s, 1]))
     else:
         bg = fit_background(background, size)
-    frames = [chunk[0] for _, chunk in render_frames(r, [masks.labels], [bg], [s], precision="fp32", lineages=[masks.lineage])]
+    frames = [chunk[0] for _, chunk in render_frames(r, [masks.labels], [bg], [s], precision="fp32")]
     images = r.stats.denormalise(np.concatenate(frames))
     return TrackedVideo(masks, images, intensity_range=tuple(r.stats.intensity_range),
                         provenance={"checkpoint": str(checkpoint), "seed": seed, "temporal": temporal,
