@@ -20,8 +20,13 @@ from masksynth.tracked import TrackedMasks
 __all__ = [
     "sequence_stats", "compare_stats", "stats_table", "STAT_DOCS", "divisions_by_frame", "track_speeds",
     "consecutive_steps", "area_changes", "merge_stats", "last_frame_shapes", "elongation_from_moments",
-    "colony_packing", "cell_frame_shapes", "frame_drift", "DRIFT_MIN_CELLS",
+    "colony_packing", "cell_frame_shapes", "frame_drift", "DRIFT_MIN_CELLS", "pair_gaps", "neighbour_gaps",
+    "NEIGHBOUR_REACH",
 ]
+
+#: two cells are neighbours when at most this many background pixels lie between their masks
+#: (chessboard distance, :func:`pair_gaps`)
+NEIGHBOUR_REACH = 4
 
 #: statistic -> (unit, what one sample is)
 STAT_DOCS: dict[str, tuple[str, str]] = {
@@ -306,6 +311,59 @@ def colony_packing(masks: TrackedMasks) -> dict[str, float]:
             warnings.simplefilter("ignore")
             radial = float(sps.spearmanr(np.concatenate(dist), np.concatenate(disp)).statistic)
     return {"packed": packed / cells if cells else float("nan"), "radial": radial}
+
+
+def pair_gaps(frame: np.ndarray, *, reach: int = NEIGHBOUR_REACH) -> np.ndarray:
+    """(Y, X) integer labels -> (N, 3) int64 rows ``a, b, gap`` (a < b): every pair of cells whose
+    masks come within ``reach`` background pixels, with the gap between them (the chessboard distance
+    between their nearest pixels minus one: 0 = they touch, 1 = one pixel of background between)."""
+    lab = np.asarray(frame)
+    if lab.ndim != 2:
+        raise ValueError(f"pair_gaps: expected one (Y, X) frame, got shape {lab.shape}")
+    h, w = lab.shape
+    keys, gaps = [], []
+    top = int(lab.max()) + 1 if lab.size else 1
+    for d in range(1, reach + 2):  # every shift at chessboard distance d, one of each +- pair
+        for dy in range(-d, d + 1):
+            for dx in range(-d, d + 1):
+                if max(abs(dy), abs(dx)) != d or (dy, dx) < (0, 0):
+                    continue
+                a = lab[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+                b = lab[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+                m = (a != 0) & (b != 0) & (a != b)
+                if m.any():
+                    pa, pb = a[m].astype(np.int64), b[m].astype(np.int64)
+                    k = np.unique(np.minimum(pa, pb) * top + np.maximum(pa, pb))
+                    keys.append(k)
+                    gaps.append(np.full(k.size, d - 1, np.int64))
+    if not keys:
+        return np.zeros((0, 3), np.int64)
+    k, g = np.concatenate(keys), np.concatenate(gaps)
+    order = np.lexsort((g, k))  # by pair, smallest gap first
+    k, g = k[order], g[order]
+    first = np.r_[True, k[1:] != k[:-1]]
+    return np.stack([k[first] // top, k[first] % top, g[first]], axis=1)
+
+
+def neighbour_gaps(masks: TrackedMasks, *, pairs: str = "others", reach: int = NEIGHBOUR_REACH) -> np.ndarray:
+    """(N,) int64: the gap (background px, :func:`pair_gaps`) between two neighbouring cells, one
+    value per pair and frame. pairs: "all", "sisters" (the two daughters of one division) or
+    "others" (every other pair: what a colony's cells keep between each other when they are not
+    fresh daughters, who touch or lie 1-2 px apart where the mother was cut)."""
+    if pairs not in ("all", "sisters", "others"):
+        raise ValueError(f"pairs must be 'all', 'sisters' or 'others', got {pairs!r}")
+    lin = masks.lineage
+    parent = np.zeros(max(int(masks.labels.max()), int(lin[:, 0].max(initial=0))) + 1, np.int64)
+    parent[lin[:, 0]] = lin[:, 3]
+    out = []
+    for frame in masks.labels:
+        rows = pair_gaps(frame, reach=reach)
+        if pairs != "all":
+            pa, pb = parent[rows[:, 0]], parent[rows[:, 1]]
+            sisters = (pa > 0) & (pa == pb)
+            rows = rows[sisters if pairs == "sisters" else ~sisters]
+        out.append(rows[:, 2])
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
 def merge_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

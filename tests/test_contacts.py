@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tgan_aug.contacts import cell_foreground, contact_pixels, parent_table, sister_gaps
+from masksynth.stats import pair_gaps
+from tgan_aug.contacts import cell_foreground, contact_pixels, neighbour_partings, parent_table, sister_gaps
 
 
 def _colony() -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +42,27 @@ def test_cell_foreground_closes_the_gaps_between_sisters_only():
     big = lab.astype(np.int64) * 100_000  # ids past uint16
     big_lineage = lineage * np.array([100_000, 1, 1, 100_000])
     np.testing.assert_array_equal(cell_foreground(big, big_lineage), fg)
+
+
+def test_neighbour_partings_leave_two_pixels_between_other_neighbours_and_no_more():
+    lab, lineage = _colony()
+    parents = parent_table(lineage, int(lab.max()))
+    cut = neighbour_partings(lab[1], parents)
+    expected = np.zeros_like(cut)
+    expected[2:6, [17, 23, 24]] = True  # 3-4 one pixel apart: the larger id gives a column; 4-5 touch: one each
+    np.testing.assert_array_equal(cut, expected)
+    assert not neighbour_partings(lab[0], parents).any()
+    parted = np.where(cut, 0, lab[1])
+    gaps = {(a, b): g for a, b, g in pair_gaps(parted).tolist()}
+    assert gaps[(2, 3)] == 1  # sisters keep their cut
+    assert gaps[(3, 4)] == gaps[(4, 5)] == 2 and gaps[(5, 6)] == 3  # 3 px apart already: untouched
+    no_lineage = neighbour_partings(lab[1])  # every pair counts: the sisters' cut widens too
+    np.testing.assert_array_equal(no_lineage, expected | (np.arange(40) == 9)[None] & (lab[1] == 3))
+    fg = cell_foreground(lab, lineage, part_neighbours=True)
+    np.testing.assert_array_equal(fg[1], ((lab[1] != 0) & ~expected) | sister_gaps(lab[1], parents))
+    np.testing.assert_array_equal(cell_foreground(lab, lineage, close_sisters=False, part_neighbours=True)[1],
+                                  (lab[1] != 0) & ~expected)
+    np.testing.assert_array_equal(cell_foreground(lab, close_sisters=False), lab != 0)
 
 
 def test_parent_table_and_sister_gaps_without_sisters():

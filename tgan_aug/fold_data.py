@@ -41,6 +41,8 @@ class DatasetSpec:
     seg_scale: resize factor before the segmenter (bacteria 0.5, PSC 1: ``recipes/segmenter``).
     sister_junctions: the generator renders with ``--sister-junctions`` (daughters stay joined:
         bacteria-phc, where sisters' contacts are 0.23 of the way to background and others' 0.74).
+    part_neighbours: ... and with ``--part-neighbours`` (other neighbours keep two background pixels in
+        what the generator sees: bacteria-phc, whose calibrated colonies let cells touch).
     """
 
     path: str
@@ -48,12 +50,13 @@ class DatasetSpec:
     deepsea_invert: bool
     seg_scale: float = 1.0
     sister_junctions: bool = False
+    part_neighbours: bool = False
 
 
 DATASETS: dict[str, DatasetSpec] = {
     "psc": DatasetSpec("../shared/data/PhC-C2DL-PSC", layout="flat", deepsea_invert=True, seg_scale=1.0),
     "bacteria": DatasetSpec("../shared/data/bacteria-phc", layout="colony", deepsea_invert=False, seg_scale=0.5,
-                            sister_junctions=True),
+                            sister_junctions=True, part_neighbours=True),
 }
 
 TEST_FRACTION = 0.3
@@ -177,14 +180,15 @@ RENDERERS = ("tgan", "painter", "painter-nolineage")
 def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMasks]], workdir: str | Path, *,
                      renderers: Sequence[str] = ("tgan", "painter"), budget: Any = None, seed: int = 0,
                      device: str = "cpu", deepsea_invert: bool = False, frame_batch: int = 8,
-                     provenance: dict[str, Any] | None = None, sister_junctions: bool = False) -> tuple[dict[str, list[tuple[str, TrackedVideo]]], dict[str, Any]]:
+                     provenance: dict[str, Any] | None = None, sister_junctions: bool = False,
+                     part_neighbours: bool = False) -> tuple[dict[str, list[tuple[str, TrackedVideo]]], dict[str, Any]]:
     """Render the same synthetic ``masks`` with renderers fitted only on the fold ``limited``.
 
     ``"tgan"``: a two-stage generator trained on the fold with ``budget``
     (:class:`tgan_aug.training.budgeted.StageBudget`) under ``workdir/generator``, its carry-over and
     track smoothing fitted on the fold's last frames (:func:`tgan_aug.training.budgeted.fit_generator`),
-    rendered into ``workdir/synthetic_tgan.zarr`` (every step resumable; ``sister_junctions`` as
-    ``tgan-aug render --sister-junctions``). ``"painter"``: the non-learned painter
+    rendered into ``workdir/synthetic_tgan.zarr`` (every step resumable; ``sister_junctions`` and
+    ``part_neighbours`` as ``tgan-aug render --sister-junctions --part-neighbours``). ``"painter"``: the non-learned painter
     fitted on the fold (seconds; sequence k painted with seed ``seed + k``); daughters keep their
     mother's brightness gain. ``"painter-nolineage"``: the same painter with the masks' lineage
     dropped, so every track draws its own gain (the stronger painter on bacteria-phc's realism
@@ -223,7 +227,8 @@ def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMa
         timings.update(fitted, temporal_fit_s=time.time() - t0)
         t0 = time.time()
         out["tgan"] = render_items(ckpt, list(masks), workdir / "synthetic_tgan.zarr", seed=seed, device=device,
-                                   frame_batch=frame_batch, provenance=provenance or {}, sister_junctions=sister_junctions)
+                                   frame_batch=frame_batch, provenance=provenance or {}, sister_junctions=sister_junctions,
+                                   part_neighbours=part_neighbours)
         timings["render_s"] = time.time() - t0
     painters = [r for r in RENDERERS if r.startswith("painter") and r in renderers]
     if painters:

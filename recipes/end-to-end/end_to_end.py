@@ -194,7 +194,7 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
         synthetic, more = render_synthetic(split.limited, masks, fdir, renderers=renderers,
                                            budget=profile.generator_budget(), seed=fold, device=device,
                                            deepsea_invert=spec.deepsea_invert, frame_batch=profile.render_frame_batch,
-                                           sister_junctions=spec.sister_junctions,
+                                           sister_junctions=spec.sister_junctions, part_neighbours=spec.part_neighbours,
                                            provenance={"command": "recipes/end-to-end"})
         timings.update(more)
         old = json.loads(timing_file.read_text()) if timing_file.is_file() else {}

@@ -68,12 +68,16 @@ def model_checkpoint(model: str | None, checkpoint: str | None, *, renderer: str
               help="tgan only. Close the cut between two daughters (from the masks' lineage) before the generator sees "
                    "them, so it draws one body with a dark junction, as bacteria in phase contrast look after dividing; "
                    "leave off for nuclei, whose daughters part (README 'Sisters' junctions').")
+@click.option("--part-neighbours", is_flag=True, default=False,
+              help="tgan only. Keep two background pixels between cells that are not sisters where their masks touch "
+                   "or lie one pixel apart, in what the generator sees, so it draws the line that parts real neighbours "
+                   "(masksynth colonies whose cells touch; README 'Sisters' junctions').")
 @quiet_option
 @seed_option
 @device_option
 @overwrite_option
 def render(masks, output, renderer, fit, model, checkpoint, background, shard, ctc, geff, batch, frame_batch, precision,
-           temporal, intensity_match, track_smoothing, carry_over, sister_junctions, quiet, seed, device, overwrite):
+           temporal, intensity_match, track_smoothing, carry_over, sister_junctions, part_neighbours, quiet, seed, device, overwrite):
     """Render tracked masks (store, CTC folder or IMAGES.tif:MASKS.tif) into microscopy video.
 
     Labels and lineage pass through unchanged; images get the training (or fitted) data's dtype and range.
@@ -84,7 +88,7 @@ def render(masks, output, renderer, fit, model, checkpoint, background, shard, c
       tgan-aug render masks.zarr -o video.zarr --model hela-small --seed 1
       tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt
       tgan-aug render masks.zarr -o video.zarr --checkpoint run/model.pt --track-smoothing 0 --carry-over 0   # unlinked labels
-      tgan-aug render colony.zarr -o video.zarr --checkpoint bacteria/model.pt --sister-junctions
+      tgan-aug render colony.zarr -o video.zarr --checkpoint bacteria/model.pt --sister-junctions --part-neighbours
       tgan-aug render masks.zarr -o video.zarr --shard 0/2 --ctc video_ctc --geff video_geff
       tgan-aug render masks.zarr -o painted.zarr --renderer painter --fit data/PhC-C2DL-PSC --seed 1
     """
@@ -96,7 +100,7 @@ def render(masks, output, renderer, fit, model, checkpoint, background, shard, c
     names = run(masks, output, renderer=renderer, checkpoint=checkpoint, fit=fit, background=background, seed=seed, device=device, shard=shard,
                 ctc=ctc, overwrite=overwrite, batch=batch, frame_batch=frame_batch, precision=precision,
                 temporal=temporal, intensity_match=intensity_match, track_smoothing=track_smoothing,
-                carry_over=carry_over, sister_junctions=sister_junctions, command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
+                carry_over=carry_over, sister_junctions=sister_junctions, part_neighbours=part_neighbours, command="tgan-aug " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["render"] else "tgan-aug render",
                 progress=not quiet)
     click.echo(f"rendered {plural(len(names), 'sequence')} into {output}" + (f" and {ctc}" if ctc else ""))
     if geff is not None:

@@ -5,7 +5,9 @@ Inference mirrors training (tgan_aug/training/steps.py, data.py):
 - the masks are the working-resolution geometry: the super-res stage sees ``fg = labels != 0``, or
   with ``close_gaps`` (``--sister-junctions``) ``cell_foreground(labels, lineage)`` (the cells, and
   the cut between two sisters, which bacteria in phase contrast show as a dark junction, not as
-  background), at the output size (H, W), the low-res
+  background), with ``part_neighbours`` (``--part-neighbours``) two background pixels between
+  neighbours that are not sisters (masks that touch are one blob otherwise, drawn without the
+  line between the cells), at the output size (H, W), the low-res
   stage sees ``binary_resize(fg, (H/2, W/2))`` (area average >= 0.5, the rule used in training);
 - the background (in [-1, 1]) is area-resized to low-res, encoded ONCE per sequence, and is the
   "previous frame" of frame 0 (of every frame's draft, see below);
@@ -119,6 +121,9 @@ class Renderer:
     #: sister junctions: the generators see :func:`tgan_aug.contacts.cell_foreground` (the gaps between
     #: sisters closed, when the masks' lineage is given); False (default) = ``labels != 0``
     close_gaps: bool = False
+    #: parted neighbours: cells that are not sisters keep two background pixels between them in what the
+    #: generators see (:func:`tgan_aug.contacts.neighbour_partings`); False (default) = the masks as they are
+    part_neighbours: bool = False
 
     def __post_init__(self) -> None:
         if self.temporal not in TEMPORAL_MODES:
@@ -141,7 +146,7 @@ class Renderer:
                         channels_last: bool = True, temporal: Temporal = "per-frame",
                         intensity_match: IntensityMatch = "auto",
                         track_smoothing: float | None = None, carry_over: float | None = None,
-                        close_gaps: bool = False) -> "Renderer":
+                        close_gaps: bool = False, part_neighbours: bool = False) -> "Renderer":
         """Load a merged (or super-res) checkpoint holding both generators' EMA weights.
 
         temporal: "per-frame" (default: every frame from its own mask, no flicker from the masks'
@@ -163,6 +168,10 @@ class Renderer:
         close_gaps: sister junctions (``--sister-junctions``): close the cut between two daughters
         before the generators see the masks, for cells that stay joined after dividing (bacteria in
         phase contrast); leave off for nuclei, whose daughters part (:mod:`tgan_aug.contacts`).
+
+        part_neighbours: ``--part-neighbours``: clear the pixels where two cells that are not sisters
+        touch or lie one pixel apart, so the generators see two background pixels between them and
+        draw the line that parts real neighbours (synthetic colonies whose cells touch).
 
         channels_last: keep the generators' weights (and so their activations) in NHWC memory
         layout, which oneDNN (CPU) and cuDNN (tensor cores) run faster (17 % on a 2-core CPU for
@@ -198,7 +207,8 @@ class Renderer:
         info = {"step": ckpt.get("step"), "step_superres": ckpt.get("step_superres"), "stage": ckpt.get("stage"),
                 "preset": cfg.preset, "source": ckpt["data"].get("source", "")}
         return cls(lo, sr, cfg, stats, bgs, str(path), file_sha256(path), device, info, temporal, intensity_match,
-                   track_smoothing, carry_over, fitted_temporal(ckpt), close_gaps=bool(close_gaps))
+                   track_smoothing, carry_over, fitted_temporal(ckpt), close_gaps=bool(close_gaps),
+                   part_neighbours=bool(part_neighbours))
 
     @property
     def multiple(self) -> int:
@@ -254,7 +264,8 @@ def render_frames(
     labels: B arrays (T_i, H, W) (any int dtype, 0 = background); backgrounds: B arrays (H, W)
     float32 in [-1, 1]; seeds: B per-sequence seeds (see :func:`sequence_seed`); lineages: B CTC
     tables (N, 4) ``[id, begin, end, parent]`` or None: with one, the generators see the gaps
-    between sisters closed (:func:`tgan_aug.contacts.cell_foreground`).
+    between sisters closed (``renderer.close_gaps``) and sisters left out of the parting of
+    neighbours (``renderer.part_neighbours``; :func:`tgan_aug.contacts.cell_foreground`).
     Yields (t0, [B arrays (k_i, H, W) float32 in [-1, 1]]) for frames t0 .. t0+k_i-1 of each
     sequence (k_i = 0 once a shorter sequence has ended).
     """
@@ -276,10 +287,12 @@ def render_frames(
     dev = renderer.device
     lengths = [lab.shape[0] for lab in labels]
     # masks: pad shorter sequences with their last frame (outputs beyond T_i are dropped)
-    lineages = [None] * len(labels) if lineages is None or not renderer.close_gaps else list(lineages)
+    uses_lineage = renderer.close_gaps or renderer.part_neighbours
+    lineages = [None] * len(labels) if lineages is None or not uses_lineage else list(lineages)
     if len(lineages) != len(labels):
         raise UserError("render_frames: give one lineage (or None) per sequence")
-    fg = np.stack([_pad_to(cell_foreground(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)]), lin),
+    fg = np.stack([_pad_to(cell_foreground(np.concatenate([lab, np.repeat(lab[-1:], T - lab.shape[0], 0)]), lin,
+                                           close_sisters=renderer.close_gaps, part_neighbours=renderer.part_neighbours),
                            (Hp, Wp), "constant") for lab, lin in zip(labels, lineages)])  # (B, T, Hp, Wp) bool
     masks_lr = np.stack([binary_resize(f, (h, w)) for f in fg]).astype(np.float32)  # (B, T, h, w)
     bg_lr = np.stack([image_resize(_pad_to(bg, (Hp, Wp), "symmetric"), (h, w)) for bg in backgrounds])
@@ -401,7 +414,7 @@ def render_to_store(
                         "background": desc, "precision": precision, "temporal": renderer.temporal,
                         "intensity_match": renderer.intensity_desc, "track_smoothing": renderer.track_smoothing,
                         "carry_over": renderer.carry_over, "temporal_source": renderer.temporal_source,
-                        "sister_junctions": renderer.close_gaps,
+                        "sister_junctions": renderer.close_gaps, "part_neighbours": renderer.part_neighbours,
                         # CPU float sums are split across threads: the thread count is part of the recipe
                         "torch_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
                     }

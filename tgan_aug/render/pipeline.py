@@ -32,6 +32,7 @@ def render(
     track_smoothing: float | None = None,
     carry_over: float | None = None,
     sister_junctions: bool = False,
+    part_neighbours: bool = False,
     command: str = "tgan-aug render",
     progress: bool = False,
 ) -> list[str]:
@@ -41,7 +42,7 @@ def render(
     checkpoint: merged checkpoint (None = the shipped pretrained model); tgan only.
     fit: painter only: real data to fit on (CTC folder, store, IMAGES.tif:MASKS.tif) or a saved fit (.npz).
     background, batch, frame_batch, precision, temporal, intensity_match, track_smoothing, carry_over
-        (None = the model's default), sister_junctions (``Renderer.close_gaps``), device: tgan only (the painter paints its fitted background on the CPU; ``frame_batch``
+        (None = the model's default), sister_junctions (``Renderer.close_gaps``), part_neighbours, device: tgan only (the painter paints its fitted background on the CPU; ``frame_batch``
         is its store write size).
     shard: "K/N" renders every N-th sequence (sorted by name) from K; all shards may write to one store.
     ctc: also export each rendered sequence as a CTC folder here (sequence numbers 01, 02, ... follow
@@ -71,6 +72,8 @@ def render(
             raise UserError("--carry-over is for --renderer tgan; the painter paints every frame on its own")
         if sister_junctions:
             raise UserError("--sister-junctions is for --renderer tgan; the painter always paints sisters' junctions")
+        if part_neighbours:
+            raise UserError("--part-neighbours is for --renderer tgan; the painter paints every cell's own halo")
         from tgan_aug.render.painter import painter_fit
 
         params, fit_info = painter_fit(fit)
@@ -87,7 +90,7 @@ def render(
         model = Renderer.from_checkpoint(checkpoint, device=resolve_device(device), temporal=temporal,
                                          intensity_match=intensity_match,
                                          track_smoothing=track_smoothing, carry_over=carry_over,
-                                         close_gaps=sister_junctions)
+                                         close_gaps=sister_junctions, part_neighbours=part_neighbours)
     items = load_tracked(masks, images=False)
     if not items:
         raise UserError(f"MASKS {masks}: no sequences found")

@@ -55,13 +55,13 @@ def render_video(checkpoint: str | Path, masks: TrackedMasks, *, seed: int, devi
 
 def render_items(checkpoint: str | Path, items: list[tuple[str, Any]], store: str | Path, *, seed: int,
                  device: str = "cpu", frame_batch: int = 8, provenance: dict[str, Any] | None = None,
-                 sister_junctions: bool = False) -> list[tuple[str, TrackedVideo]]:
+                 sister_junctions: bool = False, part_neighbours: bool = False) -> list[tuple[str, TrackedVideo]]:
     """Render ``[(name, TrackedMasks)]`` into the zarr ``store`` (as ``tgan-aug render``) and read them back.
 
     Resumable: a finished render leaves ``STORE.done`` next to the store, and a later call with
     that marker present only reads the store. Background ``auto``, 4 sequences per low-res batch,
-    ``frame_batch`` frames per super-res batch, precision ``auto``; ``sister_junctions`` as
-    ``tgan-aug render --sister-junctions``.
+    ``frame_batch`` frames per super-res batch, precision ``auto``; ``sister_junctions`` and
+    ``part_neighbours`` as ``tgan-aug render --sister-junctions --part-neighbours``.
     """
     from tgan_aug.io import read_store
     from tgan_aug.render.engine import Renderer, render_to_store
@@ -69,7 +69,8 @@ def render_items(checkpoint: str | Path, items: list[tuple[str, Any]], store: st
     store = Path(store)
     marker = store.parent / (store.name + ".done")
     if not marker.is_file():
-        renderer = Renderer.from_checkpoint(checkpoint, device=device, close_gaps=sister_junctions)
+        renderer = Renderer.from_checkpoint(checkpoint, device=device, close_gaps=sister_junctions,
+                                            part_neighbours=part_neighbours)
         render_to_store(renderer, items, store, seed=seed, background="auto", batch=4, frame_batch=frame_batch,
                         precision="auto", overwrite=True, provenance=provenance or {})
         marker.parent.mkdir(parents=True, exist_ok=True)
