@@ -159,8 +159,9 @@ def test_render_synthetic_paints_with_and_without_lineage(tmp_path):
 
 def test_synthetic_masks_of_a_dividing_fold_start_with_its_first_frame():
     """A fold whose cells divide is grown from its first frame's cells (the colony then grows as the
-    fold's does); a fold without divisions keeps its largest per-frame count."""
-    from masksynth import SynthConfig, synthesize
+    fold's does), from one founder when that frame is empty; a fold without divisions keeps its
+    largest per-frame count."""
+    from masksynth import SynthConfig, relineage, synthesize
     from tgan_aug.fold_data import synthetic_masks
 
     cfg = SynthConfig.preset("mid", "flat").replace(size=(160, 192), frames=12, cells=3, mean_area=120.0,
@@ -170,6 +171,9 @@ def test_synthetic_masks_of_a_dividing_fold_start_with_its_first_frame():
     assert dividing.n_divisions > 0 and counts[-1] > counts[0]
     (_, syn), = synthetic_masks(dividing, layout="flat", seed=0, n_aug=0, n_synth=1)
     assert syn.cells_per_frame()[0] == counts[0]
+    late = relineage(np.where(np.arange(12)[:, None, None] < 2, 0, dividing.labels), dividing.lineage)  # cells from frame 2
+    (_, syn), = synthetic_masks(late, layout="flat", seed=0, n_aug=0, n_synth=1)
+    assert late.cells_per_frame()[0] == 0 and syn.cells_per_frame()[0] == 1
     still = synthesize(cfg.replace(division_rate=0.0, enter_rate=0.3), seed=3)
     assert still.n_divisions == 0 and still.cells_per_frame().max() > still.cells_per_frame()[0]
     (_, syn), = synthetic_masks(still, layout="flat", seed=0, n_aug=0, n_synth=1)

@@ -147,7 +147,10 @@ def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: 
     """Masks made only from the fold: ``n_aug`` augmented copies (rot90/flips, per-cell erosion or
     dilation with ``morph_prob``) and ``n_synth`` masksynth sequences calibrated on it, as many frames.
     Cells: a fold whose cells divide starts with its first frame's cells (calibration's count; cells
-    entering at its measured rate), so the colony grows as the fold's does; a fold without divisions
+    entering at its measured rate), so the colony grows as the fold's does, and with one founder when
+    its first frame is empty (a quadrant the colony grows into: entering cells alone crossed the
+    window without dividing, bacteria-phc fold 1: 5 cells and 1 division where the real fold has 27
+    cells and 23 divisions; with a founder 13 cells and 12 divisions); a fold without divisions
     keeps its largest per-frame count. (Until session 20 every fold started with its largest count,
     so a dividing fold's colony grew tenfold, filled the window and, blocked, divided into pieces a
     fifth of a real cell's area.)
@@ -166,6 +169,8 @@ def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: 
         overrides: dict[str, int] = {"frames": fold_masks.n_frames}
         if fold_masks.n_divisions == 0:
             overrides["cells"] = max(1, int(max(counts)))
+        elif counts[0] == 0:
+            overrides["cells"] = 1
         cfg, bank = plan_synthesis(SynthConfig.preset("mid", layout), calibrate_from=fold_masks, seed=seed,
                                    overrides=overrides)
         for k, m in synthesize_many(cfg, sequences=n_synth, seed=seed, shapes=bank):

@@ -5,16 +5,21 @@ For each fold of a finished (or partly run) ``end_to_end.py`` work folder, with 
 generator (``generator/generator-fitted.pt``) and its synthetic masks (made again, deterministic):
 
 - ``real limited``: the fold's real frames; ``real test``: the test frames (the dense colony);
-- ``tgan``: the experiment's render (``synthetic_tgan.zarr``; for bacteria with sister junctions:
-  the generators see the cut between sisters closed, :func:`tgan_aug.contacts.cell_foreground`);
+- ``tgan``: the experiment's render (``synthetic_tgan.zarr``; for bacteria with sister junctions
+  and parted neighbours: the generators see the cut between sisters closed and two background
+  pixels between other cells, :func:`tgan_aug.contacts.cell_foreground`);
 - ``tgan, gaps open``: the same generator, seed and masks rendered without sister junctions (the
-  cut as background, ``tgan-aug render``'s default);
+  cut as background, ``tgan-aug render``'s default), neighbours parted as in the experiment;
+- ``tgan, not parted``: the same with sister junctions and without parting (session 20's render);
 - ``painter`` / ``painter-nolineage``: the painter fitted on the fold, as in the experiment.
 
 Score: :func:`tgan_aug.metrics.microscopy.contact_contrast` (0 = touching cells look merged,
 1 = as the background around the cells) at the contacts between sisters and between other cells,
 pooled over a video's sequences by their contact pixels, in the fold's real 0.5-99.5 % intensity
-range. Real bacteria: sisters ~0.2 (a dark junction), others ~0.7 (a bright halo line). Writes ``contacts.md``, ``contacts.json`` and
+range. Real bacteria: sisters ~0.2 (a dark junction), others ~0.7 (a bright halo line). The masks'
+side: the share of other (non-sister) neighbour pair-frames less than ``NEIGHBOUR_GAP`` (2) background
+pixels apart, in the real fold, the synthetic masks and what the generator sees after parting
+(:func:`masksynth.stats.neighbour_gaps`). Writes ``contacts.md``, ``contacts.json`` and
 ``contacts.png`` (per fold, the same crowded patch of the last synthetic sequence in each rendering,
 next to a real one) to ``--results``.
 
@@ -39,6 +44,26 @@ REPO = HERE.parents[1]
 
 #: contact kinds of the table (:func:`tgan_aug.contacts.contact_pixels`)
 PAIRS = ("sisters", "others")
+#: the experiment's render with one option changed: (name, store in the fold's work folder, option)
+CONTROLS = (("tgan, gaps open", "synthetic_tgan_gaps_open.zarr", {"sister_junctions": False}),
+            ("tgan, not parted", "synthetic_tgan_not_parted.zarr", {"part_neighbours": False}))
+
+
+def close_share(masks: list, *, parted: bool = False) -> float:
+    """Share of non-sister neighbour pair-frames of ``masks`` (TrackedMasks) less than NEIGHBOUR_GAP
+    pixels apart; ``parted``: after :func:`tgan_aug.contacts.cell_foreground`'s parting."""
+    from masksynth import TrackedMasks
+    from masksynth.stats import neighbour_gaps
+    from tgan_aug.contacts import NEIGHBOUR_GAP, cell_foreground
+
+    gaps = []
+    for m in masks:
+        if parted:
+            fg = cell_foreground(m.labels, m.lineage, close_sisters=False, part_neighbours=True)
+            m = TrackedMasks(np.where(fg, m.labels, 0), m.lineage, validate=False)
+        gaps.append(neighbour_gaps(m, pairs="others"))
+    gaps = np.concatenate(gaps)
+    return float(np.mean(gaps < NEIGHBOUR_GAP)) if gaps.size else float("nan")
 
 
 def pooled_contrast(videos: list, data_range: tuple[float, float], pairs: str) -> float:
@@ -79,10 +104,11 @@ def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, 
     if not ckpt.is_file():
         ckpt = fdir / "generator" / "generator.pt"
     torch.set_num_threads(1)
-    opened = render_items(ckpt, list(masks), fdir / "synthetic_tgan_gaps_open.zarr", seed=fold,
-                          frame_batch=prof.render_frame_batch, provenance={"command": "recipes/end-to-end/contacts.py"},
-                          sister_junctions=False)  # resumable, as the experiment's own render
-    out["tgan, gaps open"] = [video for _, video in opened]
+    for name, store, options in CONTROLS:  # resumable, as the experiment's own render
+        options = {"sister_junctions": spec.sister_junctions, "part_neighbours": spec.part_neighbours, **options}
+        out[name] = [video for _, video in render_items(ckpt, list(masks), fdir / store, seed=fold, **options,
+                                                        frame_batch=prof.render_frame_batch,
+                                                        provenance={"command": "recipes/end-to-end/contacts.py"})]
     params = fit_painter([split.limited])
     for painter, lineage in (("painter", True), ("painter-nolineage", False)):
         out[painter] = [paint(m, params, seed=fold + k, lineage=lineage) for k, (_, m) in enumerate(masks)]
@@ -99,7 +125,7 @@ def patch_figure(per_fold: dict[int, dict[str, list]], path: Path, data_range: d
 
     rows = []
     for fold, vids in sorted(per_fold.items()):
-        for name in ("real test", "tgan, gaps open", "tgan", "painter"):
+        for name in ("real test", "tgan, not parted", "tgan", "painter"):
             images, labels = vids[name][-1].images, vids[name][-1].labels
             ts = np.unique(np.linspace(images.shape[0] // 2, images.shape[0] - 1, 3).round().astype(int))
             cy, cx = np.argwhere(contact_pixels(labels[ts[-1]])).mean(axis=0).astype(int)
@@ -119,12 +145,15 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--work", type=Path, default=HERE / "work")
     ap.add_argument("--results", type=Path, default=HERE / "results" / "cpu")
     args = ap.parse_args(argv)
-    rows, per_fold, ranges = {}, {}, {}
+    rows, per_fold, ranges, gap_rows = {}, {}, {}, {}
     for fold in args.folds:
         vids = fold_videos(args.dataset, fold, args.work, args.profile)
         lim = vids["real limited"][0].images
         data_range = (float(np.percentile(lim, 0.5)), float(np.percentile(lim, 99.5)))
         rows[fold] = {name: {pairs: pooled_contrast(v, data_range, pairs) for pairs in PAIRS} for name, v in vids.items()}
+        synthetic = [v.masks for v in vids["tgan"]]
+        gap_rows[fold] = {"real limited": close_share([vids["real limited"][0].masks]), "synthetic masks": close_share(synthetic),
+                          "as the generator sees them (parted)": close_share(synthetic, parted=True)}
         per_fold[fold], ranges[fold] = vids, data_range
         print(f"fold {fold}: " + ", ".join(f"{k} {v['sisters']:.3f} / {v['others']:.3f}" for k, v in rows[fold].items()), flush=True)
     names = list(next(iter(rows.values())))
@@ -137,9 +166,13 @@ def main(argv: list[str] | None = None) -> Path:
     cell = lambda vals: f"{np.nanmean(vals):.2f} ± {np.nanstd(vals, ddof=1):.2f}" if len(vals) > 1 else f"{vals[0]:.2f}"  # noqa: E731
     lines.append("| mean ± sd | " + " | ".join(" / ".join(cell([r[n][p] for r in rows.values()]) for p in PAIRS)
                                              for n in names) + " |")
+    kinds = list(next(iter(gap_rows.values())))
+    lines += ["", "Share of other (non-sister) neighbour pair-frames less than 2 background pixels apart in the masks "
+              "(`masksynth.stats.neighbour_gaps`):\n", "| fold | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    lines += [f"| {fold} | " + " | ".join(f"{r[k]:.3f}" for k in kinds) + " |" for fold, r in gap_rows.items()]
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "contacts.md").write_text("\n".join(lines) + "\n")
-    (args.results / "contacts.json").write_text(json.dumps(rows, indent=2))
+    (args.results / "contacts.json").write_text(json.dumps({"contrast": rows, "close_neighbours": gap_rows}, indent=2))
     patch_figure(per_fold, args.results / "contacts.png", ranges)
     print("\n".join(lines))
     return args.results

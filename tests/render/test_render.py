@@ -182,6 +182,47 @@ def test_sister_junctions_option_is_recorded_and_tgan_only(tiny_ckpt, masks_stor
         render(masks_store, tmp_path / "p.zarr", renderer="painter", fit=tmp_path / "fit.npz", sister_junctions=True)
 
 
+def test_generator_sees_touching_neighbours_parted(tmp_path, tiny_ckpt_factory):
+    """With part_neighbours (--part-neighbours), two unrelated cells whose masks touch render exactly
+    as the binary mask with the two columns at their border cleared; as sisters (and with the option
+    off, the default) they render as the masks are."""
+    ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
+    assert Renderer.from_checkpoint(ckpt).part_neighbours is False
+    renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0, part_neighbours=True)
+    lab = np.zeros((2, 48, 64), np.uint16)
+    lab[:, 12:36, 8:31] = 2
+    lab[:, 12:36, 31:56] = 3
+    sisters = np.array([[1, 0, 0, 0], [2, 0, 1, 1], [3, 0, 1, 1]])
+    strangers = np.array([[2, 0, 1, 0], [3, 0, 1, 0]])
+    bg = [np.full(lab.shape[1:], -0.5, np.float32)]
+
+    def frames(labels, lineage):
+        return np.concatenate([c[1][0] for c in render_frames(renderer, [labels], bg, [3], frame_batch=2, lineages=[lineage])])
+
+    parted = (lab != 0).astype(np.uint8)
+    parted[:, 12:36, 30:32] = 0
+    apart = frames(lab, strangers)
+    np.testing.assert_array_equal(apart, frames(parted, None))
+    np.testing.assert_array_equal(apart, frames(lab, None))  # without lineage every pair is parted
+    as_is = frames((lab != 0).astype(np.uint8), None)
+    np.testing.assert_array_equal(frames(lab, sisters), as_is)  # sisters are not parted
+    assert np.abs(apart - as_is).max() > 1e-3
+    renderer.part_neighbours = False
+    np.testing.assert_array_equal(frames(lab, strangers), as_is)
+
+
+def test_part_neighbours_option_is_recorded_and_tgan_only(tiny_ckpt, masks_store, tmp_path, run_cli):
+    code, _, err = run_cli(["render", str(masks_store), "-o", str(tmp_path / "v.zarr"), "--checkpoint", str(tiny_ckpt),
+                            "--part-neighbours", "--quiet"])
+    assert code == 0, err
+    prov = read_store(tmp_path / "v.zarr", "seq000").provenance
+    assert prov["part_neighbours"] is True and prov["sister_junctions"] is False
+    with pytest.raises(UserError, match="--part-neighbours is for --renderer tgan"):
+        from tgan_aug.render.pipeline import render
+
+        render(masks_store, tmp_path / "p.zarr", renderer="painter", fit=tmp_path / "fit.npz", part_neighbours=True)
+
+
 def test_temporal_mode_is_checked_and_recorded(tiny_ckpt, masks_store, tmp_path, run_cli):
     with pytest.raises(UserError, match="--temporal 'sometimes': choose one of per-frame, autoregressive"):
         Renderer.from_checkpoint(tiny_ckpt, temporal="sometimes")
