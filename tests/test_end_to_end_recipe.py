@@ -160,8 +160,9 @@ def test_render_synthetic_paints_with_and_without_lineage(tmp_path):
 def test_synthetic_masks_of_a_dividing_fold_start_with_its_first_frame():
     """A fold whose cells divide is grown from its first frame's cells (the colony then grows as the
     fold's does), from one founder when that frame is empty; a fold without divisions keeps its
-    largest per-frame count."""
+    largest per-frame count; synth_frames lengthens the masksynth sequences."""
     from masksynth import SynthConfig, relineage, synthesize
+    from tgan_aug.errors import UserError
     from tgan_aug.fold_data import synthetic_masks
 
     cfg = SynthConfig.preset("mid", "flat").replace(size=(160, 192), frames=12, cells=3, mean_area=120.0,
@@ -171,6 +172,10 @@ def test_synthetic_masks_of_a_dividing_fold_start_with_its_first_frame():
     assert dividing.n_divisions > 0 and counts[-1] > counts[0]
     (_, syn), = synthetic_masks(dividing, layout="flat", seed=0, n_aug=0, n_synth=1)
     assert syn.cells_per_frame()[0] == counts[0]
+    (_, longer), = synthetic_masks(dividing, layout="flat", seed=0, n_aug=0, n_synth=1, synth_frames=1.5)
+    assert longer.n_frames == 18 and longer.cells_per_frame()[-1] > syn.cells_per_frame()[-1]  # the colony grows on
+    with pytest.raises(UserError, match="synth_frames"):
+        synthetic_masks(dividing, layout="flat", seed=0, n_aug=0, n_synth=1, synth_frames=0)
     late = relineage(np.where(np.arange(12)[:, None, None] < 2, 0, dividing.labels), dividing.lineage)  # cells from frame 2
     (_, syn), = synthetic_masks(late, layout="flat", seed=0, n_aug=0, n_synth=1)
     assert late.cells_per_frame()[0] == 0 and syn.cells_per_frame()[0] == 1

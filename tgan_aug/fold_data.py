@@ -70,8 +70,9 @@ class SyntheticProfile:
     """How a fold-based recipe makes its synthetic data (base of the recipes' profiles).
 
     gen_*: the fold's two-stage generator (preset, steps and minutes per stage, whichever ends
-    first; 0 minutes = no time limit); n_aug augmented copies and n_synth masksynth sequences (:func:`synthetic_masks`);
-    render_frame_batch: frames per rendering batch.
+    first; 0 minutes = no time limit); n_aug augmented copies and n_synth masksynth sequences
+    of synth_frames times the fold's frames (:func:`synthetic_masks`); render_frame_batch: frames per
+    rendering batch.
     """
 
     gen_preset: str = "small"
@@ -82,7 +83,12 @@ class SyntheticProfile:
     n_aug: int = 2  # augmented copies of the fold's masks
     n_synth: int = 1  # masksynth sequences calibrated on the fold
     morph_prob: float = 0.3
+    synth_frames: float = 1.0  # masksynth sequences run this many times the fold's frames
     render_frame_batch: int = 8
+
+    def mask_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`synthetic_masks` this profile sets."""
+        return {"n_aug": self.n_aug, "n_synth": self.n_synth, "morph_prob": self.morph_prob, "synth_frames": self.synth_frames}
 
     def generator_budget(self) -> Any:
         """The :class:`tgan_aug.training.budgeted.StageBudget` of the fold's generator."""
@@ -143,9 +149,11 @@ def split_fold(video: TrackedVideo, fold: int, *, test_fraction: float = TEST_FR
 
 
 def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: int = 2, n_synth: int = 1,
-                    morph_prob: float = 0.3) -> list[tuple[str, TrackedMasks]]:
+                    morph_prob: float = 0.3, synth_frames: float = 1.0) -> list[tuple[str, TrackedMasks]]:
     """Masks made only from the fold: ``n_aug`` augmented copies (rot90/flips, per-cell erosion or
-    dilation with ``morph_prob``) and ``n_synth`` masksynth sequences calibrated on it, as many frames.
+    dilation with ``morph_prob``) and ``n_synth`` masksynth sequences calibrated on it, with
+    ``synth_frames`` times as many frames (> 1: a colony grows on past the fold's last frame, into
+    the denser packing of later frames).
     Cells: a fold whose cells divide starts with its first frame's cells (calibration's count; cells
     entering at its measured rate), so the colony grows as the fold's does, and with one founder when
     its first frame is empty (a quadrant the colony grows into: entering cells alone crossed the
@@ -166,7 +174,9 @@ def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: 
         items.append((f"aug_{suffix}", m))
     if n_synth > 0:
         counts = [len(np.unique(f)) - 1 for f in fold_masks.labels]
-        overrides: dict[str, int] = {"frames": fold_masks.n_frames}
+        if synth_frames <= 0:
+            raise UserError(f"synth_frames must be > 0, got {synth_frames}")
+        overrides: dict[str, int] = {"frames": max(2, int(round(fold_masks.n_frames * synth_frames)))}
         if fold_masks.n_divisions == 0:
             overrides["cells"] = max(1, int(max(counts)))
         elif counts[0] == 0:

@@ -95,8 +95,7 @@ def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, 
     _, video = load_dataset(spec, root=REPO)
     split = split_fold(video, fold, min_fold=prof.min_fold)
     fdir = work / profile / dataset / f"fold{fold}"
-    masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, n_aug=prof.n_aug,
-                            n_synth=prof.n_synth, morph_prob=prof.morph_prob)
+    masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, **prof.mask_options())
     out = {"real limited": [split.limited], "real test": [split.test]}
     store = fdir / "synthetic_tgan.zarr"
     out["tgan"] = [read_store(store, name) for name, _ in masks]

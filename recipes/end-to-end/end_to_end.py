@@ -188,8 +188,7 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
     timing_file = fdir / "synthetic_timings.json"  # first-run times (a resumed step takes ~0 s)
     if renderers:
         t0 = time.time()
-        masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, n_aug=profile.n_aug,
-                                n_synth=profile.n_synth, morph_prob=profile.morph_prob)
+        masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, **profile.mask_options())
         timings = {"masks_s": time.time() - t0}
         synthetic, more = render_synthetic(split.limited, masks, fdir, renderers=renderers,
                                            budget=profile.generator_budget(), seed=fold, device=device,

@@ -148,8 +148,7 @@ def run_fold(dataset: str, fold: int, *, profile_name: str, profile: Profile, tr
     synthetic: dict[str, list] = {}
     if renderers:
         t0 = time.time()
-        syn_masks = synthetic_masks(limited.masks, layout=spec.layout, seed=seed, n_aug=profile.n_aug,
-                                    n_synth=profile.n_synth, morph_prob=profile.morph_prob)
+        syn_masks = synthetic_masks(limited.masks, layout=spec.layout, seed=seed, **profile.mask_options())
         timings["masks_s"] = time.time() - t0
         videos, more = render_synthetic(limited, syn_masks, fdir, renderers=renderers, budget=profile.generator_budget(),
                                         seed=seed, device=device, deepsea_invert=spec.deepsea_invert,
