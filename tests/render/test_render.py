@@ -141,6 +141,25 @@ def test_per_frame_frames_depend_on_their_own_mask_only(tmp_path, tracked_factor
     assert np.abs(_frames(auto, lab)[2] - _frames(auto, moved)[2]).max() > 1e-3
 
 
+#: lineages of the two cells of :func:`_two_cells`: daughters of one mother, or unrelated
+SISTERS = np.array([[1, 0, 0, 0], [2, 0, 1, 1], [3, 0, 1, 1]])
+STRANGERS = np.array([[2, 0, 1, 0], [3, 0, 1, 0]])
+
+
+def _two_cells(gap: int) -> np.ndarray:
+    """(2, 48, 64) uint16: cells 2 (columns 8-29) and 3 (from column 30 + gap) side by side."""
+    lab = np.zeros((2, 48, 64), np.uint16)
+    lab[:, 12:36, 8:30 + (1 - gap)] = 2
+    lab[:, 12:36, 31:56] = 3
+    return lab
+
+
+def _pair_frames(renderer, labels: np.ndarray, lineage) -> np.ndarray:
+    """The frames ``render_frames`` makes of ``labels`` (+ lineage) on a flat background, seed 3."""
+    bg = [np.full(labels.shape[1:], -0.5, np.float32)]
+    return np.concatenate([c[1][0] for c in render_frames(renderer, [labels], bg, [3], frame_batch=2, lineages=[lineage])])
+
+
 def test_generator_sees_sisters_without_the_cut_between_them(tmp_path, tiny_ckpt_factory):
     """With close_gaps (--sister-junctions), two daughters one pixel apart render exactly as the
     binary mask with the cut filled (the generators see cell_foreground with the lineage); the same
@@ -149,26 +168,18 @@ def test_generator_sees_sisters_without_the_cut_between_them(tmp_path, tiny_ckpt
     ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
     assert Renderer.from_checkpoint(ckpt).close_gaps is False
     renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0, close_gaps=True)
-    lab = np.zeros((2, 48, 64), np.uint16)
-    lab[:, 12:36, 8:30] = 2
-    lab[:, 12:36, 31:56] = 3
-    sisters = np.array([[1, 0, 0, 0], [2, 0, 1, 1], [3, 0, 1, 1]])
-    strangers = np.array([[2, 0, 1, 0], [3, 0, 1, 0]])
-    bg = [np.full(lab.shape[1:], -0.5, np.float32)]
-
-    def frames(labels, lineage):
-        return np.concatenate([c[1][0] for c in render_frames(renderer, [labels], bg, [3], frame_batch=2, lineages=[lineage])])
+    lab = _two_cells(gap=1)
 
     closed = (lab != 0).astype(np.uint8)
     closed[:, 12:36, 30] = 1
-    joined = frames(lab, sisters)
-    np.testing.assert_array_equal(joined, frames(closed, None))
-    apart = frames(lab, strangers)
-    np.testing.assert_array_equal(apart, frames((lab != 0).astype(np.uint8), None))
-    np.testing.assert_array_equal(apart, frames(lab, None))
+    joined = _pair_frames(renderer, lab, SISTERS)
+    np.testing.assert_array_equal(joined, _pair_frames(renderer, closed, None))
+    apart = _pair_frames(renderer, lab, STRANGERS)
+    np.testing.assert_array_equal(apart, _pair_frames(renderer, (lab != 0).astype(np.uint8), None))
+    np.testing.assert_array_equal(apart, _pair_frames(renderer, lab, None))
     assert np.abs(joined - apart).max() > 1e-3
     renderer.close_gaps = False  # the default: the cut is background
-    np.testing.assert_array_equal(frames(lab, sisters), apart)
+    np.testing.assert_array_equal(_pair_frames(renderer, lab, SISTERS), apart)
 
 
 def test_sister_junctions_option_is_recorded_and_tgan_only(tiny_ckpt, masks_store, tmp_path, run_cli):
@@ -189,26 +200,18 @@ def test_generator_sees_touching_neighbours_parted(tmp_path, tiny_ckpt_factory):
     ckpt = tiny_ckpt_factory(tmp_path / "p.pt", perturb=True)
     assert Renderer.from_checkpoint(ckpt).part_neighbours is False
     renderer = Renderer.from_checkpoint(ckpt, track_smoothing=0.0, carry_over=0.0, part_neighbours=True)
-    lab = np.zeros((2, 48, 64), np.uint16)
-    lab[:, 12:36, 8:31] = 2
-    lab[:, 12:36, 31:56] = 3
-    sisters = np.array([[1, 0, 0, 0], [2, 0, 1, 1], [3, 0, 1, 1]])
-    strangers = np.array([[2, 0, 1, 0], [3, 0, 1, 0]])
-    bg = [np.full(lab.shape[1:], -0.5, np.float32)]
-
-    def frames(labels, lineage):
-        return np.concatenate([c[1][0] for c in render_frames(renderer, [labels], bg, [3], frame_batch=2, lineages=[lineage])])
+    lab = _two_cells(gap=0)
 
     parted = (lab != 0).astype(np.uint8)
     parted[:, 12:36, 30:32] = 0
-    apart = frames(lab, strangers)
-    np.testing.assert_array_equal(apart, frames(parted, None))
-    np.testing.assert_array_equal(apart, frames(lab, None))  # without lineage every pair is parted
-    as_is = frames((lab != 0).astype(np.uint8), None)
-    np.testing.assert_array_equal(frames(lab, sisters), as_is)  # sisters are not parted
+    apart = _pair_frames(renderer, lab, STRANGERS)
+    np.testing.assert_array_equal(apart, _pair_frames(renderer, parted, None))
+    np.testing.assert_array_equal(apart, _pair_frames(renderer, lab, None))  # without lineage every pair is parted
+    as_is = _pair_frames(renderer, (lab != 0).astype(np.uint8), None)
+    np.testing.assert_array_equal(_pair_frames(renderer, lab, SISTERS), as_is)  # sisters are not parted
     assert np.abs(apart - as_is).max() > 1e-3
     renderer.part_neighbours = False
-    np.testing.assert_array_equal(frames(lab, strangers), as_is)
+    np.testing.assert_array_equal(_pair_frames(renderer, lab, STRANGERS), as_is)
 
 
 def test_part_neighbours_option_is_recorded_and_tgan_only(tiny_ckpt, masks_store, tmp_path, run_cli):
