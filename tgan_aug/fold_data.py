@@ -41,8 +41,8 @@ class DatasetSpec:
     seg_scale: resize factor before the segmenter (bacteria 0.5, PSC 1: ``recipes/segmenter``).
     sister_junctions: the generator renders with ``--sister-junctions`` (daughters stay joined:
         bacteria-phc, where sisters' contacts are 0.23 of the way to background and others' 0.74).
-    part_neighbours: ... and with ``--part-neighbours`` (other neighbours keep two background pixels in
-        what the generator sees: bacteria-phc, whose calibrated colonies let cells touch).
+    part_neighbours: the generator renders with ``--part-neighbours`` (cells that are not sisters keep
+        two background pixels in what it sees: bacteria-phc, whose calibrated colonies let cells touch).
     """
 
     path: str
