@@ -83,6 +83,56 @@ def test_smoke_profile_records_every_metric_and_builds_table(tmp_path):
     assert pred.stat().st_mtime_ns == pred_time
 
 
+@needs_deepsea
+def test_ratio_grid_chooses_the_fraction_on_the_folds_validation_frames(tmp_path):
+    """With ``ratio_grid``, limited+painter trains with the candidate fraction of the best validation
+    SEG, scored on the fold's last frames (not the test frames); limited keeps no fraction."""
+    from tgan_aug.fold_data import split_fold, validation_split
+    from tgan_aug.io import read_ctc
+    from tgan_aug.splits import cell_frames
+
+    recipe = load_recipe()
+    data = tiny_ctc_dataset(tmp_path / "tiny")
+    results = recipe.main(["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
+                           "--conditions", "limited", "limited+painter", "--set", "ratio_grid=[0.2, 0.8]",
+                           "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")])
+    rec = json.loads((results / "psc" / "fold1" / "limited+painter__seed0.json").read_text())
+    seg = {float(k): v for k, v in rec["ratio_validation"]["validation_SEG"].items()}
+    assert set(seg) == {0.2, 0.8}
+    assert rec["ratio"] == rec["ratio_validation"]["ratio"] == recipe.best_ratio(seg)
+    fdir = tmp_path / "work" / "smoke" / "psc" / "fold1"
+    trained = json.loads((fdir / "segmenters" / "limited_painter__seed0" / "config.json").read_text())
+    assert trained["data"]["ratio"] == rec["ratio"]
+    assert "ratio" not in json.loads((results / "psc" / "fold1" / "limited__seed0.json").read_text())
+    # the candidates were scored on the fold's last frames
+    video = read_ctc(data, sequence="01")
+    fit, val = validation_split(split_fold(video, 1, min_fold=recipe.PROFILES["smoke"].min_fold).limited)
+    score = json.loads((fdir / "ratio-validation" / "scores" / "painter__ratio0.8.json").read_text())
+    assert score["n_ref"] == cell_frames(val.labels) > 0
+    assert fit.n_frames + val.n_frames == rec["data"]["train_frames"][1]
+    assert "chosen per fold on the fold's validation frames" in (results / "results.md").read_text()
+
+
+def test_best_ratio_takes_the_highest_seg_and_the_smaller_fraction_on_a_tie():
+    recipe = load_recipe()
+    assert recipe.best_ratio({0.5: 0.61, 0.9: 0.70, 0.7: 0.65}) == 0.9
+    assert recipe.best_ratio({0.9: 0.70, 0.5: 0.70}) == 0.5
+
+
+def test_validation_split_cuts_the_fold_in_time(tmp_path):
+    from tgan_aug.errors import UserError
+    from tgan_aug.fold_data import validation_split
+    from tgan_aug.io import read_ctc
+    from tgan_aug.splits import sub_video
+
+    video = read_ctc(tiny_ctc_dataset(tmp_path / "tiny"), sequence="01")
+    fit, val = validation_split(video)
+    assert (fit.n_frames, val.n_frames) == (7, 3)
+    assert np.array_equal(val.images, video.images[7:]) and np.array_equal(fit.labels, video.labels[:7])
+    with pytest.raises(UserError, match="too short for a validation split"):
+        validation_split(sub_video(video, t1=2))
+
+
 def test_tracker_spec_reads_options():
     recipe = load_recipe()
     assert recipe.tracker_spec("btrack") == ("btrack", {})

@@ -28,7 +28,7 @@ from tgan_aug.errors import UserError
 from tgan_aug.splits import Box, cell_frames, fold_boxes, split_frames, sub_video
 
 __all__ = ["DatasetSpec", "DATASETS", "TEST_FRACTION", "MIN_FOLD", "ROI_MARGIN", "SyntheticProfile", "load_dataset", "FoldSplit",
-           "split_fold", "synthetic_masks", "render_synthetic", "RENDERERS"]
+           "split_fold", "validation_split", "synthetic_masks", "render_synthetic", "RENDERERS"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,18 @@ def split_fold(video: TrackedVideo, fold: int, *, test_fraction: float = TEST_FR
     box = fold_boxes(train_part.labels, margin=margin, min_size=tuple(min_fold))[fold % 4]
     limited = sub_video(train_part, box=box, what=f"fold {fold} (quadrant {fold % 4})")
     return FoldSplit(fold, n_train, box, train_part, test, limited)
+
+
+def validation_split(limited: TrackedVideo, *, fraction: float = TEST_FRACTION) -> tuple[TrackedVideo, TrackedVideo]:
+    """``(fit, validation)``: a fold's first ``1 - fraction`` frames and the rest, the fold cut in time
+    as :func:`split_fold` cuts the sequence (the validation frames are the fold's latest, densest ones,
+    like the test frames). A recipe chooses its settings on these, without looking at the test frames."""
+    n_fit = split_frames(limited.n_frames, test_fraction=fraction)
+    if n_fit < 2 or n_fit >= limited.n_frames:
+        raise UserError(f"a fold of {limited.n_frames} frames is too short for a validation split "
+                        f"({fraction:.0%} of its frames); use a longer sequence or no validation")
+    return (sub_video(limited, t1=n_fit, what=f"fit part (first {n_fit} frames of the fold)"),
+            sub_video(limited, t0=n_fit, what=f"validation (last {limited.n_frames - n_fit} frames of the fold)"))
 
 
 def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: int = 2, n_synth: int = 1,

@@ -16,7 +16,9 @@ the same steps, crops and batch in every condition) is trained on
 
 - ``limited``: the fold's real frames;             ``full``: the whole training part;
 - ``limited+tgan`` / ``limited+painter`` / ``limited+painter-nolineage``: the fold + the synthetic
-  videos (``--set ratio=`` of the crops);
+  videos (``--set ratio=`` of the crops; or, with ``--set ratio_grid=[0.5,0.7,0.9]``, the fraction of
+  the grid whose segmenter scores the best SEG on the fold's last frames when trained on its first
+  frames + synthetic videos made from those alone: chosen per fold and renderer, test frames unseen);
 - ``tgan-only`` / ``painter-only`` / ``painter-nolineage-only`` (train on synthetic, test on real:
   TSTR): the synthetic videos alone;
 - ``zero-shot`` (optional reference, not in the default list): DeepSea's shipped weights untrained.
@@ -68,8 +70,8 @@ from typing import Any
 import numpy as np
 
 from tgan_aug.experiment import fold_job, format_mean_sd, mark_step_done, mean_sd, run_jobs, step_done, with_overrides
-from tgan_aug.fold_data import (DATASETS, MIN_FOLD, DatasetSpec, SyntheticProfile, load_dataset, render_synthetic,
-                                split_fold, synthetic_masks)
+from tgan_aug.fold_data import (DATASETS, MIN_FOLD, RENDERERS, DatasetSpec, SyntheticProfile, load_dataset, render_synthetic,
+                                split_fold, synthetic_masks, validation_split)
 from tgan_aug.splits import cell_box, cell_frames, sub_video
 
 HERE = Path(__file__).resolve().parent
@@ -84,6 +86,10 @@ class Profile(SyntheticProfile):
     training, seeds."""
 
     ratio: float = 0.5  # synthetic fraction of the segmenter's crops in limited+tgan / limited+painter
+    # when not empty: each fold chooses limited+X's synthetic fraction among these, per renderer, by the
+    # SEG of segmenters trained on the fold's first frames (+ synthetic data made from them alone) and
+    # scored on its last frames (fold_data.validation_split); the test frames are never looked at
+    ratio_grid: tuple[float, ...] = ()
     seg_steps: int = 40
     seg_batch: int = 4
     seg_crop: int = 96  # network pixels (bacteria: scale 0.5, so 192 image pixels)
@@ -127,15 +133,69 @@ def renderer_of(cond: str) -> str | None:
     return cond.removesuffix("-only") if cond.endswith("-only") else None
 
 
-def training_data(cond: str, split, synthetic: dict[str, list], ratio: float) -> tuple[list, list, float]:
-    """(real, synthetic, synthetic fraction) of the segmenter of condition ``cond``."""
+def training_data(cond: str, split, synthetic: dict[str, list], ratios: dict[str, float]) -> tuple[list, list, float]:
+    """(real, synthetic, synthetic fraction) of the segmenter of condition ``cond``; ``ratios``:
+    {renderer: synthetic fraction of limited+renderer}."""
     if cond == "limited":
         return [("limited", split.limited)], [], 0.0
     if cond == "full":
         return [("full", split.train_part)], [], 0.0
     if cond.startswith("limited+"):
-        return [("limited", split.limited)], synthetic[renderer_of(cond)], ratio
+        return [("limited", split.limited)], synthetic[renderer_of(cond)], ratios[renderer_of(cond)]
     return [], synthetic[renderer_of(cond)], 1.0
+
+
+def make_synthetic(video, workdir: Path, renderers: list[str], *, spec: DatasetSpec, profile: Profile, seed: int,
+                   device: str) -> tuple[dict[str, list], dict[str, Any], int]:
+    """Synthetic masks made from ``video`` (a fold, or its fit part) rendered by ``renderers`` fitted
+    on it, under ``workdir`` (resumable). Returns (videos per renderer, timings, number of sequences)."""
+    t0 = time.time()
+    masks = synthetic_masks(video.masks, layout=spec.layout, seed=seed, **profile.mask_options())
+    timings = {"masks_s": time.time() - t0}
+    synthetic, more = render_synthetic(video, masks, workdir, renderers=renderers, budget=profile.generator_budget(),
+                                       seed=seed, device=device, deepsea_invert=spec.deepsea_invert,
+                                       frame_batch=profile.render_frame_batch, sister_junctions=spec.sister_junctions,
+                                       part_neighbours=spec.part_neighbours, provenance={"command": "recipes/end-to-end"})
+    return synthetic, {**timings, **more}, len(masks)
+
+
+def best_ratio(seg_by_ratio: dict[float, float]) -> float:
+    """The synthetic fraction with the highest validation SEG (the smallest one on a tie)."""
+    return max(sorted(seg_by_ratio), key=lambda r: (seg_by_ratio[r], -r))
+
+
+def validate_ratios(split, renderers: list[str], *, spec: DatasetSpec, profile: Profile, config, fdir: Path,
+                    device: str, log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Choose limited+renderer's synthetic fraction among ``profile.ratio_grid`` without the test frames.
+
+    The fold is cut in time (:func:`tgan_aug.fold_data.validation_split`); synthetic videos are made
+    from its fit part alone (masks, generator, painter: nothing has seen the validation frames); per
+    renderer and ratio one segmenter (same config and steps as the experiment's) trains on the fit
+    part + those videos and is scored (SEG) on the validation frames. Every step is kept under
+    ``fdir/ratio-validation``. Returns {renderer: {"ratio": chosen, "validation_SEG": {ratio: SEG}}}.
+    """
+    from tgan_aug.segment import Segmenter, fit_segmenter, segmentation_scores
+
+    vdir = fdir / "ratio-validation"
+    fit, val = validation_split(split.limited)
+    synthetic, timings, n = make_synthetic(fit, vdir, renderers, spec=spec, profile=profile, seed=split.fold, device=device)
+    log(f"[fold {split.fold}] ratio validation: fit frames {fit.n_frames}, validation frames {val.n_frames}, "
+        f"{n} synthetic sequences per renderer")
+    chosen = {}
+    for r in renderers:
+        seg: dict[float, float] = {}
+        for ratio in profile.ratio_grid:
+            score_file = vdir / "scores" / f"{r}__ratio{ratio:g}.json"
+            if not step_done(score_file):
+                model_dir = vdir / "segmenters" / f"{r}__ratio{ratio:g}"
+                fit_segmenter([("fit", fit)], synthetic[r], model_dir, ratio=ratio, config=config, seed=1000 * split.fold + 500,
+                              device=device, overwrite=True, progress=False)
+                pred = Segmenter.from_folder(model_dir, device=device).segment(val.images)
+                mark_step_done(score_file, segmentation_scores(val.labels, pred))
+            seg[ratio] = float(json.loads(score_file.read_text())["SEG"])
+        chosen[r] = {"ratio": best_ratio(seg), "validation_SEG": {f"{k:g}": round(v, 4) for k, v in seg.items()}}
+        log(f"[fold {split.fold}] ratio validation {r}: SEG {chosen[r]['validation_SEG']} -> ratio {chosen[r]['ratio']:g}")
+    return chosen
 
 
 def test_region(test, *, margin: int = 16, window: int | None = None):
@@ -187,23 +247,20 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
     synthetic: dict[str, list] = {}
     timing_file = fdir / "synthetic_timings.json"  # first-run times (a resumed step takes ~0 s)
     if renderers:
-        t0 = time.time()
-        masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, **profile.mask_options())
-        timings = {"masks_s": time.time() - t0}
-        synthetic, more = render_synthetic(split.limited, masks, fdir, renderers=renderers,
-                                           budget=profile.generator_budget(), seed=fold, device=device,
-                                           deepsea_invert=spec.deepsea_invert, frame_batch=profile.render_frame_batch,
-                                           sister_junctions=spec.sister_junctions, part_neighbours=spec.part_neighbours,
-                                           provenance={"command": "recipes/end-to-end"})
-        timings.update(more)
+        synthetic, timings, n = make_synthetic(split.limited, fdir, renderers, spec=spec, profile=profile, seed=fold,
+                                               device=device)
         old = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
         timing_file.write_text(json.dumps({**timings, **old}, indent=2))
-        log(f"[{dataset} fold {fold}] synthetic: {len(masks)} sequences per renderer ({timings})")
+        log(f"[{dataset} fold {fold}] synthetic: {n} sequences per renderer ({timings})")
     fold_timings = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
 
     invert = resolve_polarity("auto", split.limited.images, split.limited.labels) if profile.polarity == "fold" else "auto"
     config = SegmenterConfig.preset("cpu", scale=spec.seg_scale, max_steps=profile.seg_steps,
                                     batch_size=profile.seg_batch, crop=profile.seg_crop, invert=invert)
+    mixed = sorted({renderer_of(c) for c, _ in todo if c.startswith("limited+")})
+    validation = (validate_ratios(split, mixed, spec=spec, profile=profile, config=config, fdir=fdir, device=device, log=log)
+                  if profile.ratio_grid and mixed else {})
+    ratios = {r: validation[r]["ratio"] if r in validation else profile.ratio for r in RENDERERS}
     loaded = {}
     for t in trackers:
         name, options = tracker_spec(t)
@@ -230,7 +287,7 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
             if cond == ZERO_SHOT:
                 mark_step_done(model_dir / "done.json", {"seconds": 0.0, "init": "deepsea/trained_models/segmentation.pth"})
             elif not step_done(model_dir / "done.json"):
-                real, syn, ratio = training_data(cond, split, synthetic, profile.ratio)
+                real, syn, ratio = training_data(cond, split, synthetic, ratios)
                 fit = fit_segmenter(real, syn, model_dir, ratio=ratio, config=config, seed=seed, device=device,
                                     overwrite=True, progress=False)
                 mark_step_done(model_dir / "done.json", {"seconds": fit["seconds"], "loss_first": fit["history"][0],
@@ -243,6 +300,10 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
             t_segment = time.time() - t0
             seg_info = {"invert": seg.invert, "scale": seg.scale, **json.loads((model_dir / "done.json").read_text())}
         tracking, track_s = ({}, {}) if old is None else (old["tracking"], old["timings"]["track_s"])
+        # the synthetic fraction a limited+X segmenter trained with (a record being extended keeps its own)
+        mix_info = ({"ratio": ratios[renderer_of(cond)], "ratio_validation": validation.get(renderer_of(cond))}
+                    if cond.startswith("limited+") and old is None
+                    else {k: old[k] for k in ("ratio", "ratio_validation") if old is not None and k in old})
         for name in missing:
             t0 = time.time()
             tracked = loaded[name].track(test.images, pred)
@@ -252,6 +313,7 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
         rec = {"dataset": dataset, "fold": fold, "seed": s, "segmenter_seed": seed, "condition": cond,
                "profile": profile_name, "profile_settings": dataclasses.asdict(profile), "device": device,
                "segmenter": seg_info,
+               **mix_info,
                "segmentation": segmentation, "tracking": tracking,
                "timings": {"train_s": round(seg_info["seconds"], 1), "segment_s": round(t_segment, 1),
                            "track_s": track_s, **fold_timings},
@@ -446,6 +508,16 @@ def make_table(results: Path) -> str:
                 for f, ft in sorted(fold_t.items()) if "generator_s" in ft}
         if fits:
             lines.append(f"Fitted carry-over / track smoothing per fold (on the fold's last frames): {fits}.")
+        chosen = ratio_choices(rd)
+        if chosen:
+            lines.append("Synthetic fraction of each limited+X condition, chosen per fold on the fold's validation frames "
+                         "(validation SEG per candidate fraction; the test frames are not looked at):\n")
+            lines.append("| fold | condition | validation SEG by fraction | chosen |")
+            lines.append("|---|---|---|---|")
+            for (f, c), v in sorted(chosen.items()):
+                seg = ", ".join(f"{k}: {x:.3f}" for k, x in v["validation_SEG"].items())
+                lines.append(f"| {f} | {c} | {seg} | {v['ratio']:g} |")
+            lines.append("")
         lines.append("")
         lines.append("Data per fold (cell-frames = annotated cells summed over frames):\n")
         lines.append("| fold | fold box (y0, y1, x0, x1) | limited cell-frames | full | test box | test cell-frames (in the box) |")
@@ -458,6 +530,12 @@ def make_table(results: Path) -> str:
                          f"{tuple(info['test_box_yyxx'])} | {info['test_box_cell_frames']} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def ratio_choices(recs: list[dict[str, Any]]) -> dict[tuple[int, str], dict[str, Any]]:
+    """{(fold, condition): ratio validation} of the limited+X records whose fraction was chosen by
+    validation (:func:`validate_ratios`)."""
+    return {(r["fold"], r["condition"]): r["ratio_validation"] for r in recs if r.get("ratio_validation")}
 
 
 def make_figures(results: Path) -> list[Path]:
