@@ -88,7 +88,9 @@ class Profile(SyntheticProfile):
     ratio: float = 0.5  # synthetic fraction of the segmenter's crops in limited+tgan / limited+painter
     # when not empty: each fold chooses limited+X's synthetic fraction among these, per renderer, by the
     # SEG of segmenters trained on the fold's first frames (+ synthetic data made from them alone) and
-    # scored on its last frames (fold_data.validation_split); the test frames are never looked at
+    # scored on its last frames (fold_data.validation_split); the test frames are never looked at.
+    # Off by default: it costs a second generator and len(grid) segmenters per renderer and fold, and
+    # on both shared datasets it chose 0.5 for tGAN in every fold (RESULTS.md, session 22)
     ratio_grid: tuple[float, ...] = ()
     seg_steps: int = 40
     seg_batch: int = 4
@@ -455,7 +457,7 @@ def make_table(results: Path) -> str:
             if versus:
                 lines.append("\ntGAN vs painter, the same synthetic masks: paired per-fold difference (mean ± SE over folds):\n")
                 lines += paired_rows(versus, fm, label=lambda c, ref: f"{c} - {ref}")
-            if {"limited", "full"} <= set(conds):
+            if {"limited", "full"} <= set(conds) and any(c.startswith("limited+") for c in conds):
                 lines.append("\nShare of the limited-to-full gap closed, (condition - limited) / (full - limited), on fold means:\n")
                 lines.append("| condition | " + " | ".join(METRICS) + " |")
                 lines.append("|---|" + "---|" * len(METRICS))
