@@ -182,7 +182,7 @@ def validate_ratios(split, renderers: list[str], *, spec: DatasetSpec, profile: 
     fit, val = validation_split(split.limited)
     synthetic, timings, n = make_synthetic(fit, vdir, renderers, spec=spec, profile=profile, seed=split.fold, device=device)
     log(f"[fold {split.fold}] ratio validation: fit frames {fit.n_frames}, validation frames {val.n_frames}, "
-        f"{n} synthetic sequences per renderer")
+        f"{n} synthetic sequences per renderer ({timings})")
     chosen = {}
     for r in renderers:
         seg: dict[float, float] = {}
