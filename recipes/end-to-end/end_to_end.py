@@ -303,9 +303,12 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
             seg_info = {"invert": seg.invert, "scale": seg.scale, **json.loads((model_dir / "done.json").read_text())}
         tracking, track_s = ({}, {}) if old is None else (old["tracking"], old["timings"]["track_s"])
         # the synthetic fraction a limited+X segmenter trained with (a record being extended keeps its own)
-        mix_info = ({"ratio": ratios[renderer_of(cond)], "ratio_validation": validation.get(renderer_of(cond))}
-                    if cond.startswith("limited+") and old is None
-                    else {k: old[k] for k in ("ratio", "ratio_validation") if old is not None and k in old})
+        if old is not None:
+            mix_info = {k: old[k] for k in ("ratio", "ratio_validation") if k in old}
+        elif cond.startswith("limited+"):
+            mix_info = {"ratio": ratios[renderer_of(cond)], "ratio_validation": validation.get(renderer_of(cond))}
+        else:
+            mix_info = {}
         for name in missing:
             t0 = time.time()
             tracked = loaded[name].track(test.images, pred)
