@@ -113,6 +113,32 @@ def test_ratio_grid_chooses_the_fraction_on_the_folds_validation_frames(tmp_path
     assert "chosen per fold on the fold's validation frames" in (results / "results.md").read_text()
 
 
+@needs_deepsea
+def test_then_limited_starts_from_the_synthetic_only_segmenter(tmp_path):
+    """painter-then-limited fine-tunes painter-only's segmenter (same fold and seed) on the fold, with
+    the second-stage seed limited-then-limited uses; the start is trained on demand (no painter-only
+    record asked for) and the table compares both against the equal-steps control."""
+    import torch
+
+    recipe = load_recipe()
+    data = tiny_ctc_dataset(tmp_path / "tiny")
+    results = recipe.main(["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
+                           "--conditions", "limited", "limited-then-limited", "painter-then-limited",
+                           "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")])
+    assert not (results / "psc" / "fold1" / "painter-only__seed0.json").exists()
+    seg = tmp_path / "work" / "smoke" / "psc" / "fold1" / "segmenters"
+    done = {d: json.loads((seg / f"{d}__seed0" / "done.json").read_text())
+            for d in ("limited", "painter-only", "limited-then-limited", "painter-then-limited")}
+    assert done["painter-then-limited"]["init"] == "painter-only" and done["limited-then-limited"]["init"] == "limited"
+    assert done["painter-then-limited"]["seed"] == done["limited-then-limited"]["seed"] == done["limited"]["seed"] + 100
+    config = json.loads((seg / "painter-then-limited__seed0" / "config.json").read_text())
+    assert config["init"] == str(seg / "painter-only__seed0") and config["data"]["synthetic"] == []
+    start, tuned = (torch.load(seg / d / "model.pt", weights_only=True) for d in ("painter-only__seed0", "painter-then-limited__seed0"))
+    assert any(not torch.equal(start[k], tuned[k]) for k in start)
+    table = (results / "results.md").read_text()
+    assert "| painter-then-limited - limited-then-limited |" in table
+
+
 def test_best_ratio_takes_the_highest_seg_and_the_smaller_fraction_on_a_tie():
     recipe = load_recipe()
     assert recipe.best_ratio({0.5: 0.61, 0.9: 0.70, 0.7: 0.65}) == 0.9
@@ -150,6 +176,11 @@ def test_conditions_name_their_renderer():
                    "limited+painter": "painter", "painter-only": "painter",
                    "limited+painter-nolineage": "painter-nolineage", "painter-nolineage-only": "painter-nolineage"}
     assert set(got.values()) - {None} == set(RENDERERS)
+    assert {c: (recipe.renderer_of(c), recipe.pretrained_on(c)) for c in recipe.THEN_LIMITED} == {
+        "limited-then-limited": (None, "limited"), "tgan-then-limited": ("tgan", "tgan-only"),
+        "painter-then-limited": ("painter", "painter-only"),
+        "painter-nolineage-then-limited": ("painter-nolineage", "painter-nolineage-only")}
+    assert recipe.pretrained_on("limited+tgan") is None and recipe.pretrained_on("tgan-only") is None
 
 
 def test_profile_changes_name_the_set_fields():

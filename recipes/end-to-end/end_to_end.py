@@ -21,7 +21,11 @@ the same steps, crops and batch in every condition) is trained on
   frames + synthetic videos made from those alone: chosen per fold and renderer, test frames unseen);
 - ``tgan-only`` / ``painter-only`` / ``painter-nolineage-only`` (train on synthetic, test on real:
   TSTR): the synthetic videos alone;
-- ``zero-shot`` (optional reference, not in the default list): DeepSea's shipped weights untrained.
+- ``zero-shot`` (optional reference, not in the default list): DeepSea's shipped weights untrained;
+- ``tgan-then-limited`` / ``painter-then-limited`` / ``painter-nolineage-then-limited`` (optional:
+  sequential instead of mixed): ``X-only``'s segmenter fine-tuned on the fold's real frames for the
+  same steps; ``limited-then-limited`` (``limited``'s segmenter fine-tuned again the same way) is
+  their control with as many steps and no synthetic data. A start missing on disk is trained first.
 
 Test, images in: the segmenter segments the test frames inside their cell region box (all cells of
 the test frames + 16 px) cut to a ``test_window`` square (cpu profile: 512 px; bacteria's 1305x1009
@@ -123,6 +127,11 @@ CONDITIONS = ("limited", "limited+tgan", "limited+painter", "limited+painter-nol
               "tgan-only", "painter-only", "painter-nolineage-only")
 #: reference without training (optional): DeepSea's shipped weights, polarity chosen by the network
 ZERO_SHOT = "zero-shot"
+#: optional, sequential instead of mixed: the segmenter of ``X-only`` (same fold and seed) fine-tuned
+#: on the fold's real frames for the same steps; ``limited-then-limited`` (``limited``'s segmenter
+#: fine-tuned again) is the control with as many steps and no synthetic data. The second stage
+#: draws the same crops in all four (seed + 100), so they differ only in where it starts
+THEN_LIMITED = ("limited-then-limited", "tgan-then-limited", "painter-then-limited", "painter-nolineage-then-limited")
 #: metrics of the tables, in order (SEG from the segmentation, the rest from the tracks)
 METRICS = ("SEG", "DET", "TRA", "MOTA", "HOTA", "IDF1", "BC(1)")
 
@@ -132,13 +141,25 @@ def renderer_of(cond: str) -> str | None:
     None for the real-only conditions."""
     if cond.startswith("limited+"):
         return cond.removeprefix("limited+")
-    return cond.removesuffix("-only") if cond.endswith("-only") else None
+    for suffix in ("-only", "-then-limited"):
+        if cond.endswith(suffix) and cond != "limited-then-limited":
+            return cond.removesuffix(suffix)
+    return None
+
+
+def pretrained_on(cond: str) -> str | None:
+    """The condition whose segmenter (same fold and seed) ``cond`` starts from (``X-then-limited``:
+    ``X-only``, or ``limited``); None when it starts from DeepSea's shipped weights."""
+    if not cond.endswith("-then-limited"):
+        return None
+    start = cond.removesuffix("-then-limited")
+    return start if start == "limited" else f"{start}-only"
 
 
 def training_data(cond: str, split, synthetic: dict[str, list], ratios: dict[str, float]) -> tuple[list, list, float]:
     """(real, synthetic, synthetic fraction) of the segmenter of condition ``cond``; ``ratios``:
     {renderer: synthetic fraction of limited+renderer}."""
-    if cond == "limited":
+    if cond == "limited" or cond.endswith("-then-limited"):
         return [("limited", split.limited)], [], 0.0
     if cond == "full":
         return [("full", split.train_part)], [], 0.0
@@ -159,6 +180,29 @@ def make_synthetic(video, workdir: Path, renderers: list[str], *, spec: DatasetS
                                        frame_batch=profile.render_frame_batch, sister_junctions=spec.sister_junctions,
                                        part_neighbours=spec.part_neighbours, provenance={"command": "recipes/end-to-end"})
     return synthetic, {**timings, **more}, len(masks)
+
+
+def train_condition(cond: str, s: int, *, split, synthetic: dict[str, list], ratios: dict[str, float], config,
+                    segmenters: Path, device: str) -> Path:
+    """The segmenter folder of condition ``cond``, seed ``s`` (``segmenters/<cond>__seed<s>``),
+    trained unless done; an ``X-then-limited`` condition first gets the segmenter it starts from
+    (:func:`pretrained_on`, trained here if missing). Seed: 1000 x fold + s (+ 100 for a second stage)."""
+    from tgan_aug.segment import fit_segmenter
+
+    model_dir = segmenters / f"{cond.replace('+', '_')}__seed{s}"
+    if step_done(model_dir / "done.json"):
+        return model_dir
+    start = pretrained_on(cond)
+    init = None if start is None else train_condition(start, s, split=split, synthetic=synthetic, ratios=ratios,
+                                                      config=config, segmenters=segmenters, device=device)
+    real, syn, ratio = training_data(cond, split, synthetic, ratios)
+    seed = 1000 * split.fold + s + (0 if start is None else 100)
+    fit = fit_segmenter(real, syn, model_dir, ratio=ratio, config=config, init=init, seed=seed, device=device,
+                        overwrite=True, progress=False)
+    mark_step_done(model_dir / "done.json", {"seconds": fit["seconds"], "loss_first": fit["history"][0],
+                                             "loss_last": fit["history"][-1], "seed": seed,
+                                             **({} if start is None else {"init": start})})
+    return model_dir
 
 
 def best_ratio(seg_by_ratio: dict[float, float]) -> float:
@@ -226,7 +270,7 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
 
     Returns the records (also ``results/<dataset>/fold<k>/<condition>__seed<s>.json``).
     """
-    from tgan_aug.segment import Segmenter, SegmenterConfig, fit_segmenter, segmentation_scores
+    from tgan_aug.segment import Segmenter, SegmenterConfig, segmentation_scores
     from tgan_aug.segment.data import resolve_polarity
     from tgan_aug.trackers import TRACKERS
     from tgan_aug.trackers.metrics import evaluate_tracked
@@ -288,12 +332,9 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
         else:
             if cond == ZERO_SHOT:
                 mark_step_done(model_dir / "done.json", {"seconds": 0.0, "init": "deepsea/trained_models/segmentation.pth"})
-            elif not step_done(model_dir / "done.json"):
-                real, syn, ratio = training_data(cond, split, synthetic, ratios)
-                fit = fit_segmenter(real, syn, model_dir, ratio=ratio, config=config, seed=seed, device=device,
-                                    overwrite=True, progress=False)
-                mark_step_done(model_dir / "done.json", {"seconds": fit["seconds"], "loss_first": fit["history"][0],
-                                                         "loss_last": fit["history"][-1]})
+            else:
+                train_condition(cond, s, split=split, synthetic=synthetic, ratios=ratios, config=config,
+                                segmenters=fdir / "segmenters", device=device)
             seg = (Segmenter.from_pretrained(scale=spec.seg_scale, device=device) if cond == ZERO_SHOT
                    else Segmenter.from_folder(model_dir, device=device))
             t0 = time.time()
@@ -434,7 +475,7 @@ def make_table(results: Path) -> str:
         rd = [r for r in recs if r["dataset"] == d]
         for t in sorted({t for r in rd for t in r["tracking"]}):
             rt = [r for r in rd if t in r["tracking"]]  # the records this tracker linked (SEG included)
-            conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rt)]
+            conds = [c for c in (ZERO_SHOT, *CONDITIONS, *THEN_LIMITED) if any(r["condition"] == c for r in rt)]
             folds = sorted({r["fold"] for r in rt})
             seeds = sorted({r["seed"] for r in rt})
             lines.append(f"## {d}, segmenter + {t}\n")
@@ -454,8 +495,15 @@ def make_table(results: Path) -> str:
             if "limited" in conds:
                 lines.append("\nPaired per-fold difference to `limited` (mean ± SE over folds; real = beyond 2 SE):\n")
                 lines += paired_rows([(c, "limited") for c in conds if c != "limited"], fm, label=lambda c, ref: c)
+            sequential = [(c, "limited-then-limited") for c in THEN_LIMITED[1:] if {c, "limited-then-limited"} <= set(conds)]
+            if sequential:
+                lines.append("\nPretrained on synthetic video, then fine-tuned on the fold, against `limited-then-limited` "
+                             "(as many steps, no synthetic data): paired per-fold difference (mean ± SE over folds):\n")
+                lines += paired_rows(sequential, fm, label=lambda c, ref: f"{c} - {ref}")
             versus = [(a, b) for a, b in (("limited+tgan", "limited+painter"), ("limited+tgan", "limited+painter-nolineage"),
-                                          ("tgan-only", "painter-only"), ("tgan-only", "painter-nolineage-only"))
+                                          ("tgan-only", "painter-only"), ("tgan-only", "painter-nolineage-only"),
+                                          ("tgan-then-limited", "painter-then-limited"),
+                                          ("tgan-then-limited", "painter-nolineage-then-limited"))
                       if {a, b} <= set(conds)]
             if versus:
                 lines.append("\ntGAN vs painter, the same synthetic masks: paired per-fold difference (mean ± SE over folds):\n")
@@ -552,7 +600,7 @@ def make_figures(results: Path) -> list[Path]:
     for d in sorted({r["dataset"] for r in recs}):
         rd = [r for r in recs if r["dataset"] == d]
         t = sorted({t for r in rd for t in r["tracking"]})[0]
-        conds = [c for c in (ZERO_SHOT, *CONDITIONS) if any(r["condition"] == c for r in rd)]
+        conds = [c for c in (ZERO_SHOT, *CONDITIONS, *THEN_LIMITED) if any(r["condition"] == c for r in rd)]
         groups = {m: {c: mean_sd(list(fold_means(rd, t, c, m).values()))[:2] for c in conds} for m in METRICS}
         n = len({r["fold"] for r in rd})
         paths.append(bar_plot(groups, results / f"{d}.png", title=f"{d}: segmenter + {t} on unseen test frames "
@@ -572,8 +620,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--profile", default="cpu", choices=list(PROFILES))
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a profile field (JSON value), e.g. --set seeds=3 (repeatable)")
-    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=[*CONDITIONS, ZERO_SHOT],
-                    help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference)")
+    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=[*CONDITIONS, ZERO_SHOT, *THEN_LIMITED],
+                    help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference) and the "
+                         f"sequential ones ({', '.join(THEN_LIMITED)}: X-only's segmenter fine-tuned on the fold)")
     ap.add_argument("--trackers", nargs="+", default=["btrack"],
                     help="trackers linking the segmenter's detections: NAME or NAME:KEY=VALUE[,KEY=VALUE] with "
                          "options of the tracker's load (e.g. trackastra:mode=ilp); each spec is scored separately")
