@@ -11,6 +11,24 @@ COLORS: tuple[tuple[int, int, int], ...] = ((180, 119, 31), (14, 127, 255), (44,
                                           (34, 189, 188), (127, 127, 127))
 
 
+def _fill(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], series: int) -> None:
+    """Fill the rectangle between corners p0 and p1 ((x, y) pixels) with series ``series``'s colour;
+    the second round through the palette is hatched with white diagonals, so up to 2 x len(COLORS)
+    series stay apart."""
+    import cv2
+
+    cv2.rectangle(img, p0, p1, COLORS[series % len(COLORS)], -1)
+    if series // len(COLORS) % 2 == 0:
+        return
+    xa, xb = sorted((p0[0], p1[0]))
+    ya, yb = sorted((p0[1], p1[1]))
+    box = (xa, ya, xb - xa + 1, yb - ya + 1)
+    for k in range(xa - (yb - ya), xb + 1, 5):
+        ok, q0, q1 = cv2.clipLine(box, (k, yb), (k + (yb - ya), ya))
+        if ok:
+            cv2.line(img, q0, q1, (255, 255, 255), 1)
+
+
 def _ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
     if not hi > lo:
         hi = lo + 1.0
@@ -138,7 +156,7 @@ def bar_plot(
                 continue
             v, e = series[name]
             x0, x1 = int(gx + si * bw), int(gx + (si + 1) * bw) - 2
-            cv2.rectangle(img, (x0, py(max(v, 0.0))), (x1, py(min(v, 0.0))), COLORS[si % len(COLORS)], -1)
+            _fill(img, (x0, py(max(v, 0.0))), (x1, py(min(v, 0.0))), si)
             if np.isfinite(e) and e > 0:
                 xc = (x0 + x1) // 2
                 cv2.line(img, (xc, py(v - e)), (xc, py(v + e)), (0, 0, 0), 1)
@@ -147,7 +165,7 @@ def bar_plot(
         cv2.putText(img, gname, (int(gx), h - bottom + 18), font, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
     for si, name in enumerate(names):
         x, y = left + 10 + (si % 3) * 260, 34 + 16 * (si // 3)
-        cv2.rectangle(img, (x, y - 8), (x + 14, y + 2), COLORS[si % len(COLORS)], -1)
+        _fill(img, (x, y - 8), (x + 14, y + 2), si)
         cv2.putText(img, name, (x + 20, y + 2), font, 0.4, (30, 30, 30), 1, cv2.LINE_AA)
     cv2.putText(img, title, (left, 18), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, ylabel, (4, h - 8), font, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
