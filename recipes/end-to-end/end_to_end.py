@@ -50,6 +50,8 @@ Usage (from the repository root; one thread per process)::
     python recipes/end-to-end/end_to_end.py --profile smoke --datasets psc --folds 0 --max-frames 12
     python recipes/end-to-end/end_to_end.py --profile gpu --device cuda --jobs 3
     python recipes/end-to-end/end_to_end.py --table-only
+    # the sequential arms (X-only's segmenter fine-tuned on the fold) beside the ones they start from
+    python recipes/end-to-end/end_to_end.py --conditions limited tgan-only limited-then-limited tgan-then-limited
 
 How each rendering of a run draws touching cells (sisters' junctions, neighbours' halos):
 ``python recipes/end-to-end/contacts.py --work WORK --results RESULTS`` (after a run).
@@ -132,6 +134,8 @@ ZERO_SHOT = "zero-shot"
 #: fine-tuned again) is the control with as many steps and no synthetic data. The second stage
 #: draws the same crops in all four (seed + 100), so they differ only in where it starts
 THEN_LIMITED = ("limited-then-limited", "tgan-then-limited", "painter-then-limited", "painter-nolineage-then-limited")
+#: every condition, in the order of the tables and figures
+ALL_CONDITIONS = (ZERO_SHOT, *CONDITIONS, *THEN_LIMITED)
 #: metrics of the tables, in order (SEG from the segmentation, the rest from the tracks)
 METRICS = ("SEG", "DET", "TRA", "MOTA", "HOTA", "IDF1", "BC(1)")
 
@@ -145,6 +149,11 @@ def renderer_of(cond: str) -> str | None:
         if cond.endswith(suffix) and cond != "limited-then-limited":
             return cond.removesuffix(suffix)
     return None
+
+
+def work_name(cond: str, s: int) -> str:
+    """The name of condition ``cond``, seed ``s``'s segmenter folder and saved prediction under a fold's work folder."""
+    return f"{cond.replace('+', '_')}__seed{s}"
 
 
 def pretrained_on(cond: str) -> str | None:
@@ -189,7 +198,7 @@ def train_condition(cond: str, s: int, *, split, synthetic: dict[str, list], rat
     (:func:`pretrained_on`, trained here if missing). Seed: 1000 x fold + s (+ 100 for a second stage)."""
     from tgan_aug.segment import fit_segmenter
 
-    model_dir = segmenters / f"{cond.replace('+', '_')}__seed{s}"
+    model_dir = segmenters / work_name(cond, s)
     if step_done(model_dir / "done.json"):
         return model_dir
     start = pretrained_on(cond)
@@ -320,8 +329,8 @@ def run_fold(dataset: str, fold: int, *, spec: DatasetSpec, profile_name: str, p
             records.append(old)
             continue
         seed = 1000 * fold + s
-        model_dir = fdir / "segmenters" / f"{cond.replace('+', '_')}__seed{s}"
-        pred_file = fdir / "predictions" / f"{cond.replace('+', '_')}__seed{s}.npz"
+        model_dir = fdir / "segmenters" / work_name(cond, s)
+        pred_file = fdir / "predictions" / f"{work_name(cond, s)}.npz"
         if old is not None and not pred_file.is_file() and not step_done(model_dir / "done.json"):
             log(f"[{dataset} fold {fold}] {cond} seed {s}: no saved segmentation or segmenter in {fdir}: "
                 f"trackers {missing} not added (delete {out_json.name} to redo the condition)")
@@ -475,7 +484,7 @@ def make_table(results: Path) -> str:
         rd = [r for r in recs if r["dataset"] == d]
         for t in sorted({t for r in rd for t in r["tracking"]}):
             rt = [r for r in rd if t in r["tracking"]]  # the records this tracker linked (SEG included)
-            conds = [c for c in (ZERO_SHOT, *CONDITIONS, *THEN_LIMITED) if any(r["condition"] == c for r in rt)]
+            conds = [c for c in ALL_CONDITIONS if any(r["condition"] == c for r in rt)]
             folds = sorted({r["fold"] for r in rt})
             seeds = sorted({r["seed"] for r in rt})
             lines.append(f"## {d}, segmenter + {t}\n")
@@ -600,7 +609,7 @@ def make_figures(results: Path) -> list[Path]:
     for d in sorted({r["dataset"] for r in recs}):
         rd = [r for r in recs if r["dataset"] == d]
         t = sorted({t for r in rd for t in r["tracking"]})[0]
-        conds = [c for c in (ZERO_SHOT, *CONDITIONS, *THEN_LIMITED) if any(r["condition"] == c for r in rd)]
+        conds = [c for c in ALL_CONDITIONS if any(r["condition"] == c for r in rd)]
         groups = {m: {c: mean_sd(list(fold_means(rd, t, c, m).values()))[:2] for c in conds} for m in METRICS}
         n = len({r["fold"] for r in rd})
         paths.append(bar_plot(groups, results / f"{d}.png", title=f"{d}: segmenter + {t} on unseen test frames "
@@ -612,7 +621,9 @@ def make_figures(results: Path) -> list[Path]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    usage = __doc__[__doc__.index("Usage (from"):__doc__.index("How each rendering")].replace("::", ":")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=usage,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=["bacteria", "psc"], choices=list(DATASETS))
     ap.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
                     help="read dataset NAME (one of --datasets' choices: its layout and scale) from this CTC folder")
@@ -620,7 +631,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--profile", default="cpu", choices=list(PROFILES))
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a profile field (JSON value), e.g. --set seeds=3 (repeatable)")
-    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=[*CONDITIONS, ZERO_SHOT, *THEN_LIMITED],
+    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=ALL_CONDITIONS,
                     help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference) and the "
                          f"sequential ones ({', '.join(THEN_LIMITED)}: X-only's segmenter fine-tuned on the fold)")
     ap.add_argument("--trackers", nargs="+", default=["btrack"],
