@@ -139,6 +139,25 @@ def test_then_limited_starts_from_the_synthetic_only_segmenter(tmp_path):
     assert "| painter-then-limited - limited-then-limited |" in table
 
 
+@needs_deepsea
+def test_colony_only_trains_on_the_masksynth_colonies_alone(tmp_path):
+    """painter-colony-only's segmenter sees the painted masksynth colony and none of the augmented
+    copies painter-only trains on; without a colony in the profile it is a one-line error."""
+    recipe = load_recipe()
+    data = tiny_ctc_dataset(tmp_path / "tiny")
+    args = ["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
+            "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")]
+    with pytest.raises(SystemExit, match="painter-colony-only trains on the masksynth colonies.*--set n_synth=1"):
+        recipe.main([*args, "--conditions", "painter-colony-only"])
+    results = recipe.main([*args, "--conditions", "painter-only", "painter-colony-only", "--set", "n_synth=1"])
+    seg = tmp_path / "work" / "smoke" / "psc" / "fold1" / "segmenters"
+    trained = {c: sorted(json.loads((seg / f"{c}__seed0" / "config.json").read_text())["data"]["sequences"])
+               for c in ("painter-only", "painter-colony-only")}
+    assert trained == {"painter-only": ["aug_p00_a00", "synth_00"], "painter-colony-only": ["synth_00"]}, trained
+    table = (results / "results.md").read_text()
+    assert "| painter-colony-only - painter-only |" in table and "| painter-colony-only |" in table
+
+
 def test_best_ratio_takes_the_highest_seg_and_the_smaller_fraction_on_a_tie():
     recipe = load_recipe()
     assert recipe.best_ratio({0.5: 0.61, 0.9: 0.70, 0.7: 0.65}) == 0.9
@@ -181,6 +200,8 @@ def test_conditions_name_their_renderer():
         "painter-then-limited": ("painter", "painter-only"),
         "painter-nolineage-then-limited": ("painter-nolineage", "painter-nolineage-only")}
     assert recipe.pretrained_on("limited+tgan") is None and recipe.pretrained_on("tgan-only") is None
+    assert {c: recipe.renderer_of(c) for c in recipe.COLONY_ONLY} == {
+        "tgan-colony-only": "tgan", "painter-colony-only": "painter", "painter-nolineage-colony-only": "painter-nolineage"}
 
 
 def test_profile_changes_name_the_set_fields():

@@ -161,6 +161,10 @@ def validation_split(limited: TrackedVideo, *, fraction: float = TEST_FRACTION) 
             sub_video(limited, t0=n_fit, what=f"validation (last {limited.n_frames - n_fit} frames of the fold)"))
 
 
+#: name prefix of :func:`synthetic_masks`' masksynth sequences (``synth_00``, ...); augmented copies start with ``aug_``
+COLONY_PREFIX = "synth_"
+
+
 def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: int = 2, n_synth: int = 1,
                     morph_prob: float = 0.3, synth_frames: float = 1.0) -> list[tuple[str, TrackedMasks]]:
     """Masks made only from the fold: ``n_aug`` augmented copies (rot90/flips, per-cell erosion or
@@ -197,7 +201,7 @@ def synthetic_masks(fold_masks: TrackedMasks, *, layout: str, seed: int, n_aug: 
         cfg, bank = plan_synthesis(SynthConfig.preset("mid", layout), calibrate_from=fold_masks, seed=seed,
                                    overrides=overrides)
         for k, m in synthesize_many(cfg, sequences=n_synth, seed=seed, shapes=bank):
-            items.append((f"synth_{k:02d}", m))
+            items.append((f"{COLONY_PREFIX}{k:02d}", m))
     return items
 
 

@@ -25,7 +25,9 @@ the same steps, crops and batch in every condition) is trained on
 - ``tgan-then-limited`` / ``painter-then-limited`` / ``painter-nolineage-then-limited`` (optional:
   sequential instead of mixed): ``X-only``'s segmenter fine-tuned on the fold's real frames for the
   same steps; ``limited-then-limited`` (``limited``'s segmenter fine-tuned again the same way) is
-  their control with as many steps and no synthetic data. A start missing on disk is trained first.
+  their control with as many steps and no synthetic data. A start missing on disk is trained first;
+- ``tgan-colony-only`` / ``painter-colony-only`` / ``painter-nolineage-colony-only`` (optional): as
+  ``X-only``, on X's videos of the masksynth colonies alone (no augmented copies of the fold's masks).
 
 Test, images in: the segmenter segments the test frames inside their cell region box (all cells of
 the test frames + 16 px) cut to a ``test_window`` square (cpu profile: 512 px; bacteria's 1305x1009
@@ -52,6 +54,9 @@ Usage (from the repository root; one thread per process)::
     python recipes/end-to-end/end_to_end.py --table-only
     # the sequential arms (X-only's segmenter fine-tuned on the fold) beside the ones they start from
     python recipes/end-to-end/end_to_end.py --conditions limited tgan-only limited-then-limited tgan-then-limited
+    # which synthetic sequences carry tgan-only: the masksynth colony alone, tGAN-rendered and painted
+    python recipes/end-to-end/end_to_end.py --datasets bacteria --conditions limited tgan-only tgan-colony-only \\
+        painter-colony-only painter-nolineage-colony-only --set synth_frames=1.5
 
 How each rendering of a run draws touching cells (sisters' junctions, neighbours' halos):
 ``python recipes/end-to-end/contacts.py --work WORK --results RESULTS`` (after a run).
@@ -76,7 +81,7 @@ from typing import Any
 import numpy as np
 
 from tgan_aug.experiment import fold_job, format_mean_sd, mark_step_done, mean_sd, run_jobs, step_done, with_overrides
-from tgan_aug.fold_data import (DATASETS, MIN_FOLD, RENDERERS, DatasetSpec, SyntheticProfile, load_dataset, render_synthetic,
+from tgan_aug.fold_data import (COLONY_PREFIX, DATASETS, MIN_FOLD, RENDERERS, DatasetSpec, SyntheticProfile, load_dataset, render_synthetic,
                                 split_fold, synthetic_masks, validation_split)
 from tgan_aug.splits import cell_box, cell_frames, sub_video
 
@@ -134,8 +139,11 @@ ZERO_SHOT = "zero-shot"
 #: fine-tuned again) is the control with as many steps and no synthetic data. The second stage
 #: draws the same crops in all four (seed + 100), so they differ only in where it starts
 THEN_LIMITED = ("limited-then-limited", "tgan-then-limited", "painter-then-limited", "painter-nolineage-then-limited")
+#: optional, which synthetic sequences carry X-only: X's videos of the masksynth colonies alone
+#: (``synth_*``; without the augmented copies of the fold's masks). Needs ``n_synth`` >= 1
+COLONY_ONLY = ("tgan-colony-only", "painter-colony-only", "painter-nolineage-colony-only")
 #: every condition, in the order of the tables and figures
-ALL_CONDITIONS = (ZERO_SHOT, *CONDITIONS, *THEN_LIMITED)
+ALL_CONDITIONS = (ZERO_SHOT, *CONDITIONS, *COLONY_ONLY, *THEN_LIMITED)
 #: metrics of the tables, in order (SEG from the segmentation, the rest from the tracks)
 METRICS = ("SEG", "DET", "TRA", "MOTA", "HOTA", "IDF1", "BC(1)")
 
@@ -145,7 +153,7 @@ def renderer_of(cond: str) -> str | None:
     None for the real-only conditions."""
     if cond.startswith("limited+"):
         return cond.removeprefix("limited+")
-    for suffix in ("-only", "-then-limited"):
+    for suffix in ("-colony-only", "-only", "-then-limited"):
         if cond.endswith(suffix) and cond != "limited-then-limited":
             return cond.removesuffix(suffix)
     return None
@@ -174,6 +182,11 @@ def training_data(cond: str, split, synthetic: dict[str, list], ratios: dict[str
         return [("full", split.train_part)], [], 0.0
     if cond.startswith("limited+"):
         return [("limited", split.limited)], synthetic[renderer_of(cond)], ratios[renderer_of(cond)]
+    if cond.endswith("-colony-only"):
+        colony = [(n, v) for n, v in synthetic[renderer_of(cond)] if n.startswith(COLONY_PREFIX)]
+        if not colony:
+            raise SystemExit(f"error: {cond} trains on the masksynth colonies, and the profile makes none: use --set n_synth=1")
+        return [], colony, 1.0
     return [], synthetic[renderer_of(cond)], 1.0
 
 
@@ -511,9 +524,17 @@ def make_table(results: Path) -> str:
                 lines += paired_rows(sequential, fm, label=lambda c, ref: f"{c} - {ref}")
             versus = [(a, b) for a, b in (("limited+tgan", "limited+painter"), ("limited+tgan", "limited+painter-nolineage"),
                                           ("tgan-only", "painter-only"), ("tgan-only", "painter-nolineage-only"),
+                                          ("tgan-colony-only", "painter-colony-only"),
+                                          ("tgan-colony-only", "painter-nolineage-colony-only"),
                                           ("tgan-then-limited", "painter-then-limited"),
                                           ("tgan-then-limited", "painter-nolineage-then-limited"))
                       if {a, b} <= set(conds)]
+            colony = [(c, c.replace("-colony-only", "-only")) for c in COLONY_ONLY
+                      if {c, c.replace("-colony-only", "-only")} <= set(conds)]
+            if colony:
+                lines.append("\nThe masksynth colony alone against all synthetic sequences of the same renderer "
+                             "(colony + augmented copies of the fold's masks): paired per-fold difference (mean ± SE over folds):\n")
+                lines += paired_rows(colony, fm, label=lambda c, ref: f"{c} - {ref}")
             if versus:
                 lines.append("\ntGAN vs painter, the same synthetic masks: paired per-fold difference (mean ± SE over folds):\n")
                 lines += paired_rows(versus, fm, label=lambda c, ref: f"{c} - {ref}")
