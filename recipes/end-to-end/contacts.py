@@ -13,19 +13,27 @@ generator (``generator/generator-fitted.pt``) and its synthetic masks (made agai
 - ``tgan, not parted``: the same with sister junctions and without parting (session 20's render);
 - ``painter`` / ``painter-nolineage``: the painter fitted on the fold, as in the experiment.
 
+Give the run's ``--set`` overrides that change the synthetic masks (e.g. ``--set synth_frames=1.5``),
+so the masks made again are the run's.
+
 Score: :func:`tgan_aug.metrics.microscopy.contact_contrast` (0 = touching cells look merged,
 1 = as the background around the cells) at the contacts between sisters and between other cells,
 pooled over a video's sequences by their contact pixels, in the fold's real 0.5-99.5 % intensity
 range. Real bacteria: sisters ~0.2 (a dark junction), others ~0.7 (a bright halo line). The masks'
 side: the share of other (non-sister) neighbour pair-frames less than ``NEIGHBOUR_GAP`` (2) background
 pixels apart, in the real fold, the synthetic masks and what the generator sees after parting
-(:func:`masksynth.stats.neighbour_gaps`). Writes ``contacts.md``, ``contacts.json`` and
-``contacts.png`` (per fold, the same crowded patch of the last synthetic sequence in each rendering,
-next to a real one) to ``--results``.
+(:func:`masksynth.stats.neighbour_gaps`). Cell contrast: background mean minus cell mean
+(:func:`tgan_aug.metrics.microscopy.mask_stats`, same range) of the masksynth colony in each
+rendering, of the fold's and the test's real frames (bacteria: dark cells, > 0; ~0 = cells the
+segmenter cannot see). Writes ``contacts.md``, ``contacts.json``, ``contacts.png`` (per fold, the
+same crowded patch of the last synthetic sequence in each rendering, next to a real one) and
+``colony.png`` (per fold, the colony's last frame in each rendering, outlined, next to the fold's
+last real frame; one intensity range per fold) to ``--results``.
 
 Usage (from the repository root)::
 
     python recipes/end-to-end/contacts.py --work recipes/end-to-end/work --results recipes/end-to-end/results/cpu
+    python recipes/end-to-end/contacts.py --set synth_frames=1.5 --results recipes/end-to-end/results/cpu-s23-seq
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tgan_aug.fold_data import DATASETS, load_dataset, split_fold, synthetic_masks
+from tgan_aug.experiment import with_overrides
+from tgan_aug.fold_data import COLONY_PREFIX, DATASETS, load_dataset, split_fold, synthetic_masks
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -80,23 +89,63 @@ def pooled_contrast(videos: list, data_range: tuple[float, float], pairs: str) -
     return float(np.average(vals, weights=weights)) if vals else float("nan")
 
 
-def fold_videos(dataset: str, fold: int, work: Path, profile: str) -> dict[str, list]:
-    """Every rendering of fold ``fold`` as {name: [TrackedVideo]} (see the module docstring)."""
+def colony_index(vids: dict[str, list]) -> int | None:
+    """Index of the first masksynth colony (``synth_*``) in :func:`fold_videos`' lists; None without one."""
+    return next((k for k, (name, _) in enumerate(vids["sequence names"]) if name.startswith(COLONY_PREFIX)), None)
+
+
+def cell_contrast(video, data_range: tuple[float, float]) -> float:
+    """Background mean minus cell mean of a TrackedVideo, in ``data_range`` units (dark cells: > 0)."""
+    from tgan_aug.metrics.microscopy import mask_stats
+
+    stats = mask_stats(video.images, video.labels, data_range=data_range)
+    return float(stats["outside_mean"] - stats["inside_mean"])
+
+
+def colony_figure(per_fold: dict[int, dict[str, list]], names: list[str], path: Path,
+                  data_range: dict[int, tuple[float, float]]) -> Path:
+    """A PNG: one row per fold, the fold's last real frame then the last frame of its masksynth
+    colony (the first sequence named ``synth_*``) in each rendering of ``names``, in the fold's
+    ``data_range``, every cell outlined in its colour, each tile titled. Frames of another size are
+    padded white."""
+    import cv2
+
+    from tgan_aug.preview import overlay_outlines, to_uint8, write_image
+
+    rows = []
+    for fold, vids in sorted(per_fold.items()):
+        colony = colony_index(vids)
+        shown = [("real limited", vids["real limited"][0]), *((n, vids[n][colony]) for n in names)]
+        tiles = []
+        for name, v in shown:
+            tile = overlay_outlines(to_uint8(v.images[-1], data_range[fold]), v.labels[-1])
+            for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+                cv2.putText(tile, f"fold {fold}: {name}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, width, cv2.LINE_AA)
+            tiles.append(tile)
+        h, w = max(t.shape[0] for t in tiles), max(t.shape[1] for t in tiles)
+        tiles = [np.pad(t, ((0, h - t.shape[0] + 6), (0, w - t.shape[1] + 6), (0, 0)), constant_values=255) for t in tiles]
+        rows.append(np.concatenate(tiles, axis=1))
+    width = max(r.shape[1] for r in rows)
+    write_image(path, np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]))
+    return path
+
+
+def fold_videos(dataset: str, fold: int, work: Path, profile: str, prof) -> dict[str, list]:
+    """Every rendering of fold ``fold`` as {name: [TrackedVideo]} (see the module docstring), the
+    synthetic masks made with ``prof`` (the run's profile ``profile`` and its overrides), and
+    ``"sequence names"``: [(name, TrackedMasks)] of the synthetic sequences, in the lists' order."""
     import torch
 
     from tgan_aug.baselines.painter import fit_painter, paint
     from tgan_aug.io import read_store
     from tgan_aug.render.video import render_items
 
-    from end_to_end import PROFILES  # the experiment's profile: same synthetic masks
-
-    prof = PROFILES[profile]
     spec = DATASETS[dataset]
     _, video = load_dataset(spec, root=REPO)
     split = split_fold(video, fold, min_fold=prof.min_fold)
     fdir = work / profile / dataset / f"fold{fold}"
     masks = synthetic_masks(split.limited.masks, layout=spec.layout, seed=fold, **prof.mask_options())
-    out = {"real limited": [split.limited], "real test": [split.test]}
+    out = {"real limited": [split.limited], "real test": [split.test], "sequence names": masks}
     store = fdir / "synthetic_tgan.zarr"
     out["tgan"] = [read_store(store, name) for name, _ in masks]
     ckpt = fdir / "generator" / "generator-fitted.pt"
@@ -143,13 +192,22 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--work", type=Path, default=HERE / "work")
     ap.add_argument("--results", type=Path, default=HERE / "results" / "cpu")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="the run's profile overrides (JSON value), e.g. --set synth_frames=1.5 (repeatable)")
     args = ap.parse_args(argv)
-    rows, per_fold, ranges, gap_rows = {}, {}, {}, {}
+    from end_to_end import PROFILES  # the experiment's profile: same synthetic masks
+
+    prof = with_overrides(PROFILES[args.profile], args.overrides)
+    rows, per_fold, ranges, gap_rows, colony_rows = {}, {}, {}, {}, {}
     for fold in args.folds:
-        vids = fold_videos(args.dataset, fold, args.work, args.profile)
+        vids = fold_videos(args.dataset, fold, args.work, args.profile, prof)
+        names = [n for n in vids if n != "sequence names"]
         lim = vids["real limited"][0].images
         data_range = (float(np.percentile(lim, 0.5)), float(np.percentile(lim, 99.5)))
-        rows[fold] = {name: {pairs: pooled_contrast(v, data_range, pairs) for pairs in PAIRS} for name, v in vids.items()}
+        rows[fold] = {name: {pairs: pooled_contrast(vids[name], data_range, pairs) for pairs in PAIRS} for name in names}
+        colony = colony_index(vids)
+        colony_rows[fold] = {n: cell_contrast(vids[n][0 if n.startswith("real") else colony], data_range)
+                             for n in names if colony is not None or n.startswith("real")}
         synthetic = [v.masks for v in vids["tgan"]]
         gap_rows[fold] = {"real limited": close_share([vids["real limited"][0].masks]), "synthetic masks": close_share(synthetic),
                           "as the generator sees them (parted)": close_share(synthetic, parted=True)}
@@ -169,10 +227,18 @@ def main(argv: list[str] | None = None) -> Path:
     lines += ["", "Share of other (non-sister) neighbour pair-frames less than 2 background pixels apart in the masks "
               "(`masksynth.stats.neighbour_gaps`):\n", "| fold | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
     lines += [f"| {fold} | " + " | ".join(f"{r[k]:.3f}" for k in kinds) + " |" for fold, r in gap_rows.items()]
+    shown = list(next(iter(colony_rows.values())))
+    lines += ["", "Cell contrast, background mean minus cell mean in the fold's real 0.5-99.5 % range (dark cells: > 0; "
+              "~0: cells a segmenter cannot see): the real frames, and the masksynth colony in each rendering:\n",
+              "| fold | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown)]
+    lines += [f"| {fold} | " + " | ".join(f"{r.get(k, float('nan')):.2f}" for k in shown) + " |" for fold, r in colony_rows.items()]
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "contacts.md").write_text("\n".join(lines) + "\n")
-    (args.results / "contacts.json").write_text(json.dumps({"contrast": rows, "close_neighbours": gap_rows}, indent=2))
+    (args.results / "contacts.json").write_text(json.dumps({"contrast": rows, "close_neighbours": gap_rows,
+                                                            "cell_contrast": colony_rows}, indent=2))
     patch_figure(per_fold, args.results / "contacts.png", ranges)
+    if any(len(r) > 2 for r in colony_rows.values()):
+        colony_figure(per_fold, [n for n in names if not n.startswith("real")], args.results / "colony.png", ranges)
     print("\n".join(lines))
     return args.results
 
