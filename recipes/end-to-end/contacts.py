@@ -27,7 +27,7 @@ pixels apart, in the real fold, the synthetic masks and what the generator sees 
 rendering, of the fold's and the test's real frames (bacteria: dark cells, > 0; ~0 = cells the
 segmenter cannot see). Writes ``contacts.md``, ``contacts.json``, ``contacts.png`` (per fold, the
 same crowded patch of the last synthetic sequence in each rendering, next to a real one) and
-``colony.png`` (per fold, the colony's last frame in each rendering, outlined, next to the fold's
+``colony.jpg`` (per fold, the colony's last frame in each rendering, outlined, next to the fold's
 last real frame; one intensity range per fold) to ``--results``.
 
 Usage (from the repository root)::
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> Path:
                                                             "cell_contrast": colony_rows}, indent=2))
     patch_figure(per_fold, args.results / "contacts.png", ranges)
     if any(len(r) > 2 for r in colony_rows.values()):
-        colony_figure(per_fold, [n for n in names if not n.startswith("real")], args.results / "colony.png", ranges)
+        colony_figure(per_fold, [n for n in names if not n.startswith("real")], args.results / "colony.jpg", ranges)
     print("\n".join(lines))
     return args.results
 
