@@ -186,7 +186,8 @@ def patch_figure(per_fold: dict[int, dict[str, list]], path: Path, data_range: d
 
 
 def main(argv: list[str] | None = None) -> Path:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__[__doc__.index("Usage (from"):].replace("::", ":"))
     ap.add_argument("--dataset", default="bacteria", choices=list(DATASETS))
     ap.add_argument("--folds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--profile", default="cpu")
