@@ -104,10 +104,10 @@ def cell_contrast(video, data_range: tuple[float, float]) -> float:
 
 def colony_figure(per_fold: dict[int, dict[str, list]], names: list[str], path: Path,
                   data_range: dict[int, tuple[float, float]]) -> Path:
-    """A PNG: one row per fold, the fold's last real frame then the last frame of its masksynth
-    colony (the first sequence named ``synth_*``) in each rendering of ``names``, in the fold's
-    ``data_range``, every cell outlined in its colour, each tile titled. Frames of another size are
-    padded white."""
+    """An image (PNG or JPEG by ``path``'s suffix): one row per fold, the fold's last real frame,
+    then the last frame of its masksynth colony (the first sequence named ``synth_*``) in each
+    rendering of ``names``, in the fold's ``data_range``, every cell outlined in its colour, each
+    tile titled. Frames of another size are padded white."""
     import cv2
 
     from tgan_aug.preview import overlay_outlines, to_uint8, write_image
