@@ -529,8 +529,8 @@ def make_table(results: Path) -> str:
                                           ("tgan-then-limited", "painter-then-limited"),
                                           ("tgan-then-limited", "painter-nolineage-then-limited"))
                       if {a, b} <= set(conds)]
-            colony = [(c, c.replace("-colony-only", "-only")) for c in COLONY_ONLY
-                      if {c, c.replace("-colony-only", "-only")} <= set(conds)]
+            colony = [(c, all_) for c, all_ in ((c, c.replace("-colony-only", "-only")) for c in COLONY_ONLY)
+                      if {c, all_} <= set(conds)]
             if colony:
                 lines.append("\nThe masksynth colony alone against all synthetic sequences of the same renderer "
                              "(colony + augmented copies of the fold's masks): paired per-fold difference (mean ± SE over folds):\n")
@@ -653,8 +653,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a profile field (JSON value), e.g. --set seeds=3 (repeatable)")
     ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=ALL_CONDITIONS,
-                    help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference) and the "
-                         f"sequential ones ({', '.join(THEN_LIMITED)}: X-only's segmenter fine-tuned on the fold)")
+                    help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference), the "
+                         f"sequential ones ({', '.join(THEN_LIMITED)}: X-only's segmenter fine-tuned on the fold) and "
+                         f"the colony-only ones ({', '.join(COLONY_ONLY)}: X-only on the masksynth colony alone)")
     ap.add_argument("--trackers", nargs="+", default=["btrack"],
                     help="trackers linking the segmenter's detections: NAME or NAME:KEY=VALUE[,KEY=VALUE] with "
                          "options of the tracker's load (e.g. trackastra:mode=ilp); each spec is scored separately")
