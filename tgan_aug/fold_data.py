@@ -221,8 +221,8 @@ def render_synthetic(limited: TrackedVideo, masks: Sequence[tuple[str, TrackedMa
     track smoothing fitted on the fold's last frames (:func:`tgan_aug.training.budgeted.fit_generator`),
     rendered into ``workdir/synthetic_tgan.zarr`` (every step resumable; ``sister_junctions`` and
     ``part_neighbours`` as ``tgan-aug render --sister-junctions --part-neighbours``). ``"painter"``: the non-learned painter
-    fitted on the fold (seconds; sequence k painted with seed ``seed + k``); daughters keep their
-    mother's brightness gain. ``"painter-nolineage"``: the same painter with the masks' lineage
+    fitted on the fold (seconds; sequence k painted with seed ``seed + k``); a daughter's brightness
+    gain is tied to her mother's by the heritability measured on the fold. ``"painter-nolineage"``: the same painter with the masks' lineage
     dropped, so every track draws its own gain (the stronger painter on bacteria-phc's realism
     figures: a colony grown from few founders otherwise comes out in a few, partly extreme, gains).
     Returns ``({renderer: [(name, TrackedVideo)]}, timings in seconds + generator steps reached + the

@@ -7,7 +7,8 @@ test = the last 30 % of the frames, limited subset = quadrant k of the training 
 k), synthetic masks made only from the fold (augmented copies + masksynth calibrated on it),
 rendered by a ``small`` tGAN trained only on the fold (a fixed number of steps; carry-over and track
 smoothing fitted on the fold's last frames) and by the painter fitted on it (same masks), twice:
-with the masks' lineage (daughters keep their mother's brightness gain) and without it
+with the masks' lineage (a daughter's brightness gain tied to her mother's by the heritability
+measured on the fold: painter v3; v2 copied it) and without it
 (``painter-nolineage``: every track its own gain; the stronger painter on bacteria-phc's realism
 figures). tGAN is judged against the better of the two painters.
 

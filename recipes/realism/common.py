@@ -457,9 +457,10 @@ def fit_render_defaults(checkpoint: Path, dataset: str, train, *, seed: int, dev
 
 
 # ---------------------------------------------------------------------------- rendering
-#: painter baselines: method -> whether the painter sees the masks' lineage. With it, daughters keep
-#: their mother's gain (a colony grown from few founders gets few, possibly extreme, brightnesses)
-#: and just-divided sisters are bridged; without it every track draws its own gain (the painter of
+#: painter baselines: method -> whether the painter sees the masks' lineage. With it, a daughter's
+#: gain is tied to her mother's (painter v3: by the heritability measured on the data's divisions;
+#: v2 copied it, so a colony grown from few founders got few, possibly extreme, brightnesses) and
+#: just-divided sisters are bridged; without it every track draws its own gain (the painter of
 #: sessions <= 10 on bacteria, whose copy had lost its lineage)
 PAINTERS = {"painter": True, "painter-nolineage": False}
 

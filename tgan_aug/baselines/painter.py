@@ -11,15 +11,23 @@ Fitted from real videos (:func:`fit_painter`, seconds on a CPU):
   daughters are not cut apart by an edge profile drawn on both sides of their border;
 - ``junction_profile``: what real data adds, on top of the edge profile, at 0 .. ``JUNCTION``
   pixels from a border between two touching cells (a dark line only where the data has one);
-- ``cell_gains``: quantiles of the per-cell contrast gain (a cell's mean contrast divided by the
-  contrast the profiles predict for its shape), all > 0. A cell's whole profile (inside, edge and
-  halo) is scaled by its gain, so a dim cell stays on the bright side of the background and keeps
-  a halo of its own polarity instead of a ring of the opposite one;
+- ``cell_gains``: quantiles of the per-track contrast gain (least squares of a track's contrast,
+  over its pixels and halo in all its frames, on the contrast the profiles predict there; a ratio
+  of sums over the cell's pixels alone is unstable on thin cells, whose predicted sum is near 0),
+  all > 0. A cell's whole profile (inside, edge and halo) is scaled by its gain, so a dim cell stays
+  on the bright side of the background and keeps a halo of its own polarity instead of a ring of
+  the opposite one;
+- ``gain_heritability``: how much of a mother's gain her daughters keep: the Gaussian-copula
+  correlation between a mother's and a daughter's track gain (from their rank correlation over the
+  divisions in the data; 1 when the data has fewer than ``MIN_DIVISIONS``). A colony grown from
+  one founder then spreads over the gain distribution as real colonies do, instead of every cell
+  repeating the founder's one draw;
 - ``noise_sd``: sd of ``image - background`` far from any cell (pixel noise and texture);
 - the images' dtype and intensity range.
 
 :func:`paint` draws, for every frame, ``background + gain * (edge + junction profile)`` (the gain
-of the nearest cell, one draw per track, daughters keep their mother's), blurs the contrast (Gaussian, ``blur_sigma`` pixels),
+of the nearest cell, one draw per track, a daughter's correlated with her mother's by
+``gain_heritability``), blurs the contrast (Gaussian, ``blur_sigma`` pixels),
 adds white noise and casts to the fitted dtype, clipped to the fitted intensity range. Labels
 and lineage pass through unchanged. Deterministic for a seed. Numpy/scipy only (no torch).
 
@@ -38,22 +46,25 @@ from typing import Any, Iterator
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy import special, stats
 
 from masksynth.configbase import ConfigBase, configclass, jsonable
 from masksynth.tracked import TrackedMasks, TrackedVideo
 from tgan_aug.contacts import parent_table, sister_gaps
 from tgan_aug.errors import UserError, reject_unknown_keys
 
-__all__ = ["PainterParams", "fit_painter", "paint", "paint_frames", "boundary_distances",
+__all__ = ["PainterParams", "fit_painter", "track_gains", "gain_heritability", "paint", "paint_frames", "boundary_distances",
            "save_painter", "load_painter"]
 
-PAINTER_VERSION = 2
+PAINTER_VERSION = 3  # 3: per-track least-squares gains and gain_heritability (session 25)
 #: pixels from a cell-cell border over which the junction profile is fitted and painted
 JUNCTION = 3
 #: quantiles at which the per-cell gains are stored
 GAIN_QUANTILES = np.linspace(0.0, 1.0, 21)
 #: smallest gain a painted cell gets (its contrast keeps the fitted polarity)
 MIN_GAIN = 0.05
+#: fewer mother-daughter pairs than this in the data: gain_heritability stays 1 (daughters keep the gain)
+MIN_DIVISIONS = 5
 _FAR = 1e6
 #: profile bins with fewer than this share of the cell pixels copy their nearest well-filled bin
 MIN_BIN_SHARE = 0.002
@@ -70,7 +81,9 @@ class PainterParams(ConfigBase):
         ``-radius .. radius`` pixels from the cells' outline (negative = inside a cell).
     junction_profile: (JUNCTION + 1,) float, contrast added at 0 .. JUNCTION pixels inside a cell
         from a border with another cell (image units, before the cell's gain).
-    cell_gains: (21,) float > 0, quantiles (0, 5, .., 100 %) of the per-cell contrast gain.
+    cell_gains: (21,) float > 0, quantiles (0, 5, .., 100 %) of the per-track contrast gain.
+    gain_heritability: in [0, 1], correlation (Gaussian copula) of a daughter's gain with her
+        mother's; 1 = daughters keep their mother's gain, 0 = every track draws its own.
     radius: int, half-width of the profile in pixels; deeper interior uses the first bin,
         farther background the last.
     noise_sd: sd (image units) of the white noise added after blurring.
@@ -84,6 +97,7 @@ class PainterParams(ConfigBase):
     edge_profile: np.ndarray
     junction_profile: np.ndarray = field(default_factory=lambda: np.zeros(JUNCTION + 1))
     cell_gains: np.ndarray = field(default_factory=lambda: np.ones(GAIN_QUANTILES.size))
+    gain_heritability: float = 1.0
     radius: int = 8
     noise_sd: float = 0.0
     blur_sigma: float = 1.0
@@ -121,6 +135,10 @@ class PainterParams(ConfigBase):
             raise UserError(
                 f"PainterParams.cell_gains must be {GAIN_QUANTILES.size} increasing quantiles > 0, got {self.cell_gains.tolist()}"
             )
+        heritability = float(self.gain_heritability)
+        if not 0.0 <= heritability <= 1.0:
+            raise UserError(f"PainterParams.gain_heritability must be in [0, 1], got {self.gain_heritability}")
+        self.gain_heritability = heritability
         for name in ("noise_sd", "blur_sigma"):
             value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
@@ -279,6 +297,44 @@ def _fill_empty(values: np.ndarray, counts: np.ndarray, *, min_count: float = 1.
     return out
 
 
+def track_gains(xy: np.ndarray, xx: np.ndarray, track: np.ndarray) -> dict[tuple[int, int], float]:
+    """Least-squares gain of every track: ``sum(xy) / sum(xx)`` over its rows.
+
+    xy: (N,) float, per cell and frame ``sum(contrast * predicted contrast)`` over the cell's pixels
+        and halo; xx: (N,) float, ``sum(predicted contrast ** 2)`` there; track: (N, 2) int,
+        (video index, track id) of each row. Tracks whose prediction is all zero are left out.
+    Returns {(video index, track id): gain}.
+    """
+    keys, inv = np.unique(track, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    num = np.bincount(inv, weights=xy, minlength=len(keys))
+    den = np.bincount(inv, weights=xx, minlength=len(keys))
+    return {(int(v), int(k)): float(num[i] / den[i]) for i, (v, k) in enumerate(keys.tolist()) if den[i] > 1e-12}
+
+
+def gain_heritability(gains: dict[tuple[int, int], float], parents: list[np.ndarray]) -> tuple[float, int]:
+    """How much of a mother's contrast gain her daughters keep, measured on real tracks.
+
+    gains: {(video index, track id): gain} (:func:`track_gains`); parents: per video, the parent
+    of every track id (:func:`tgan_aug.contacts.parent_table`). Returns ``(rho, n)``: the
+    Gaussian-copula correlation ``2 sin(pi r / 6)`` from the Spearman correlation r of the n
+    (mother, daughter) gain pairs, clipped to [0, 1]; ``(1.0, n)`` when n < :data:`MIN_DIVISIONS`
+    or the gains are constant (daughters keep their mother's gain).
+    """
+    pairs = []
+    for (v, k), gain in gains.items():
+        parent = int(parents[v][k]) if k < len(parents[v]) else 0
+        if parent and (v, parent) in gains:
+            pairs.append((gains[(v, parent)], gain))
+    if len(pairs) < MIN_DIVISIONS:
+        return 1.0, len(pairs)
+    mother, daughter = np.asarray(pairs).T
+    r = stats.spearmanr(mother, daughter).statistic
+    if not np.isfinite(r):
+        return 1.0, len(pairs)
+    return float(np.clip(2.0 * np.sin(np.pi * r / 6.0), 0.0, 1.0)), len(pairs)
+
+
 def fit_painter(
     videos: list[TrackedVideo],
     *,
@@ -308,14 +364,17 @@ def fit_painter(
     n_d, n_j = 2 * radius + 1, JUNCTION + 2
     sums = np.zeros(n_d * n_j)
     counts = np.zeros(n_d * n_j)
-    per_cell_resid: list[np.ndarray] = []  # per cell: summed contrast
-    per_cell_bins: list[np.ndarray] = []  # per cell: pixel counts per 2D bin
+    per_cell_sums: list[np.ndarray] = []  # per cell and frame: summed contrast per 2D bin (its pixels and halo)
+    per_cell_bins: list[np.ndarray] = []  # per cell and frame: pixel counts per 2D bin
+    per_cell_track: list[np.ndarray] = []  # per cell and frame: (video, track id)
+    parent_tables: list[np.ndarray] = []
     far_sds: list[float] = []
     background = None
     for vi, video in enumerate(videos):
         images = np.asarray(video.images, dtype=np.float32)
         labels = video.masks.labels
         parents = parent_table(video.masks.lineage, int(labels.max()))
+        parent_tables.append(parents)
         idx = np.arange(images.shape[0])
         if idx.size > max_frames:
             idx = idx[np.linspace(0, idx.size - 1, max_frames).round().astype(np.int64)]
@@ -325,18 +384,21 @@ def fit_painter(
         for t in idx.tolist():
             lab = labels[t]
             resid = (images[t] - bg).astype(np.float64)
-            signed, junction, _ = boundary_distances(lab, parents)
+            signed, junction, nearest = boundary_distances(lab, parents)
             bins = _bins(signed, junction, radius)
             sums += np.bincount(bins.ravel(), weights=resid.ravel(), minlength=sums.size)
             counts += np.bincount(bins.ravel(), minlength=counts.size)
             far = signed > max(radius, dilate + 1)
             if far.sum() > 16:
                 far_sds.append(float(resid[far].std()))
-            if lab.any():
-                ids, inv = np.unique(lab[lab > 0], return_inverse=True)
-                per_cell_resid.append(np.bincount(inv, weights=resid[lab > 0], minlength=ids.size))
-                per_cell_bins.append(np.bincount(inv * sums.size + bins[lab > 0], minlength=ids.size * sums.size)
+            own = (signed <= radius) & (nearest > 0)  # what paint scales by a cell's gain: its pixels and halo
+            if own.any():
+                ids, inv = np.unique(nearest[own], return_inverse=True)
+                cell_bin = inv * sums.size + bins[own]
+                per_cell_sums.append(np.bincount(cell_bin, weights=resid[own], minlength=ids.size * sums.size)
                                      .reshape(ids.size, sums.size))
+                per_cell_bins.append(np.bincount(cell_bin, minlength=ids.size * sums.size).reshape(ids.size, sums.size))
+                per_cell_track.append(np.stack([np.full(ids.size, vi), ids.astype(np.int64)], axis=1))
     S, C = sums.reshape(n_d, n_j), counts.reshape(n_d, n_j)
     if C[: radius + 1].sum() == 0:
         raise UserError("fit_painter: the videos contain no cell pixels; fit on videos whose masks are not empty")
@@ -350,15 +412,17 @@ def fit_painter(
     expected = C[:, :-1] * profile[:, None]
     n_junc = C[:, :-1].sum(0)
     junction = np.divide((S[:, :-1] - expected).sum(0), n_junc, out=np.zeros(JUNCTION + 1), where=n_junc >= MIN_JUNCTION_PIXELS)
-    # per-cell gains: a cell's summed contrast over the summed contrast its shape predicts
+    # per-track gains: least squares of the track's contrast (its pixels and halo, all its frames)
+    # on the contrast the profiles predict there
     pred_table = (profile[:, None] + np.append(junction, 0.0)[None, :]).ravel()
     gains = np.array([1.0])
-    if per_cell_resid:
-        resid_c = np.concatenate(per_cell_resid)
-        pred_c = np.concatenate(per_cell_bins) @ pred_table
-        ok = np.abs(pred_c) > 1e-9
-        if ok.any():
-            gains = resid_c[ok] / pred_c[ok]
+    heritability, n_divisions = 1.0, 0
+    if per_cell_sums:
+        fitted = track_gains(np.concatenate(per_cell_sums) @ pred_table, np.concatenate(per_cell_bins) @ pred_table ** 2,
+                             np.concatenate(per_cell_track))
+        if fitted:
+            gains = np.array(list(fitted.values()))
+        heritability, n_divisions = gain_heritability(fitted, parent_tables)
     cell_gains = np.maximum(np.quantile(gains, GAIN_QUANTILES), MIN_GAIN)
     lows = [v.intensity_range[0] for v in videos]
     highs = [v.intensity_range[1] for v in videos]
@@ -367,12 +431,13 @@ def fit_painter(
         edge_profile=profile,
         junction_profile=junction,
         cell_gains=np.maximum.accumulate(cell_gains),
+        gain_heritability=heritability,
         radius=radius,
         noise_sd=float(np.median(far_sds)) if far_sds else 0.0,
         blur_sigma=float(blur_sigma),
         dtype=np.dtype(videos[0].images.dtype).name,
         intensity_range=(float(min(lows)), float(max(highs))),
-        extra={"n_videos": len(videos), "source_shape": list(videos[0].images.shape)},
+        extra={"n_videos": len(videos), "source_shape": list(videos[0].images.shape), "n_divisions": n_divisions},
     )
 
 
@@ -400,14 +465,29 @@ def _check_paint_args(masks: Any, params: Any) -> TrackedMasks:
 
 
 def _track_gains(max_id: int, lineage: np.ndarray | None, params: PainterParams, rng: np.random.Generator) -> np.ndarray:
-    """(max_id + 1,) float32 gains, one draw per track id; daughters inherit their mother's gain."""
+    """(max_id + 1,) float32 gains, one draw per track id from the fitted quantiles.
+
+    A daughter's draw is tied to her mother's through a Gaussian copula with correlation
+    ``params.gain_heritability`` (normal scores ``z_d = h z_m + sqrt(1 - h^2) z``); at 1 she keeps
+    her mother's gain exactly. One uniform draw per id either way, so the noise after it is the same.
+    """
     gains = np.ones(max_id + 1, dtype=np.float32)
-    if max_id:
-        gains[1:] = np.interp(rng.random(max_id), GAIN_QUANTILES, params.cell_gains)
-    if lineage is not None and len(lineage):
-        for tid, _, _, parent in sorted(np.asarray(lineage, dtype=np.int64).tolist(), key=lambda row: row[1]):
-            if 0 < parent <= max_id and 0 < tid <= max_id:
+    if not max_id:
+        return gains
+    u = rng.random(max_id)
+    gains[1:] = np.interp(u, GAIN_QUANTILES, params.cell_gains)
+    if lineage is None or not len(lineage):
+        return gains
+    h = params.gain_heritability
+    z = np.zeros(max_id + 1)
+    z[1:] = special.ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
+    for tid, _, _, parent in sorted(np.asarray(lineage, dtype=np.int64).tolist(), key=lambda row: row[1]):
+        if 0 < parent <= max_id and 0 < tid <= max_id:
+            if h >= 1.0:
                 gains[tid] = gains[parent]
+                continue
+            z[tid] = h * z[parent] + np.sqrt(1.0 - h * h) * z[tid]
+            gains[tid] = np.interp(special.ndtr(z[tid]), GAIN_QUANTILES, params.cell_gains)
     return gains
 
 
@@ -416,7 +496,8 @@ def paint_frames(labels: np.ndarray, params: PainterParams, *, lineage: np.ndarr
     """Yield painted frames one by one (streaming form of :func:`paint`).
 
     labels: (T, Y, X) integer, 0 = background, value = track id (one gain per id).
-    lineage: (N, 4) rows ``id, t_start, t_end, parent``: daughters keep their mother's gain (None: all independent).
+    lineage: (N, 4) rows ``id, t_start, t_end, parent``: a daughter's gain follows her mother's by
+        ``params.gain_heritability`` (None: all independent).
     Yields T arrays (Y, X) in ``params.dtype``, clipped to ``params.intensity_range``.
     """
     n_frames, height, width = labels.shape
@@ -452,7 +533,8 @@ def paint(masks: TrackedMasks, params: PainterParams, *, seed: int = 0, lineage:
     masks: :class:`TrackedMasks`, labels (T, Y, X) uint16. Any size: the background is cropped or
         mirror-tiled to (Y, X).
     params: from :func:`fit_painter` or :func:`load_painter`.
-    seed: seeds the per-track gains (daughters keep their mother's) and the noise; same seed, same output.
+    seed: seeds the per-track gains (a daughter's tied to her mother's by ``params.gain_heritability``)
+        and the noise; same seed, same output.
     lineage: False paints as if the masks had no divisions (the lineage of
         ``TrackedMasks.from_labels(labels)``: every track draws its own gain and sisters are not
         bridged; only a track that leaves and comes back keeps its gain).
