@@ -142,20 +142,26 @@ def test_then_limited_starts_from_the_synthetic_only_segmenter(tmp_path):
 @needs_deepsea
 def test_colony_only_trains_on_the_masksynth_colonies_alone(tmp_path):
     """painter-colony-only's segmenter sees the painted masksynth colony and none of the augmented
-    copies painter-only trains on; without a colony in the profile it is a one-line error."""
+    copies painter-only trains on, limited+painter-colony the fold + that colony at limited+painter's
+    synthetic fraction; without a colony in the profile it is a one-line error."""
     recipe = load_recipe()
     data = tiny_ctc_dataset(tmp_path / "tiny")
     args = ["--profile", "smoke", "--datasets", "psc", "--data", f"psc={data}", "--folds", "1",
             "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res")]
     with pytest.raises(SystemExit, match="painter-colony-only trains on the masksynth colonies.*--set n_synth=1"):
         recipe.main([*args, "--conditions", "painter-colony-only"])
-    results = recipe.main([*args, "--conditions", "painter-only", "painter-colony-only", "--set", "n_synth=1"])
+    conds = ["painter-only", "painter-colony-only", "limited+painter", "limited+painter-colony"]
+    results = recipe.main([*args, "--conditions", *conds, "--set", "n_synth=1"])
     seg = tmp_path / "work" / "smoke" / "psc" / "fold1" / "segmenters"
-    trained = {c: sorted(json.loads((seg / f"{c}__seed0" / "config.json").read_text())["data"]["sequences"])
-               for c in ("painter-only", "painter-colony-only")}
-    assert trained == {"painter-only": ["aug_p00_a00", "synth_00"], "painter-colony-only": ["synth_00"]}, trained
+    data = {c: json.loads((seg / f"{c.replace('+', '_')}__seed0" / "config.json").read_text())["data"] for c in conds}
+    trained = {c: sorted(d["sequences"]) for c, d in data.items()}
+    assert trained == {"painter-only": ["aug_p00_a00", "synth_00"], "painter-colony-only": ["synth_00"],
+                       "limited+painter": ["aug_p00_a00", "limited", "synth_00"],
+                       "limited+painter-colony": ["limited", "synth_00"]}, trained
+    assert data["limited+painter-colony"]["ratio"] == data["limited+painter"]["ratio"] == 0.5  # limited+X's fraction
     table = (results / "results.md").read_text()
     assert "| painter-colony-only - painter-only |" in table and "| painter-colony-only |" in table
+    assert "| limited+painter-colony - limited+painter |" in table
 
 
 def test_best_ratio_takes_the_highest_seg_and_the_smaller_fraction_on_a_tie():
@@ -202,6 +208,9 @@ def test_conditions_name_their_renderer():
     assert recipe.pretrained_on("limited+tgan") is None and recipe.pretrained_on("tgan-only") is None
     assert {c: recipe.renderer_of(c) for c in recipe.COLONY_ONLY} == {
         "tgan-colony-only": "tgan", "painter-colony-only": "painter", "painter-nolineage-colony-only": "painter-nolineage"}
+    assert {c: recipe.renderer_of(c) for c in recipe.COLONY_MIXED} == {
+        "limited+tgan-colony": "tgan", "limited+painter-colony": "painter",
+        "limited+painter-nolineage-colony": "painter-nolineage"}
 
 
 def test_profile_changes_name_the_set_fields():

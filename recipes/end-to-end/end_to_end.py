@@ -28,7 +28,10 @@ the same steps, crops and batch in every condition) is trained on
   same steps; ``limited-then-limited`` (``limited``'s segmenter fine-tuned again the same way) is
   their control with as many steps and no synthetic data. A start missing on disk is trained first;
 - ``tgan-colony-only`` / ``painter-colony-only`` / ``painter-nolineage-colony-only`` (optional): as
-  ``X-only``, on X's videos of the masksynth colonies alone (no augmented copies of the fold's masks).
+  ``X-only``, on X's videos of the masksynth colonies alone (no augmented copies of the fold's masks);
+- ``limited+tgan-colony`` / ``limited+painter-colony`` / ``limited+painter-nolineage-colony``
+  (optional): as ``limited+X`` (same synthetic fraction, the one ``limited+X`` uses or validates),
+  with X's videos of the masksynth colonies alone as the synthetic part.
 
 Test, images in: the segmenter segments the test frames inside their cell region box (all cells of
 the test frames + 16 px) cut to a ``test_window`` square (cpu profile: 512 px; bacteria's 1305x1009
@@ -58,6 +61,9 @@ Usage (from the repository root; one thread per process)::
     # which synthetic sequences carry tgan-only: the masksynth colony alone, tGAN-rendered and painted
     python recipes/end-to-end/end_to_end.py --datasets bacteria --conditions limited tgan-only tgan-colony-only \\
         painter-colony-only painter-nolineage-colony-only --set synth_frames=1.5
+    # the fold's real frames mixed with the colony alone, tGAN-rendered and painted
+    python recipes/end-to-end/end_to_end.py --datasets bacteria --conditions limited+tgan-colony \
+        limited+painter-colony --set synth_frames=1.5 --set 'ratio_grid=[0.5,0.7,0.9]'
 
 How each rendering of a run draws touching cells (sisters' junctions, neighbours' halos):
 ``python recipes/end-to-end/contacts.py --work WORK --results RESULTS`` (after a run).
@@ -143,8 +149,10 @@ THEN_LIMITED = ("limited-then-limited", "tgan-then-limited", "painter-then-limit
 #: optional, which synthetic sequences carry X-only: X's videos of the masksynth colonies alone
 #: (``synth_*``; without the augmented copies of the fold's masks). Needs ``n_synth`` >= 1
 COLONY_ONLY = ("tgan-colony-only", "painter-colony-only", "painter-nolineage-colony-only")
+#: optional, limited+X with X's colony videos alone as the synthetic part (limited+X's synthetic fraction)
+COLONY_MIXED = ("limited+tgan-colony", "limited+painter-colony", "limited+painter-nolineage-colony")
 #: every condition, in the order of the tables and figures
-ALL_CONDITIONS = (ZERO_SHOT, *CONDITIONS, *COLONY_ONLY, *THEN_LIMITED)
+ALL_CONDITIONS = (ZERO_SHOT, *CONDITIONS, *COLONY_ONLY, *COLONY_MIXED, *THEN_LIMITED)
 #: metrics of the tables, in order (SEG from the segmentation, the rest from the tracks)
 METRICS = ("SEG", "DET", "TRA", "MOTA", "HOTA", "IDF1", "BC(1)")
 
@@ -153,7 +161,7 @@ def renderer_of(cond: str) -> str | None:
     """The renderer (:data:`tgan_aug.fold_data.RENDERERS`) whose videos condition ``cond`` trains on;
     None for the real-only conditions."""
     if cond.startswith("limited+"):
-        return cond.removeprefix("limited+")
+        return cond.removeprefix("limited+").removesuffix("-colony")
     for suffix in ("-colony-only", "-only", "-then-limited"):
         if cond.endswith(suffix) and cond != "limited-then-limited":
             return cond.removesuffix(suffix)
@@ -181,14 +189,14 @@ def training_data(cond: str, split, synthetic: dict[str, list], ratios: dict[str
         return [("limited", split.limited)], [], 0.0
     if cond == "full":
         return [("full", split.train_part)], [], 0.0
-    if cond.startswith("limited+"):
-        return [("limited", split.limited)], synthetic[renderer_of(cond)], ratios[renderer_of(cond)]
-    if cond.endswith("-colony-only"):
-        colony = [(n, v) for n, v in synthetic[renderer_of(cond)] if n.startswith(COLONY_PREFIX)]
-        if not colony:
+    videos = synthetic[renderer_of(cond)]
+    if cond.endswith(("-colony-only", "-colony")):
+        videos = [(n, v) for n, v in videos if n.startswith(COLONY_PREFIX)]
+        if not videos:
             raise SystemExit(f"error: {cond} trains on the masksynth colonies, and the profile makes none: use --set n_synth=1")
-        return [], colony, 1.0
-    return [], synthetic[renderer_of(cond)], 1.0
+    if cond.startswith("limited+"):
+        return [("limited", split.limited)], videos, ratios[renderer_of(cond)]
+    return [], videos, 1.0
 
 
 def make_synthetic(video, workdir: Path, renderers: list[str], *, spec: DatasetSpec, profile: Profile, seed: int,
@@ -527,10 +535,13 @@ def make_table(results: Path) -> str:
                                           ("tgan-only", "painter-only"), ("tgan-only", "painter-nolineage-only"),
                                           ("tgan-colony-only", "painter-colony-only"),
                                           ("tgan-colony-only", "painter-nolineage-colony-only"),
+                                          ("limited+tgan-colony", "limited+painter-colony"),
+                                          ("limited+tgan-colony", "limited+painter-nolineage-colony"),
                                           ("tgan-then-limited", "painter-then-limited"),
                                           ("tgan-then-limited", "painter-nolineage-then-limited"))
                       if {a, b} <= set(conds)]
-            colony = [(c, all_) for c, all_ in ((c, c.replace("-colony-only", "-only")) for c in COLONY_ONLY)
+            colony = [(c, all_) for c, all_ in [*((c, c.replace("-colony-only", "-only")) for c in COLONY_ONLY),
+                                                 *((c, c.removesuffix("-colony")) for c in COLONY_MIXED)]
                       if {c, all_} <= set(conds)]
             if colony:
                 lines.append("\nThe masksynth colony alone against all synthetic sequences of the same renderer "
@@ -656,7 +667,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=ALL_CONDITIONS,
                     help=f"default: all but {ZERO_SHOT} (DeepSea's shipped weights, no training: a reference), the "
                          f"sequential ones ({', '.join(THEN_LIMITED)}: X-only's segmenter fine-tuned on the fold) and "
-                         f"the colony-only ones ({', '.join(COLONY_ONLY)}: X-only on the masksynth colony alone)")
+                         f"the colony-only ones ({', '.join(COLONY_ONLY)}: X-only on the masksynth colony alone) and "
+                         f"the colony-mixed ones ({', '.join(COLONY_MIXED)}: limited+X with the colony alone)")
     ap.add_argument("--trackers", nargs="+", default=["btrack"],
                     help="trackers linking the segmenter's detections: NAME or NAME:KEY=VALUE[,KEY=VALUE] with "
                          "options of the tracker's load (e.g. trackastra:mode=ilp); each spec is scored separately")
