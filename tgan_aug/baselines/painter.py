@@ -60,7 +60,7 @@ __all__ = ["PainterParams", "fit_painter", "track_gains", "gain_heritability", "
 PAINTER_VERSION = 3  # 3: per-track least-squares gains and gain_heritability (session 25)
 #: pixels from a cell-cell border over which the junction profile is fitted and painted
 JUNCTION = 3
-#: quantiles at which the per-cell gains are stored
+#: quantiles at which the per-track gains are stored
 GAIN_QUANTILES = np.linspace(0.0, 1.0, 21)
 #: smallest gain a painted cell gets (its contrast keeps the fitted polarity)
 MIN_GAIN = 0.05
@@ -344,7 +344,7 @@ def fit_painter(
     max_frames: int = 32,
     dilate: int = 5,
 ) -> PainterParams:
-    """Measure background, edge and junction profiles, per-cell gains and noise from real videos.
+    """Measure background, edge and junction profiles, per-track gains, their heritability and noise from real videos.
 
     videos: one or more :class:`TrackedVideo` (images (T, Y, X), any real dtype). The background
         is the first video's cell-free median; everything else pools all videos.
