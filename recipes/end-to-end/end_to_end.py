@@ -62,7 +62,7 @@ Usage (from the repository root; one thread per process)::
     python recipes/end-to-end/end_to_end.py --datasets bacteria --conditions limited tgan-only tgan-colony-only \\
         painter-colony-only painter-nolineage-colony-only --set synth_frames=1.5
     # the fold's real frames mixed with the colony alone, tGAN-rendered and painted
-    python recipes/end-to-end/end_to_end.py --datasets bacteria --conditions limited+tgan-colony \
+    python recipes/end-to-end/end_to_end.py --datasets bacteria --conditions limited+tgan-colony \\
         limited+painter-colony --set synth_frames=1.5 --set 'ratio_grid=[0.5,0.7,0.9]'
 
 How each rendering of a run draws touching cells (sisters' junctions, neighbours' halos):
