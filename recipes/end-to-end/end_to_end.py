@@ -531,18 +531,11 @@ def make_table(results: Path) -> str:
                 lines.append("\nPretrained on synthetic video, then fine-tuned on the fold, against `limited-then-limited` "
                              "(as many steps, no synthetic data): paired per-fold difference (mean ± SE over folds):\n")
                 lines += paired_rows(sequential, fm, label=lambda c, ref: f"{c} - {ref}")
-            versus = [(a, b) for a, b in (("limited+tgan", "limited+painter"), ("limited+tgan", "limited+painter-nolineage"),
-                                          ("tgan-only", "painter-only"), ("tgan-only", "painter-nolineage-only"),
-                                          ("tgan-colony-only", "painter-colony-only"),
-                                          ("tgan-colony-only", "painter-nolineage-colony-only"),
-                                          ("limited+tgan-colony", "limited+painter-colony"),
-                                          ("limited+tgan-colony", "limited+painter-nolineage-colony"),
-                                          ("tgan-then-limited", "painter-then-limited"),
-                                          ("tgan-then-limited", "painter-nolineage-then-limited"))
-                      if {a, b} <= set(conds)]
-            colony = [(c, all_) for c, all_ in [*((c, c.replace("-colony-only", "-only")) for c in COLONY_ONLY),
-                                                 *((c, c.removesuffix("-colony")) for c in COLONY_MIXED)]
-                      if {c, all_} <= set(conds)]
+            # every tGAN arm against the same arm painted (with and without lineage), and every colony
+            # arm against the same arm with all of the renderer's sequences, in the tables' order
+            versus = [(c, c.replace("tgan", p)) for c in conds if "tgan" in c
+                      for p in ("painter", "painter-nolineage") if c.replace("tgan", p) in conds]
+            colony = [(c, c.replace("-colony", "")) for c in conds if "-colony" in c and c.replace("-colony", "") in conds]
             if colony:
                 lines.append("\nThe masksynth colony alone against all synthetic sequences of the same renderer "
                              "(colony + augmented copies of the fold's masks): paired per-fold difference (mean ± SE over folds):\n")

@@ -480,15 +480,14 @@ def _track_gains(max_id: int, lineage: np.ndarray | None, params: PainterParams,
     if lineage is None or not len(lineage):
         return gains
     h = params.gain_heritability
-    z = np.zeros(max_id + 1)
-    z[1:] = special.ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
+    z = special.ndtri(np.clip(np.concatenate([[0.5], u]), 1e-12, 1.0 - 1e-12)) if h < 1.0 else None
     for tid, _, _, parent in sorted(np.asarray(lineage, dtype=np.int64).tolist(), key=lambda row: row[1]):
         if 0 < parent <= max_id and 0 < tid <= max_id:
-            if h >= 1.0:
+            if z is None:
                 gains[tid] = gains[parent]
-                continue
-            z[tid] = h * z[parent] + np.sqrt(1.0 - h * h) * z[tid]
-            gains[tid] = np.interp(special.ndtr(z[tid]), GAIN_QUANTILES, params.cell_gains)
+            else:
+                z[tid] = h * z[parent] + np.sqrt(1.0 - h * h) * z[tid]
+                gains[tid] = np.interp(special.ndtr(z[tid]), GAIN_QUANTILES, params.cell_gains)
     return gains
 
 
